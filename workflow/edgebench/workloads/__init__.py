@@ -1,0 +1,1 @@
+"""Workloads: whole models (the zoo, user models, the trained digits CNN) and NeurIO blocks."""
