@@ -1,0 +1,19 @@
+# edgebench: workloads -> convert -> run -> aggregate -> report.
+# Usage: snakemake --cores 4 [--config devices=jetson,coral suite=full]
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/workloads.smk"
+include: "workflow/rules/convert.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

@@ -1,0 +1,132 @@
+"""The real Snakemake workflow on a tiny suite: conversion, user models, rerun only what changed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.integration
+
+USER_MODEL = '''
+import keras
+
+
+def tiny(input_shape, classes, weights):
+    inputs = keras.Input(shape=tuple(input_shape))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x))
+
+
+@keras.saving.register_keras_serializable(package="my_models")
+class Determinant(keras.layers.Layer):
+    def call(self, x):
+        import tensorflow as tf
+
+        return tf.linalg.det(x)
+
+
+def odd(input_shape, classes, weights):
+    """MatrixDeterminant has no TFLite builtin kernel: the TFLite converter rejects it."""
+    inputs = keras.Input(shape=tuple(input_shape))
+    features = keras.ops.expand_dims(Determinant()(inputs), -1)
+    return keras.Model(inputs, keras.layers.Dense(classes)(features))
+'''
+
+TINY_SUITE = {
+    "description": "test suite",
+    "weights": "random",
+    "workloads": ["digits-cnn", "layer-fc-128-32", "tiny-user", "odd-user"],
+    "formats": ["tflite-fp32", "tflite-int8", "onnx-fp32"],
+    "calibration_samples": 8,
+}
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """The tiny suite run once through conversion; tests below only dry-run against it."""
+    from conftest import Project
+
+    project = Project(tmp_path_factory.mktemp("wf") / "project")
+    (project.root / "my_models.py").write_text(USER_MODEL)
+    with open(project.root / "config" / "models.yaml", "a") as models:
+        models.write(
+            "\ntiny-user:\n  family: user\n  builder: my_models.py:tiny\n"
+            "  input_shape: [16, 16, 3]\n  classes: 5\n"
+            "\nodd-user:\n  family: user\n  builder: my_models.py:odd\n"
+            "  input_shape: [4, 4]\n  classes: 2\n"
+        )
+    project.write_yaml("config/suites/tiny.yaml", TINY_SUITE)
+    project.write_yaml(
+        "config/config.yaml", {"devices": ["local"], "suite": "tiny", "containers": "none"}
+    )
+    project.snakemake()
+    return project
+
+
+def record(project, workload, fmt):
+    return json.loads((project.root / f"results/converted/{workload}/{fmt}.json").read_text())
+
+
+def test_every_conversion_is_recorded_and_the_dag_finishes(converted):
+    for workload in TINY_SUITE["workloads"]:
+        meta = json.loads((converted.root / f"results/workloads/{workload}/meta.json").read_text())
+        assert meta["flops"] == 2 * meta["macs"] > 0
+        assert meta["flops_counter"]["name"] and meta["flops_counter"]["version"]
+        for fmt in TINY_SUITE["formats"]:
+            assert record(converted, workload, fmt)["status"] in ("ok", "unsupported")
+    assert record(converted, "digits-cnn", "tflite-int8")["calibration"]["source"] == "dataset"
+    assert record(converted, "tiny-user", "tflite-int8")["calibration"]["source"] == "seeded-random"
+
+
+def test_unsupported_conversion_is_a_row_with_the_converters_reason(converted):
+    rejected = record(converted, "odd-user", "tflite-fp32")
+    assert rejected["status"] == "unsupported" and "MatrixDeterminant" in rejected["reason"]
+    assert record(converted, "odd-user", "onnx-fp32")["status"] == "ok"
+
+
+def test_user_registered_model_is_built_and_converted(converted):
+    meta = json.loads((converted.root / "results/workloads/tiny-user/meta.json").read_text())
+    assert meta["family"] == "user" and meta["params"] == 3 * 3 * 3 * 8 + 8 + 8 * 5 + 5
+    assert record(converted, "tiny-user", "onnx-fp32")["status"] == "ok"
+
+
+def test_complete_run_has_nothing_left_to_do(converted):
+    assert converted.planned_jobs() == {}
+
+
+def test_editing_a_device_profile_reconverts_nothing(converted):
+    path = converted.root / "devices" / "local.yaml"
+    original = path.read_text()
+    try:
+        path.write_text(original.replace("embedded default", "default, edited"))
+        assert "convert" not in converted.planned_jobs()
+    finally:
+        path.write_text(original)
+
+
+def test_changing_one_blocks_config_reconverts_that_block_only(converted):
+    path = converted.root / "config" / "blocks.yaml"
+    original = path.read_text()
+    blocks = yaml.safe_load(original)
+    blocks["layer-fc-128-32"]["params"]["use_bias"] = False
+    try:
+        path.write_text(yaml.safe_dump(blocks, sort_keys=False))
+        jobs = converted.planned_jobs()
+        assert jobs.get("build_workload") == 1
+        assert jobs.get("convert") == len(TINY_SUITE["formats"])
+    finally:
+        path.write_text(original)
+
+
+def test_adding_a_format_converts_only_what_is_new(converted):
+    suite = dict(TINY_SUITE, formats=[*TINY_SUITE["formats"], "tflite-fp16"])
+    converted.write_yaml("config/suites/tiny.yaml", suite)
+    try:
+        jobs = converted.planned_jobs()
+        assert jobs.get("convert") == len(TINY_SUITE["workloads"])
+        assert "build_workload" not in jobs
+    finally:
+        converted.write_yaml("config/suites/tiny.yaml", TINY_SUITE)

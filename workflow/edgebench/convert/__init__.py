@@ -1,0 +1,1 @@
+"""Conversion of Keras workloads into each format, through a container-engine seam."""

@@ -1,0 +1,32 @@
+"""Every format edgebench knows: its file suffix, toolchain image and the runtime that runs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    family: str  # runtime family on the device: tflite, onnx, tensorrt, edgetpu, openvino
+    precision: str  # fp32 | fp16 | dynamic | int8
+    suffix: str
+    image: str  # containers/<image>/Dockerfile holds its toolchain
+    converter: str | None  # "module:function" in edgebench.convert, None where not built yet
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in [
+        Format("tflite-fp32", "tflite", "fp32", ".tflite", "tensorflow", "tflite:convert"),
+        Format("tflite-fp16", "tflite", "fp16", ".tflite", "tensorflow", "tflite:convert"),
+        Format("tflite-dynamic", "tflite", "dynamic", ".tflite", "tensorflow", "tflite:convert"),
+        Format("tflite-int8", "tflite", "int8", ".tflite", "tensorflow", "tflite:convert"),
+        Format("onnx-fp32", "onnx", "fp32", ".onnx", "tensorflow", "onnx:convert"),
+        Format("tensorrt-fp32", "tensorrt", "fp32", ".engine", "tensorrt", None),
+        Format("tensorrt-fp16", "tensorrt", "fp16", ".engine", "tensorrt", None),
+        Format("tensorrt-int8", "tensorrt", "int8", ".engine", "tensorrt", None),
+        Format("edgetpu-int8", "edgetpu", "int8", ".tflite", "edgetpu", None),
+        Format("openvino-fp32", "openvino", "fp32", ".xml", "openvino", None),
+    ]
+}

@@ -1,0 +1,123 @@
+"""One conversion: a workload's .keras file -> one format, recorded in {format}.json.
+
+This runs inside the conversion engine (this environment, or a toolchain container). A converter
+that rejects the model yields an `unsupported` record with the converter's own reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import platform
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from edgebench.convert.formats import FORMATS, Format
+from edgebench.fileio import read_json, write_bytes, write_json
+
+REASON_LIMIT = 600
+
+
+def calibration_inputs(meta: dict, samples: int, seed: int, dataset: Path | None) -> np.ndarray:
+    """Dataset samples for trained models, seeded random inputs in the model's range otherwise."""
+    if dataset is not None:
+        with np.load(dataset) as data:
+            return data["x_train"][:samples].astype(np.float32)
+    low, high = meta["input_range"]
+    shape = (samples, *meta["input_shape"][0])
+    return np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
+
+
+def tool_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for module in ("tensorflow", "keras", "tf2onnx", "onnx", "numpy"):
+        try:
+            versions[module] = importlib.import_module(module).__version__
+        except ImportError:
+            continue
+    return versions
+
+
+def short_reason(error: BaseException) -> str:
+    """The converter's own words: its error lines, not our traceback."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    flagged = [line for line in lines if "error" in line.lower()] or lines
+    text = " | ".join(dict.fromkeys(flagged)) or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:REASON_LIMIT]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def model_path_for(record_path: Path, fmt: Format) -> Path:
+    return record_path.with_suffix(fmt.suffix)
+
+
+def convert_workload(
+    workload_dir: Path,
+    format_name: str,
+    record_path: Path,
+    samples: int = 100,
+    seed: int = 0,
+    dataset: Path | None = None,
+    engine: str = "none",
+) -> dict:
+    fmt = FORMATS[format_name]
+    meta = read_json(workload_dir / "meta.json")
+    record = {
+        "workload": meta["workload"],
+        "format": fmt.name,
+        "engine": engine,
+        "image": fmt.image,
+        "tool_versions": tool_versions(),
+        "calibration": None,
+    }
+    if fmt.precision == "int8":
+        source = "dataset" if dataset else "seeded-random"
+        record["calibration"] = {"source": source, "samples": samples, "seed": seed}
+    started = time.monotonic()
+    try:
+        record.update(_convert(workload_dir, fmt, record_path, meta, samples, seed, dataset))
+    except Exception as error:  # a converter rejecting a model is a result, not a crash
+        traceback.print_exc()
+        record.update(status="unsupported", reason=short_reason(error))
+    record["duration_s"] = round(time.monotonic() - started, 3)
+    write_json(record_path, record)
+    return record
+
+
+def _convert(workload_dir, fmt, record_path, meta, samples, seed, dataset) -> dict:
+    if fmt.converter is None:
+        return {
+            "status": "unsupported",
+            "reason": f"{fmt.name} needs the {fmt.image} toolchain image, which this "
+            "edgebench version cannot build yet",
+        }
+    import keras
+
+    import edgebench.workloads.layers  # noqa: F401  (custom layers must be registered)
+    from edgebench.workloads.build import resolve_builder
+
+    module_name, _, function = fmt.converter.partition(":")
+    converter = importlib.import_module(f"edgebench.convert.{module_name}")
+    if meta["group"] == "models":
+        resolve_builder(meta["builder"])  # registers a user model's custom layers, if any
+    model = keras.models.load_model(workload_dir / "model.keras", compile=False)
+    calibration = (
+        calibration_inputs(meta, samples, seed, dataset) if fmt.precision == "int8" else None
+    )
+    blob = getattr(converter, function)(model, fmt, calibration)
+    out = model_path_for(record_path, fmt)
+    write_bytes(out, blob)
+    return {
+        "status": "ok",
+        "reason": "",
+        "model_file": out.name,
+        "size_bytes": out.stat().st_size,
+        "sha256": sha256(out),
+        "ops": converter.op_counts(out),
+    }

@@ -1,0 +1,88 @@
+"""The run plan: the devices, workloads and formats of one invocation, checked up front."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgebench.convert.formats import FORMATS
+from edgebench.settings.catalog import GROUPS, WorkloadSpec, load_catalog
+from edgebench.settings.errors import ConfigError, unknown
+from edgebench.settings.files import read_yaml, validated
+
+
+@dataclass
+class Plan:
+    suite_name: str
+    suite: dict
+    devices: dict[str, dict]
+    workloads: dict[str, WorkloadSpec]
+    formats: list[str]
+    containers: str
+
+    def spec(self, workload: str) -> WorkloadSpec:
+        return self.workloads[workload]
+
+    def conversions(self) -> list[tuple[str, str]]:
+        return [(w, f) for w in self.workloads for f in self.formats]
+
+
+def parse_devices(value) -> list[str]:
+    """`--config devices=a,b` arrives as the string "a,b"; a YAML list arrives as a list."""
+    names = value.split(",") if isinstance(value, str) else list(value)
+    names = [str(n).strip() for n in names if str(n).strip()]
+    if not names:
+        raise ConfigError("config key 'devices' is empty; name at least one profile, e.g. local")
+    return list(dict.fromkeys(names))
+
+
+def load_plan(config: dict, root: Path = Path(".")) -> Plan:
+    suite_name = config.get("suite", "quick")
+    suite = load_suite(suite_name, root)
+    catalog = load_catalog(root, suite["weights"])
+    return Plan(
+        suite_name=suite_name,
+        suite=suite,
+        devices={name: load_device(name, root) for name in parse_devices(config["devices"])},
+        workloads={name: catalog[name] for name in select_workloads(suite, catalog, suite_name)},
+        formats=list(suite["formats"]),
+        containers=config.get("containers", "none"),
+    )
+
+
+def available(folder: Path, skip: tuple[str, ...] = ()) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.yaml") if p.stem not in skip)
+
+
+def load_suite(name: str, root: Path) -> dict:
+    folder = root / "config" / "suites"
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        raise unknown("suite", name, available(folder), "config key 'suite'")
+    return validated(read_yaml(path), "suite.schema.yaml", str(path))
+
+
+def load_device(name: str, root: Path) -> dict:
+    folder = root / "devices"
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        raise unknown("device", name, available(folder), "config key 'devices'")
+    profile = validated(read_yaml(path), "device.schema.yaml", str(path))
+    if profile["name"] != name:
+        raise ConfigError(f"{path} says name: {profile['name']!r}; it must match the file name")
+    for fmt in profile["formats"]:
+        if fmt not in FORMATS:
+            raise unknown("format", fmt, FORMATS, str(path))
+    return profile
+
+
+def select_workloads(suite: dict, catalog: dict[str, WorkloadSpec], suite_name: str) -> list[str]:
+    where = f"config/suites/{suite_name}.yaml"
+    chosen = [name for name, spec in catalog.items() if spec.group in suite["groups"]]
+    for name in suite["workloads"]:
+        if name not in catalog:
+            raise unknown("workload", name, catalog, where)
+        chosen.append(name)
+    if not chosen:
+        raise ConfigError(f"{where} selects no workload: list some under 'workloads' or {GROUPS}")
+    return list(dict.fromkeys(chosen))

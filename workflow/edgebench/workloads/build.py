@@ -1,0 +1,81 @@
+"""Build one workload from its spec, save it as .keras, and describe it in meta.json."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+
+from edgebench.fileio import atomic_path, write_json
+from edgebench.settings.catalog import WorkloadSpec
+from edgebench.workloads import meta
+
+
+class BuilderError(ValueError):
+    """A model's builder reference cannot be resolved."""
+
+
+def resolve_builder(reference: str) -> Callable:
+    """`package.module:function` (importable) or `path/to/file.py:function` (relative to cwd)."""
+    location, _, function = reference.rpartition(":")
+    try:
+        if location.endswith(".py"):
+            path = Path(location)
+            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            if module_spec is None or not path.is_file():
+                raise FileNotFoundError(f"no file {path.resolve()}")
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(location)
+        return getattr(module, function)
+    except (ImportError, FileNotFoundError, AttributeError) as error:
+        raise BuilderError(
+            f"builder {reference!r} cannot be loaded ({error}); it must be "
+            "'package.module:function' or 'path/to/file.py:function' (see README, Adding a model)"
+        ) from error
+
+
+def build_model(spec: WorkloadSpec, dataset: Path | None = None):
+    import keras
+
+    import edgebench.workloads.layers  # noqa: F401  (custom layers must be registered)
+
+    keras.utils.set_random_seed(0)
+    if spec.is_block:
+        from edgebench.workloads.blocks import build_block
+
+        return build_block(spec.block_kind, spec.params, spec.input_shape, name=spec.name)
+    builder = resolve_builder(spec.builder)
+    kwargs = {"input_shape": list(spec.input_shape), "classes": spec.classes}
+    kwargs["weights"] = spec.weights
+    if spec.weights == "trained":
+        kwargs["dataset"] = dataset
+    return builder(**kwargs)
+
+
+def build_workload(spec: WorkloadSpec, model_path: Path, meta_path: Path, dataset=None) -> dict:
+    import keras
+    import tensorflow as tf
+
+    model = build_model(spec, Path(dataset) if dataset else None)
+    facts = meta.describe(model)
+    with atomic_path(model_path) as tmp:
+        model.save(tmp)
+    info = {
+        "workload": spec.name,
+        "group": spec.group,
+        "family": spec.family,
+        "weights": spec.weights,
+        "classes": spec.classes,
+        "dataset": spec.dataset,
+        "input_range": spec.input_range,
+        "preprocessing": spec.preprocessing,
+        "builder": spec.builder or f"edgebench.workloads.blocks:{spec.block_kind}",
+        "params_config": spec.params,
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
+        **facts,
+    }
+    write_json(meta_path, info)
+    return info

@@ -1,0 +1,31 @@
+# Workloads: datasets, the model zoo, trained models and NeurIO blocks, each with meta.json.
+
+
+rule prepare_digits:
+    output:
+        "results/datasets/digits.npz",
+    log:
+        "results/logs/datasets/digits.log",
+    conda:
+        "../../envs/edgebench.yaml"
+    params:
+        seed=0,
+        test_fraction=0.3,
+    script:
+        "../scripts/prepare_digits.py"
+
+
+rule build_workload:
+    input:
+        unpack(workload_inputs),
+    output:
+        model="results/workloads/{workload}/model.keras",
+        meta="results/workloads/{workload}/meta.json",
+    log:
+        "results/logs/workloads/{workload}.log",
+    conda:
+        "../../envs/edgebench.yaml"
+    params:
+        spec=workload_spec,
+    script:
+        "../scripts/build_workload.py"

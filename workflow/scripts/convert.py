@@ -1,0 +1,18 @@
+"""Convert one workload to one format through the configured container engine."""
+
+from pathlib import Path
+
+from edgebench.convert.engine import get_engine, run_conversion
+
+settings = snakemake.params.settings  # noqa: F821
+dataset = snakemake.input.get("dataset")  # noqa: F821
+run_conversion(
+    get_engine(settings["engine"]),
+    workload_dir=Path(snakemake.input.meta).parent,  # noqa: F821
+    format_name=snakemake.wildcards.format,  # noqa: F821
+    record=Path(snakemake.output.record),  # noqa: F821
+    log=Path(snakemake.log[0]),  # noqa: F821
+    samples=settings["samples"],
+    seed=settings["seed"],
+    dataset=Path(dataset) if dataset else None,
+)
