@@ -39,12 +39,12 @@ def test_unknown_device_or_suite_is_named_with_the_valid_ones(project, config, b
 
 def test_unknown_workload_in_a_suite_is_named(project):
     project.write_yaml(
-        "config/suites/mine.yaml", {"workloads": ["resnet5O"], "formats": ["tflite-fp32"]}
+        "config/suites/mine.yaml", {"workloads": ["resnet5o"], "formats": ["tflite-fp32"]}
     )
     with pytest.raises(ConfigError) as error:
         plan(project, suite="mine")
     message = str(error.value)
-    assert "'resnet5O'" in message and "resnet50" in message and "mine.yaml" in message
+    assert "'resnet5o'" in message and "resnet50" in message and "mine.yaml" in message
 
 
 def test_unknown_format_in_a_suite_is_named_with_the_valid_ones(project):
