@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from edgebench.settings.project import copy_project
 
-REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 
 
@@ -19,12 +18,7 @@ class Project:
     """A project folder: its own config/ and devices/, the repo's workflow/ linked in."""
 
     def __init__(self, root: Path):
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-        shutil.copy(REPO / "Snakefile", root / "Snakefile")
-        shutil.copytree(REPO / "config", root / "config")
-        shutil.copytree(REPO / "devices", root / "devices")
-        (root / "workflow").symlink_to(REPO / "workflow")
+        self.root = copy_project(root)
 
     def write_yaml(self, relative: str, data) -> Path:
         path = self.root / relative
