@@ -11,6 +11,8 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/workloads.smk"
 include: "workflow/rules/convert.smk"
+include: "workflow/rules/run.smk"
+include: "workflow/rules/aggregate.smk"
 
 
 rule all:

@@ -41,7 +41,10 @@ TINY_SUITE = {
     "workloads": ["digits-cnn", "layer-fc-128-32", "tiny-user", "odd-user"],
     "formats": ["tflite-fp32", "tflite-int8", "onnx-fp32"],
     "calibration_samples": 8,
+    "batch_sizes": [1, 2],
+    "timing": {"warmup_runs": 2, "warmup_s": 0.0, "min_runs": 20, "min_s": 0.05, "max_s": 2.0},
 }
+RUNNABLE = 4 * 3  # the local device runs all three formats of all four workloads
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +65,7 @@ def converted(tmp_path_factory):
     project.write_yaml(
         "config/config.yaml", {"devices": ["local"], "suite": "tiny", "containers": "none"}
     )
-    project.snakemake()
+    project.snakemake("--cores", "8")  # more cores than the machine: runs must still serialise
     return project
 
 
@@ -97,12 +100,12 @@ def test_complete_run_has_nothing_left_to_do(converted):
     assert converted.planned_jobs() == {}
 
 
-def test_editing_a_device_profile_reconverts_nothing(converted):
+def test_editing_a_device_profile_reruns_its_runs_and_tables_not_conversions(converted):
     path = converted.root / "devices" / "local.yaml"
     original = path.read_text()
     try:
         path.write_text(original.replace("embedded default", "default, edited"))
-        assert "convert" not in converted.planned_jobs()
+        assert converted.planned_jobs() == {"run": RUNNABLE, "tables": 1, "all": 1}
     finally:
         path.write_text(original)
 
@@ -117,6 +120,7 @@ def test_changing_one_blocks_config_reconverts_that_block_only(converted):
         jobs = converted.planned_jobs()
         assert jobs.get("build_workload") == 1
         assert jobs.get("convert") == len(TINY_SUITE["formats"])
+        assert jobs.get("run") == len(TINY_SUITE["formats"])
     finally:
         path.write_text(original)
 
@@ -130,3 +134,50 @@ def test_adding_a_format_converts_only_what_is_new(converted):
         assert "build_workload" not in jobs
     finally:
         converted.write_yaml("config/suites/tiny.yaml", TINY_SUITE)
+
+
+def table(project):
+    import pandas as pd
+
+    return pd.read_csv(project.root / "results" / "tables" / "results.csv")
+
+
+def test_tables_have_one_row_per_device_workload_format_batch(converted):
+    rows = table(converted)
+    ok = rows[rows.status == "ok"]
+    models = ok[ok.workload.isin(["digits-cnn", "tiny-user"])]
+    assert set(models.batch) == {1, 2}
+    assert set(ok[ok.workload == "layer-fc-128-32"].batch) == {1}
+    assert not rows.duplicated(["device", "workload", "format", "batch"]).any()
+    assert (ok.throughput_ips > 0).all() and (ok.latency_ms_median > 0).all()
+    assert (ok.achieved_flops == ok.throughput_ips * ok.flops).all()
+    assert ok.power_w.isna().all() and ok.efficiency_ips_per_w.isna().all()
+    unsupported = rows[(rows.workload == "odd-user") & (rows.format == "tflite-fp32")]
+    assert list(unsupported.status) == ["unsupported"]
+    assert "MatrixDeterminant" in unsupported.reason.iloc[0]
+    # one row per unsupported TFLite format, one per batch size for ONNX
+    assert (rows.workload == "odd-user").sum() == 1 + 1 + 2
+
+
+def test_accuracy_of_the_digits_model_is_real(converted):
+    rows = table(converted)
+    digits = rows[(rows.workload == "digits-cnn") & (rows.batch == 1)].set_index("format")
+    assert digits.loc["tflite-fp32", "accuracy_drop"] == 0
+    assert digits.loc["tflite-fp32", "agreement"] == 1.0
+    assert digits.loc["onnx-fp32", "accuracy_drop"] == 0
+    int8 = digits.loc["tflite-int8"]
+    assert 0.85 < int8.accuracy_top1 <= 1.0 and abs(int8.accuracy_drop) < 0.05
+    assert int8.vips == int8.accuracy_top1 * int8.throughput_ips
+    assert rows[rows.workload == "layer-fc-128-32"].accuracy_top1.isna().all()
+
+
+def test_runs_on_one_device_never_overlap(converted):
+    spans = []
+    for log in (converted.root / "results" / "raw" / "local").glob("*/*/run.jsonl"):
+        samples = [json.loads(x) for x in log.read_text().splitlines() if '"type":"sample"' in x]
+        if samples:
+            spans.append((min(s["start_ns"] for s in samples), max(s["end_ns"] for s in samples)))
+    spans.sort()
+    assert len(spans) >= 9
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert end < start, "two runs on the local device overlapped"

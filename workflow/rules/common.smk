@@ -1,9 +1,12 @@
 # Config validation, the run plan, wildcard constraints and every input/param helper.
+import re
+
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from edgebench.convert.engine import get_engine
 from edgebench.convert.formats import FORMATS
+from edgebench.devices.dispatch import transport_for
 from edgebench.settings import ConfigError, load_plan
 
 validate(config, schema="../../config/schema.yaml")
@@ -11,21 +14,35 @@ validate(config, schema="../../config/schema.yaml")
 try:
     PLAN = load_plan(config)
     ENGINE = get_engine(PLAN.containers)
+    for _profile in PLAN.devices.values():
+        transport_for(_profile)
 except ConfigError as error:
     raise WorkflowError(f"edgebench configuration error: {error}") from None
 
 
 wildcard_constraints:
     workload="[a-z0-9][a-z0-9_.-]*",
+    device="[a-z0-9][a-z0-9_.-]*",
     format="|".join(FORMATS),
     dataset="[a-z0-9][a-z0-9_.-]*",
 
 
+# One run at a time per device: a resource of capacity 1 per board, claimed by its runs.
+BOARD_RESOURCES = {}
+for _device in PLAN.devices:
+    _board = "board_" + re.sub(r"\W", "_", _device)
+    workflow.global_resources.setdefault(_board, 1)
+    BOARD_RESOURCES[_board] = lambda wildcards, device=_device: int(
+        wildcards.device == device
+    )
+
+
 def all_targets():
-    return [
-        f"results/converted/{workload}/{fmt}.json"
-        for workload, fmt in PLAN.conversions()
-    ]
+    return ["results/tables/results.csv"]
+
+
+def conversion_record(workload, fmt):
+    return f"results/converted/{workload}/{fmt}.json"
 
 
 def workload_spec(wildcards):
@@ -65,4 +82,50 @@ def conversion_settings(wildcards):
         "engine": ENGINE.name,
         "samples": PLAN.suite["calibration_samples"],
         "seed": PLAN.suite["seed"],
+    }
+
+
+def reference_dataset(wildcards):
+    return trained_on(wildcards.workload)
+
+
+def accuracy_workloads():
+    """Workloads scored for accuracy, with their dataset file."""
+    return {w: trained_on(w) for w in PLAN.workloads if trained_on(w)}
+
+
+def run_inputs(wildcards):
+    inputs = {
+        "conversion": conversion_record(wildcards.workload, wildcards.format),
+        "meta": f"results/workloads/{wildcards.workload}/meta.json",
+    }
+    dataset = trained_on(wildcards.workload)
+    if dataset:
+        inputs["dataset"] = dataset
+    return inputs
+
+
+def device_profile(wildcards):
+    return PLAN.devices[wildcards.device]
+
+
+def suite_run_settings(wildcards):
+    return {key: PLAN.suite[key] for key in ("batch_sizes", "timing", "seed")}
+
+
+def run_threads(wildcards):
+    """A local run owns the machine: no other job may disturb its timings."""
+    local = PLAN.devices[wildcards.device]["transport"] == "local"
+    return workflow.cores if local else 1
+
+
+def table_inputs(wildcards):
+    return {
+        "runs": [
+            f"results/raw/{device}/{workload}/{fmt}/run.jsonl"
+            for device, workload, fmt in PLAN.runs()
+        ],
+        "conversions": [conversion_record(w, f) for w, f in PLAN.conversions()],
+        "metas": [f"results/workloads/{w}/meta.json" for w in PLAN.workloads],
+        "references": [f"results/reference/{w}.npz" for w in accuracy_workloads()],
     }

@@ -26,6 +26,14 @@ class Plan:
     def conversions(self) -> list[tuple[str, str]]:
         return [(w, f) for w in self.workloads for f in self.formats]
 
+    def run_rows(self) -> list[tuple[str, str, str]]:
+        """Every device x workload x format the tables report on."""
+        return [(d, w, f) for d in self.devices for w, f in self.conversions()]
+
+    def runs(self) -> list[tuple[str, str, str]]:
+        """The rows a device has a runtime for: each one is a run job."""
+        return [(d, w, f) for d, w, f in self.run_rows() if f in self.devices[d]["formats"]]
+
 
 def parse_devices(value) -> list[str]:
     """`--config devices=a,b` arrives as the string "a,b"; a YAML list arrives as a list."""

@@ -1,0 +1,174 @@
+"""The device-side agent: timing protocol, raw log, batch sweep, atomic writes, dependencies."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from edgebench.agent.protocol import Timing, measure
+from edgebench.convert.job import convert_workload
+from edgebench.devices.staging import AGENT_PACKAGE, AGENT_SOURCE, stage_run
+from edgebench.settings import load_catalog
+from edgebench.settings.project import REPO
+from edgebench.workloads.build import build_workload
+
+ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {
+    "numpy",
+    "ai_edge_litert",
+    "tflite_runtime",
+    "onnxruntime",
+}
+
+
+def test_agent_imports_only_the_standard_library_numpy_and_runtimes():
+    for path in AGENT_SOURCE.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in ALLOWED_IMPORTS, f"{path.name} imports {name}"
+    # and the runtimes are imported by name at run time, never at module load
+    assert (
+        "import onnxruntime\n" not in (AGENT_SOURCE / "runtimes.py").read_text().split("class")[0]
+    )
+
+
+def test_protocol_honours_minimum_runs_and_minimum_time():
+    calls = []
+    timing = Timing(warmup_runs=3, warmup_s=0.0, min_runs=7, min_s=0.05, max_s=5.0)
+    result = measure(lambda: calls.append(time.sleep(0.001)), timing)
+    assert result.warmup_runs == 3
+    assert len(result.ends) >= 7
+    assert result.ends[-1] - result.starts[0] >= 0.05e9
+    assert len(calls) == 1 + 3 + len(result.ends)  # first inference, warm-up, timed: apart
+    assert all(e - s >= 1_000_000 for s, e in zip(result.starts, result.ends, strict=True))
+
+
+def test_protocol_stops_at_max_time_and_max_runs():
+    slow = measure(lambda: time.sleep(0.01), Timing(0, 0.0, 1000, 0.0, 0.1))
+    assert len(slow.ends) < 20
+    capped = measure(lambda: None, Timing(0, 0.0, 1, 10.0, 10.0, max_runs=50))
+    assert len(capped.ends) == 50
+
+
+@pytest.fixture(scope="module")
+def fc_model(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fc")
+    spec = load_catalog(REPO)["layer-fc-128-32"]
+    build_workload(spec, root / "w" / "model.keras", root / "w" / "meta.json")
+    record = convert_workload(root / "w", "tflite-fp32", root / "c" / "tflite-fp32.json")
+    return root / "c" / record["model_file"]
+
+
+def agent_job(**overrides):
+    job = {
+        "device": "local",
+        "workload": "layer-fc-128-32",
+        "format": "tflite-fp32",
+        "family": "tflite",
+        "batch_sizes": [1, 2],
+        "timing": {"warmup_runs": 2, "warmup_s": 0.0, "min_runs": 10, "min_s": 0.0, "max_s": 2},
+        "threads": 1,
+        "seed": 0,
+        "input_range": [-1.0, 1.0],
+    }
+    return {**job, **overrides}
+
+
+def run_agent(stage: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", AGENT_PACKAGE, "job.json"], cwd=stage, capture_output=True, text=True
+    )
+
+
+def records(stage: Path) -> list[dict]:
+    return [json.loads(line) for line in (stage / "out" / "run.jsonl").read_text().splitlines()]
+
+
+def test_raw_log_has_header_samples_batches_and_end(tmp_path, fc_model):
+    stage_run(tmp_path, fc_model, agent_job(), None)
+    assert run_agent(tmp_path).returncode == 0
+    log = records(tmp_path)
+    header, end = log[0], log[-1]
+    assert header["type"] == "header" and header["runtime"]["name"] in (
+        "ai_edge_litert",
+        "tflite_runtime",
+    )
+    assert (
+        header["facts"]["cpu_count"] >= 1
+        and header["threads"] == 1
+        and len(header["model"]["sha256"]) == 64
+    )
+    assert end == {**end, "type": "end", "status": "complete"}
+    batches = [r for r in log if r["type"] == "batch"]
+    assert [b["batch"] for b in batches] == [1, 2] and all(b["status"] == "ok" for b in batches)
+    for batch in batches:
+        samples = [r for r in log if r["type"] == "sample" and r["batch"] == batch["batch"]]
+        assert len(samples) == batch["runs"] >= 10
+        assert all(s["end_ns"] > s["start_ns"] for s in samples)
+        assert batch["load_ns"] > 0 and batch["first_ns"] > 0 and batch["peak_rss_kb"] > 0
+
+
+def test_batch_sweep_stops_at_the_first_batch_that_does_not_fit(tmp_path, fc_model):
+    too_big = 2**30  # 2^30 x 128 float32 inputs = 512 GiB: fits in no test machine
+    stage_run(tmp_path, fc_model, agent_job(batch_sizes=[1, 2, too_big, 4]), None)
+    assert run_agent(tmp_path).returncode == 0
+    batches = [r for r in records(tmp_path) if r["type"] == "batch"]
+    assert [(b["batch"], b["status"]) for b in batches] == [
+        (1, "ok"),
+        (2, "ok"),
+        (too_big, "failed"),
+    ]
+    assert batches[-1]["reason"]
+    assert records(tmp_path)[-1]["status"] == "complete"
+
+
+def test_format_without_a_runtime_on_the_device_is_unsupported(tmp_path, fc_model):
+    stage_run(tmp_path, fc_model, agent_job(family="tensorrt", format="tensorrt-fp16"), None)
+    assert run_agent(tmp_path).returncode == 0
+    end = records(tmp_path)[-1]
+    assert end["status"] == "unsupported" and "tensorrt" in end["reason"]
+
+
+def test_accuracy_pass_returns_one_output_per_input(tmp_path, fc_model):
+    inputs = np.random.default_rng(1).uniform(-1, 1, (17, 128)).astype(np.float32)
+    stage_run(tmp_path, fc_model, agent_job(batch_sizes=[1]), inputs)
+    assert run_agent(tmp_path).returncode == 0
+    with np.load(tmp_path / "out" / "accuracy.npz") as data:
+        assert data["outputs"].shape == (17, 32)
+    assert [r for r in records(tmp_path) if r["type"] == "accuracy"][0]["samples"] == 17
+
+
+def test_killed_run_leaves_no_log_that_looks_complete(tmp_path, fc_model):
+    long_run = {
+        "warmup_runs": 0,
+        "warmup_s": 0.0,
+        "min_runs": 1,
+        "min_s": 60.0,
+        "max_s": 60.0,
+        "max_runs": 10**9,
+    }
+    stage_run(tmp_path, fc_model, agent_job(timing=long_run), None)
+    process = subprocess.Popen([sys.executable, "-m", AGENT_PACKAGE, "job.json"], cwd=tmp_path)
+    partial = tmp_path / "out" / "run.jsonl.part"
+    deadline = time.monotonic() + 30
+    while not partial.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # well inside the timed loop
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert partial.exists(), "the agent should have been writing its log"
+    assert not (tmp_path / "out" / "run.jsonl").exists()

@@ -1,0 +1,80 @@
+"""Latency statistics on samples whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from edgebench.metrics.stats import UNSTABLE_CV, median_confidence_interval, summarize
+from scipy.stats import binom
+
+MS = 1_000_000
+
+
+def test_one_to_hundred_ms_matches_numpy():
+    samples_ns = np.arange(1, 101) * MS
+    summary = summarize(samples_ns)
+    ms = np.arange(1, 101, dtype=float)
+    assert summary["n"] == 100
+    assert summary["median"] == summary["p50"] == 50.5
+    assert summary["mean"] == pytest.approx(50.5)
+    assert summary["std"] == pytest.approx(np.std(ms, ddof=1))
+    assert (summary["min"], summary["max"]) == (1.0, 100.0)
+    for q in (90, 95, 99):
+        assert summary[f"p{q}"] == pytest.approx(np.percentile(ms, q))
+    assert summary["iqr"] == pytest.approx(np.percentile(ms, 75) - np.percentile(ms, 25))
+
+
+def test_accepts_plain_integer_sequences():
+    assert summarize([2 * MS, 4 * MS, 6 * MS])["median"] == 4.0
+
+
+def test_cv_of_a_constant_plus_spread_sample():
+    samples_ns = np.array([9, 11] * 50) * MS  # mean 10 ms, sample std just over 1 ms
+    summary = summarize(samples_ns)
+    expected_std = np.std([9.0, 11.0] * 50, ddof=1)
+    assert summary["cv"] == pytest.approx(expected_std / 10)
+    assert summary["cv"] > UNSTABLE_CV  # 0.1005: just over pyperf's threshold
+    assert summary["unstable"] is True
+
+
+def test_unstable_flag_both_ways():
+    steady = summarize(np.full(50, 10 * MS) + np.arange(50) * 1000)
+    jittery = summarize(np.array([5, 15] * 25) * MS)
+    assert steady["cv"] < UNSTABLE_CV and steady["unstable"] is False
+    assert jittery["cv"] > UNSTABLE_CV and jittery["unstable"] is True
+
+
+def test_median_ci_ranks_for_n_100():
+    values = np.arange(1, 101, dtype=float)  # value == 1-based rank
+    low, high, coverage = median_confidence_interval(np.random.default_rng(0).permutation(values))
+    assert (low, high) == (40.0, 61.0)
+    assert coverage == pytest.approx(binom.cdf(60, 100, 0.5) - binom.cdf(39, 100, 0.5))
+    assert coverage >= 0.95
+    # one rank narrower no longer reaches 95%
+    assert binom.cdf(59, 100, 0.5) - binom.cdf(40, 100, 0.5) < 0.95
+
+
+def test_summary_ci_contains_the_median():
+    samples_ns = np.random.default_rng(1).lognormal(0, 0.3, 500) * 5 * MS
+    summary = summarize(samples_ns)
+    assert summary["ci_low"] <= summary["median"] <= summary["ci_high"]
+    assert summary["ci_level"] >= 0.95
+
+
+def test_too_few_samples_give_full_range_and_true_coverage():
+    summary = summarize(np.array([3, 1, 2, 5, 4]) * MS)
+    assert (summary["ci_low"], summary["ci_high"]) == (1.0, 5.0)
+    assert summary["ci_level"] == pytest.approx(1 - 2 / 2**5)
+    assert summary["ci_level"] < 0.95
+    assert summarize(np.arange(6) * MS)["ci_level"] >= 0.95
+
+
+def test_single_sample_has_no_spread():
+    summary = summarize([7 * MS])
+    assert summary["median"] == 7.0
+    assert np.isnan(summary["std"]) and summary["unstable"] is False
+
+
+def test_empty_input_raises():
+    with pytest.raises(ValueError):
+        summarize([])

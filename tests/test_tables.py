@@ -1,0 +1,326 @@
+"""The result table from small synthetic raw files that follow docs/raw-format.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from edgebench.fileio import write_json
+from edgebench.metrics.tables import COLUMNS, POWER_COLUMNS, build_table, read_run, write_tables
+
+MS = 1_000_000
+DEVICE, WORKLOAD = "local", "digits"
+CLASSES, SAMPLES = 10, 20
+FLOPS = 2_000_000
+
+
+def header(fmt: str, batch_sizes: list[int]) -> dict:
+    return {
+        "type": "header",
+        "format_version": 1,
+        "device": DEVICE,
+        "workload": WORKLOAD,
+        "format": fmt,
+        "facts": {
+            "hostname": "bench-host",
+            "cpu_model": "Test CPU",
+            "cpu_count": 2,
+            "os": "Linux",
+            "kernel": "6.1",
+            "machine": "x86_64",
+            "python": "3.11.9",
+            "governor": None,
+        },
+        "runtime": {"name": "ai_edge_litert", "version": "2.3.0"},
+        "threads": 2,
+        "model": {"file": f"{fmt}.tflite", "sha256": "0" * 64, "size_bytes": 4096},
+        "timing": {"warmup_runs": 2, "warmup_s": 0.1, "min_runs": 3, "min_s": 0.1, "max_s": 1},
+        "batch_sizes": batch_sizes,
+        "seed": 0,
+        "input": {"shape": [8, 8, 1], "dtype": "float32", "range": [0, 1]},
+        "clock": "monotonic_ns",
+    }
+
+
+def batch_records(batch: int, latencies_ms: list[float], clock: int) -> tuple[list[dict], int]:
+    records = []
+    for ms in latencies_ms:
+        end = clock + int(ms * MS)
+        records.append({"type": "sample", "batch": batch, "start_ns": clock, "end_ns": end})
+        clock = end + 1000
+    records.append(
+        {
+            "type": "batch",
+            "batch": batch,
+            "status": "ok",
+            "reason": "",
+            "load_ns": 30 * MS,
+            "first_ns": 9 * MS,
+            "warmup_runs": 2,
+            "warmup_ns": 20 * MS,
+            "runs": len(latencies_ms),
+            "peak_rss_kb": 120_000 + batch,
+        }
+    )
+    return records, clock
+
+
+def write_run(
+    root: Path,
+    fmt: str,
+    batches: dict[int, list[float]],
+    failed_batch: int | None = None,
+    outputs: np.ndarray | None = None,
+    end: str = "complete",
+    end_reason: str = "",
+    with_end: bool = True,
+) -> Path:
+    run_dir = root / "results" / "raw" / DEVICE / WORKLOAD / fmt
+    run_dir.mkdir(parents=True)
+    sizes = [*batches, *([failed_batch] if failed_batch else [])]
+    records, clock = [header(fmt, sizes)], 10**9
+    for batch, latencies in batches.items():
+        more, clock = batch_records(batch, latencies, clock)
+        records += more
+    if failed_batch:
+        records.append(
+            {
+                "type": "batch",
+                "batch": failed_batch,
+                "status": "failed",
+                "reason": "out of memory",
+                "load_ns": None,
+                "first_ns": None,
+                "warmup_runs": 0,
+                "warmup_ns": 0,
+                "runs": 0,
+                "peak_rss_kb": 130_000,
+            }
+        )
+    if outputs is not None:
+        np.savez(run_dir / "accuracy.npz", outputs=outputs)
+        records.append(
+            {
+                "type": "accuracy",
+                "file": "accuracy.npz",
+                "samples": len(outputs),
+                "status": "ok",
+                "reason": "",
+            }
+        )
+    if with_end:
+        records.append({"type": "end", "status": end, "reason": end_reason, "finished_ns": clock})
+    path = run_dir / "run.jsonl"
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+def write_conversion(root: Path, fmt: str, status: str = "ok", reason: str = "") -> Path:
+    record = {"workload": WORKLOAD, "format": fmt, "status": status, "reason": reason}
+    if status == "ok":
+        record.update(model_file=f"{fmt}.tflite", size_bytes=4096, sha256="0" * 64, ops={})
+    path = root / "results" / "converted" / WORKLOAD / f"{fmt}.json"
+    write_json(path, record)
+    return path
+
+
+def write_meta(root: Path) -> Path:
+    meta = {
+        "workload": WORKLOAD,
+        "group": "models",
+        "family": "cnn",
+        "weights": "trained",
+        "classes": CLASSES,
+        "dataset": "digits",
+        "params": 5000,
+        "macs": FLOPS // 2,
+        "flops": FLOPS,
+    }
+    path = root / "results" / "workloads" / WORKLOAD / "meta.json"
+    write_json(path, meta)
+    return path
+
+
+def one_hot(classes: np.ndarray) -> np.ndarray:
+    return np.eye(CLASSES, dtype=np.float32)[classes]
+
+
+@pytest.fixture
+def inputs(tmp_path) -> dict:
+    """A plan of six rows: three runs, a failed run, an unsupported conversion, no runtime."""
+    labels = np.arange(SAMPLES) % CLASSES
+    reference_classes = labels.copy()
+    reference_classes[:2] = (labels[:2] + 1) % CLASSES  # the float model misses two
+    int8_classes = reference_classes.copy()
+    int8_classes[2:7] = (labels[2:7] + 1) % CLASSES  # the int8 model misses five more
+    dataset = tmp_path / "datasets" / "digits.npz"
+    reference = tmp_path / "results" / "reference" / "digits.npz"
+    for path in (dataset, reference):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(dataset, x_test=np.zeros((SAMPLES, 8, 8, 1), np.float32), y_test=labels)
+    np.savez(reference, outputs=one_hot(reference_classes))
+
+    runs = [
+        write_run(
+            tmp_path,
+            "tflite-fp32",
+            {1: [1, 2, 3, 4, 5], 2: [4, 5, 6]},
+            failed_batch=4,
+            outputs=one_hot(reference_classes),
+        ),
+        write_run(tmp_path, "tflite-int8", {1: [1, 1, 1]}, outputs=one_hot(int8_classes)),
+        write_run(tmp_path, "onnx-fp32", {1: [2, 2, 2]}),
+        write_run(tmp_path, "tflite-dynamic", {}, end="failed", end_reason="agent crashed"),
+    ]
+    formats = ["tflite-fp32", "tflite-int8", "onnx-fp32", "tflite-dynamic", "openvino-fp32"]
+    conversions = [write_conversion(tmp_path, fmt) for fmt in formats]
+    conversions.append(write_conversion(tmp_path, "tflite-fp16", "unsupported", "no fp16 op X"))
+    profile = {
+        "name": DEVICE,
+        "formats": formats[:4] + ["tflite-fp16"],
+        "power": {"source": "none"},
+    }
+    return {
+        "runs": runs,
+        "conversions": conversions,
+        "metas": [write_meta(tmp_path)],
+        "devices": {DEVICE: profile},
+        "plan_rows": [(DEVICE, WORKLOAD, fmt) for fmt in [*formats, "tflite-fp16"]],
+        "references": {WORKLOAD: reference},
+        "datasets": {WORKLOAD: dataset},
+    }
+
+
+@pytest.fixture
+def table(inputs) -> pd.DataFrame:
+    return build_table(**inputs)
+
+
+def rows(table: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    return table[table["format"] == fmt]
+
+
+def test_columns_identity_first(table):
+    assert list(table.columns) == COLUMNS
+    assert COLUMNS[:8] == ["device", "workload", "format", "batch"] + [
+        "group",
+        "family",
+        "status",
+        "reason",
+    ]
+    assert table["batch"].dtype == "Int64"
+
+
+def test_one_row_per_batch(table):
+    fp32 = rows(table, "tflite-fp32")
+    assert fp32["batch"].tolist() == [1, 2, 4]
+    assert fp32["status"].tolist() == ["ok", "ok", "failed"]
+    assert fp32["reason"].iloc[2] == "out of memory"
+    assert len(table) == 3 + 1 + 1 + 1 + 1 + 1
+    assert (table["group"] == "models").all() and (table["family"] == "cnn").all()
+
+
+def test_throughput_is_batch_over_median(table):
+    fp32 = rows(table, "tflite-fp32").set_index("batch")
+    assert fp32.loc[1, "latency_ms_median"] == 3.0
+    assert fp32.loc[2, "latency_ms_median"] == 5.0
+    assert fp32.loc[1, "throughput_ips"] == pytest.approx(1 / 0.003)
+    assert fp32.loc[2, "throughput_ips"] == pytest.approx(2 / 0.005)
+    assert fp32.loc[2, "achieved_flops"] == pytest.approx(400 * FLOPS)
+    assert pd.isna(fp32.loc[4, "latency_ms_median"]) and pd.isna(fp32.loc[4, "throughput_ips"])
+    assert fp32.loc[1, "runs"] == 5 and fp32.loc[1, "load_ms"] == 30.0
+
+
+def test_max_batch_stops_before_the_failed_batch(table):
+    assert rows(table, "tflite-fp32")["max_batch"].tolist() == [2, 2, 2]
+    assert rows(table, "onnx-fp32")["max_batch"].tolist() == [1]
+
+
+def test_unsupported_conversion_is_a_row_with_reason(table):
+    (row,) = rows(table, "tflite-fp16").itertuples()
+    assert row.status == "unsupported"
+    assert row.reason == "conversion: no fp16 op X"
+    assert pd.isna(row.batch) and pd.isna(row.throughput_ips)
+
+
+def test_device_without_runtime_is_unsupported(table):
+    (row,) = rows(table, "openvino-fp32").itertuples()
+    assert row.status == "unsupported"
+    assert row.reason == "device local has no runtime for openvino-fp32"
+
+
+def test_failed_run_is_one_row_with_its_reason(table):
+    (row,) = rows(table, "tflite-dynamic").itertuples()
+    assert (row.status, row.reason) == ("failed", "agent crashed")
+    assert row.runtime_name == "ai_edge_litert" and row.hostname == "bench-host"
+
+
+def test_accuracy_drop_zero_when_outputs_equal_reference(table):
+    fp32 = rows(table, "tflite-fp32")
+    assert (fp32["accuracy_top1"] == 0.9).all()
+    assert (fp32["reference_top1"] == 0.9).all()
+    assert (fp32["accuracy_drop"] == 0.0).all()
+    assert (fp32["agreement"] == 1.0).all()
+    assert (fp32["accuracy_top5"] == 1.0).all()
+
+
+def test_accuracy_drop_positive_when_outputs_are_wrong(table):
+    (row,) = rows(table, "tflite-int8").itertuples()
+    assert row.accuracy_top1 == pytest.approx(0.65)
+    assert row.accuracy_drop == pytest.approx(0.25)
+    assert row.agreement == pytest.approx(0.75)
+    assert row.vips == pytest.approx(0.65 * 1000)
+
+
+def test_vips_empty_without_accuracy(table):
+    onnx = rows(table, "onnx-fp32")
+    assert onnx["throughput_ips"].notna().all()
+    assert onnx[["accuracy_top1", "accuracy_drop", "vips"]].isna().all().all()
+    assert onnx["accuracy_note"].tolist() == ["no accuracy run"]
+    fp32 = rows(table, "tflite-fp32").set_index("batch")
+    assert fp32.loc[2, "vips"] == pytest.approx(0.9 * 400)
+
+
+def test_power_columns_empty_not_zero(table):
+    assert table[POWER_COLUMNS].isna().all().all()
+    assert (table["power_note"] == "no power source configured for device local").all()
+
+
+def test_csv_and_parquet_written_and_readable(table, tmp_path):
+    out_dir = tmp_path / "results" / "tables"
+    csv_path, parquet_path = write_tables(table, out_dir)
+    from_csv = pd.read_csv(csv_path)
+    from_parquet = pd.read_parquet(parquet_path)
+    assert list(from_csv.columns) == list(from_parquet.columns) == COLUMNS
+    pd.testing.assert_frame_equal(from_parquet, table)
+    assert from_csv["power_w"].isna().all()
+    assert sorted(p.name for p in out_dir.iterdir()) == ["results.csv", "results.parquet"]
+
+
+def test_read_run_keeps_raw_durations(inputs):
+    run = read_run(inputs["runs"][0])
+    assert run.samples[2].dtype == np.int64
+    assert run.samples[2].tolist() == [4 * MS, 5 * MS, 6 * MS]
+    assert [b["batch"] for b in run.batches] == [1, 2, 4]
+    assert run.end["status"] == "complete" and run.accuracy["samples"] == SAMPLES
+
+
+def test_run_without_end_record_raises(tmp_path):
+    path = write_run(tmp_path, "tflite-fp32", {1: [1, 2, 3]}, with_end=False)
+    with pytest.raises(ValueError, match=str(path)):
+        read_run(path)
+
+
+def test_plan_without_any_run(inputs):
+    only_unsupported = {**inputs, "runs": []}
+    only_unsupported["plan_rows"] = [(DEVICE, WORKLOAD, "tflite-fp16")]
+    table = build_table(**only_unsupported)
+    assert table["status"].tolist() == ["unsupported"] and list(table.columns) == COLUMNS
+
+
+def test_missing_run_log_raises(inputs):
+    with pytest.raises(ValueError, match="no run.jsonl"):
+        build_table(**{**inputs, "runs": inputs["runs"][1:]})

@@ -1,0 +1,37 @@
+"""The stage: exactly the files a device receives for one run.
+
+stage/
+  edgebench_agent/   the agent package (standard library + numpy + one runtime)
+  model.<suffix>     the converted model
+  inputs.npy         accuracy inputs, when the workload has a dataset
+  job.json           what to run: format family, batch sizes, timing, threads, seed
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+AGENT_SOURCE = Path(__file__).resolve().parents[1] / "agent"
+AGENT_PACKAGE = "edgebench_agent"
+
+
+def stage_run(stage: Path, model: Path, job: dict, accuracy_inputs: np.ndarray | None) -> Path:
+    """Fill `stage` (emptied first) and return the job file's path."""
+    if stage.exists():
+        shutil.rmtree(stage)
+    shutil.copytree(
+        AGENT_SOURCE, stage / AGENT_PACKAGE, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    staged_model = stage / f"model{model.suffix}"
+    shutil.copy2(model, staged_model)
+    job = {**job, "model": staged_model.name, "out": "out"}
+    if accuracy_inputs is not None:
+        np.save(stage / "inputs.npy", accuracy_inputs.astype(np.float32))
+        job["accuracy_inputs"] = "inputs.npy"
+    job_file = stage / "job.json"
+    job_file.write_text(json.dumps(job, indent=2))
+    return job_file

@@ -1,0 +1,68 @@
+"""Latency statistics of one batch size's raw samples, in milliseconds.
+
+The confidence interval of the median is distribution-free: for sorted samples x(1) <= ... <= x(n),
+the interval [x(j), x(n+1-j)] misses the true median only when fewer than j samples lie below it
+or fewer than j above it. The number of samples below the median is Binomial(n, 1/2), so the
+coverage is exactly 1 - 2 * P(B <= j - 1). We take the largest j whose coverage is still at least
+95% (for n = 100: ranks 40 and 61). Below n = 6 no pair of ranks reaches 95%; the interval is then
+the full range and `ci_level` holds its smaller true coverage, 1 - 2 / 2**n.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.stats import binom
+
+UNSTABLE_CV = 0.10  # pyperf's threshold: std above 10% of the mean
+CI_LEVEL = 0.95
+NS_PER_MS = 1_000_000
+PERCENTILES = (25, 50, 75, 90, 95, 99)
+
+
+def median_confidence_interval(
+    values: np.ndarray, level: float = CI_LEVEL
+) -> tuple[float, float, float]:
+    """(low, high, coverage) of the median from order statistics; see the module docstring."""
+    ordered = np.sort(values)
+    n = len(ordered)
+    tail = (1 - level) / 2
+    # binom.ppf gives the smallest m with P(B <= m) >= tail; we need the largest with <= tail.
+    below = int(binom.ppf(tail, n, 0.5))
+    if binom.cdf(below, n, 0.5) > tail:
+        below -= 1
+    below = max(below, 0)  # n too small: fall back to the full range
+    coverage = 1 - 2 * binom.cdf(below, n, 0.5)
+    return float(ordered[below]), float(ordered[n - 1 - below]), float(coverage)
+
+
+def summarize(latencies_ns: Sequence[int] | np.ndarray) -> dict:
+    """Summary statistics (ms) of raw latencies (ns); `cv` is a fraction, `ci_level` a coverage."""
+    ms = np.asarray(latencies_ns, dtype=np.float64) / NS_PER_MS
+    if ms.ndim != 1 or ms.size == 0:
+        raise ValueError(f"need a non-empty 1-D sequence of latencies, got shape {ms.shape}")
+    n = int(ms.size)
+    p25, p50, p75, p90, p95, p99 = np.percentile(ms, PERCENTILES)
+    mean = float(ms.mean())
+    std = float(ms.std(ddof=1)) if n > 1 else float("nan")
+    cv = std / mean if mean > 0 else float("nan")
+    ci_low, ci_high, ci_level = median_confidence_interval(ms)
+    return {
+        "n": n,
+        "median": float(np.median(ms)),
+        "mean": mean,
+        "std": std,
+        "min": float(ms.min()),
+        "max": float(ms.max()),
+        "p50": float(p50),
+        "p90": float(p90),
+        "p95": float(p95),
+        "p99": float(p99),
+        "iqr": float(p75 - p25),
+        "cv": cv,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "ci_level": ci_level,
+        "unstable": bool(cv > UNSTABLE_CV),
+    }

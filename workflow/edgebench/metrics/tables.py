@@ -1,0 +1,511 @@
+"""The tidy result table: one row per device x workload x format x batch.
+
+Every planned device x workload x format gets at least one row. A conversion that was not
+possible, a format the device has no runtime for, or a run that ended unsupported/failed is one
+row with that status and its reason; a complete run is one row per batch size it tried. An absent
+figure (no accuracy run, no power sensor, a failed batch) is empty, never zero.
+
+Inputs follow docs/raw-format.md (run.jsonl), convert/job.py ({format}.json) and
+workloads/build.py (meta.json). Anything inconsistent in them raises ValueError naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edgebench.fileio import atomic_path, read_json
+from edgebench.metrics import accuracy, stats
+
+KEYS = ["device", "workload", "format"]
+IDENTITY_COLUMNS = [*KEYS, "batch", "group", "family", "status", "reason"]
+LATENCY_COLUMNS = {  # stats.summarize() key -> table column
+    "median": "latency_ms_median",
+    "mean": "latency_ms_mean",
+    "std": "latency_ms_std",
+    "min": "latency_ms_min",
+    "max": "latency_ms_max",
+    "p50": "latency_ms_p50",
+    "p90": "latency_ms_p90",
+    "p95": "latency_ms_p95",
+    "p99": "latency_ms_p99",
+    "iqr": "latency_ms_iqr",
+    "cv": "latency_cv",
+    "ci_low": "latency_ms_ci_low",
+    "ci_high": "latency_ms_ci_high",
+    "ci_level": "latency_ci_level",
+    "unstable": "unstable",
+}
+BATCH_COLUMNS = [
+    "batch",
+    "batch_status",
+    "batch_reason",
+    "runs",
+    *LATENCY_COLUMNS.values(),
+    "load_ms",
+    "first_inference_ms",
+    "peak_rss_kb",
+]
+ACCURACY_COLUMNS = [
+    "accuracy_samples",
+    "accuracy_top1",
+    "accuracy_top5",
+    "reference_top1",
+    "agreement",
+    "accuracy_note",
+]
+RUN_COLUMNS = [
+    "end_status",
+    "end_reason",
+    "runtime_name",
+    "runtime_version",
+    "threads",
+    "cpu_model",
+    "hostname",
+    *ACCURACY_COLUMNS,
+]
+POWER_COLUMNS = ["power_w", "idle_power_w", "energy_per_inference_mj", "efficiency_ips_per_w"]
+COLUMNS = [
+    *IDENTITY_COLUMNS,
+    "runs",
+    *LATENCY_COLUMNS.values(),
+    "load_ms",
+    "first_inference_ms",
+    "peak_rss_kb",
+    "throughput_ips",
+    "max_batch",
+    "params",
+    "macs",
+    "flops",
+    "achieved_flops",
+    "model_size_bytes",
+    "runtime_name",
+    "runtime_version",
+    "threads",
+    "cpu_model",
+    "hostname",
+    "accuracy_samples",
+    "accuracy_top1",
+    "accuracy_top5",
+    "reference_top1",
+    "accuracy_drop",
+    "agreement",
+    "vips",
+    "accuracy_note",
+    *POWER_COLUMNS,
+    "power_note",
+]
+INTEGER_COLUMNS = [
+    "batch",
+    "runs",
+    "peak_rss_kb",
+    "max_batch",
+    "params",
+    "macs",
+    "flops",
+    "model_size_bytes",
+    "threads",
+    "accuracy_samples",
+]
+TEXT_COLUMNS = [
+    *KEYS,
+    "group",
+    "family",
+    "status",
+    "reason",
+    "runtime_name",
+    "runtime_version",
+    "cpu_model",
+    "hostname",
+    "accuracy_note",
+    "power_note",
+]
+BOOLEAN_COLUMNS = ["unstable"]
+NS_PER_MS = 1_000_000
+
+CONVERSION_STATUSES = {"ok", "unsupported", "failed"}
+BATCH_STATUSES = {"ok", "failed"}
+END_STATUSES = {"complete", "unsupported", "failed"}
+
+
+# --- raw run logs -----------------------------------------------------------------------------
+
+
+@dataclass
+class RunLog:
+    """One run.jsonl: its records; each batch's samples as int64 end - start durations (ns)."""
+
+    path: Path
+    header: dict
+    samples: dict[int, np.ndarray]
+    batches: list[dict]
+    accuracy: dict | None
+    end: dict
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return run_key(self.path)
+
+
+def run_key(path: Path) -> tuple[str, str, str]:
+    """(device, workload, format) from results/raw/{device}/{workload}/{format}/run.jsonl."""
+    device, workload, format_name = Path(path).parts[-4:-1]
+    return device, workload, format_name
+
+
+def _records(path: Path) -> list[tuple[int, dict]]:
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append((number, json.loads(line)))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: not a JSON record ({error})") from error
+    return records
+
+
+def _check_framing(path: Path, records: list[tuple[int, dict]]) -> None:
+    if not records or records[-1][1].get("type") != "end":
+        raise ValueError(f"{path}: no end record; the run log is incomplete")
+    if records[0][1].get("type") != "header":
+        raise ValueError(f"{path}: the first record is not a header")
+    for number, record in records[1:-1]:
+        if record.get("type") in ("header", "end"):
+            raise ValueError(f"{path}:{number}: a {record['type']} record in the middle of the log")
+
+
+def _check_identity(path: Path, header: dict) -> None:
+    """The header, as far as it is known, must describe the run its path names."""
+    for name, expected in zip(KEYS, run_key(path), strict=True):
+        if header.get(name) not in (None, expected):
+            raise ValueError(
+                f"{path}: header {name} {header[name]!r} but the path says {expected!r}"
+            )
+
+
+def _check_samples(path: Path, samples: dict[int, np.ndarray], batches: list[dict]) -> None:
+    recorded = {record["batch"] for record in batches}
+    if orphans := sorted(set(samples) - recorded):
+        raise ValueError(f"{path}: samples for batch sizes {orphans} that have no batch record")
+    for batch, durations in samples.items():
+        if (durations < 0).any():
+            raise ValueError(f"{path}: batch {batch} has samples with end_ns before start_ns")
+    for record in batches:
+        _expect(record.get("status"), BATCH_STATUSES, f"{path}: batch {record['batch']} status")
+        count = len(samples.get(record["batch"], ()))
+        if record["status"] == "ok" and (count == 0 or count != record.get("runs")):
+            raise ValueError(
+                f"{path}: batch {record['batch']} is ok with runs={record.get('runs')} "
+                f"but has {count} samples"
+            )
+
+
+def read_run(path: Path | str) -> RunLog:
+    """Parse and check one run.jsonl; an incomplete or inconsistent log raises ValueError."""
+    path = Path(path)
+    records = _records(path)
+    _check_framing(path, records)
+    header, end = records[0][1], records[-1][1]
+    _check_identity(path, header)
+    _expect(end.get("status"), END_STATUSES, f"{path}: end status")
+    durations: dict[int, list[int]] = {}
+    batches, accuracy_record = [], None
+    for number, record in records[1:-1]:
+        kind = record.get("type")
+        if kind == "sample":
+            durations.setdefault(record["batch"], []).append(record["end_ns"] - record["start_ns"])
+        elif kind == "batch":
+            batches.append(record)
+        elif kind == "accuracy":
+            accuracy_record = record
+        else:
+            raise ValueError(f"{path}:{number}: unknown record type {kind!r}")
+    samples = {batch: np.asarray(values, dtype=np.int64) for batch, values in durations.items()}
+    _check_samples(path, samples, batches)
+    return RunLog(path, header, samples, batches, accuracy_record, end)
+
+
+def _expect(value, allowed: set[str], what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"{what} is {value!r}, expected one of {sorted(allowed)}")
+
+
+# --- per-run and per-batch columns --------------------------------------------------------------
+
+
+def _ms(nanoseconds) -> float:
+    return np.nan if nanoseconds is None else nanoseconds / NS_PER_MS
+
+
+def _batch_columns(record: dict, samples: np.ndarray | None) -> dict:
+    columns = {
+        "batch": record["batch"],
+        "batch_status": record["status"],
+        "batch_reason": record.get("reason") or None,
+        "runs": record.get("runs"),
+        "load_ms": _ms(record.get("load_ns")),
+        "first_inference_ms": _ms(record.get("first_ns")),
+        "peak_rss_kb": record.get("peak_rss_kb"),
+    }
+    if record["status"] == "ok":
+        summary = stats.summarize(samples)
+        columns.update({column: summary[key] for key, column in LATENCY_COLUMNS.items()})
+    return columns
+
+
+def _npz_array(path: Path, key: str) -> np.ndarray:
+    with np.load(path) as data:
+        if key not in data:
+            raise ValueError(f"{path}: no array {key!r} (has {sorted(data.keys())})")
+        return data[key]
+
+
+def _first(array: np.ndarray, count: int, path: Path, what: str) -> np.ndarray:
+    if len(array) < count:
+        raise ValueError(f"{path}: {len(array)} {what}, fewer than the {count} outputs scored")
+    return array[:count]
+
+
+def _accuracy_columns(run: RunLog, labels_path: Path | None, reference_path: Path | None) -> dict:
+    """Scores of accuracy.npz; the host sent the first N test inputs, in order."""
+    record = run.accuracy
+    if record is None:
+        return {"accuracy_note": "no accuracy run"}
+    if record.get("status") != "ok":
+        return {"accuracy_note": f"accuracy {record.get('status')}: {record.get('reason')}"}
+    if labels_path is None:
+        raise ValueError(f"{run.path}: has accuracy outputs but no labelled dataset was given")
+    outputs = _npz_array(run.path.parent / record["file"], "outputs")
+    count = len(outputs)
+    if record.get("samples") not in (None, count):
+        raise ValueError(
+            f"{run.path}: accuracy record says {record['samples']} samples, npz {count}"
+        )
+    labels = _first(_npz_array(labels_path, "y_test"), count, labels_path, "labels")
+    reference = None
+    if reference_path is not None:
+        reference = _first(_npz_array(reference_path, "outputs"), count, reference_path, "outputs")
+    scores = accuracy.score(outputs, labels, reference)
+    return {
+        "accuracy_samples": count,
+        "accuracy_top1": scores["top1"],
+        "accuracy_top5": scores["top5"],
+        "reference_top1": (
+            accuracy.reference_accuracy(reference, labels) if reference is not None else None
+        ),
+        "agreement": scores["agreement"],
+        "accuracy_note": None,
+    }
+
+
+def _run_columns(run: RunLog, labels_path: Path | None, reference_path: Path | None) -> dict:
+    facts = run.header.get("facts") or {}
+    runtime = run.header.get("runtime") or {}
+    return {
+        "end_status": run.end["status"],
+        "end_reason": run.end.get("reason") or None,
+        "runtime_name": runtime.get("name"),
+        "runtime_version": runtime.get("version"),
+        "threads": run.header.get("threads"),
+        "cpu_model": facts.get("cpu_model"),
+        "hostname": facts.get("hostname"),
+        **_accuracy_columns(run, labels_path, reference_path),
+    }
+
+
+def _run_frames(
+    wanted: list[tuple[str, str, str]],
+    runs: list[Path],
+    references: dict[str, Path],
+    datasets: dict[str, Path],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per run, and one row per batch of the complete runs."""
+    paths = {run_key(path): Path(path) for path in runs}
+    if missing := [key for key in wanted if key not in paths]:
+        raise ValueError(f"no run.jsonl for device x workload x format {missing}")
+    run_rows, batch_rows = [], []
+    for key in wanted:
+        run = read_run(paths[key])
+        identity = dict(zip(KEYS, key, strict=True))
+        workload = identity["workload"]
+        run_rows.append(
+            {**identity, **_run_columns(run, datasets.get(workload), references.get(workload))}
+        )
+        if run.end["status"] != "complete":
+            continue
+        if not run.batches:
+            raise ValueError(f"{run.path}: complete, but without a single batch record")
+        for record in run.batches:
+            batch_rows.append(
+                {**identity, **_batch_columns(record, run.samples.get(record["batch"]))}
+            )
+    return (
+        pd.DataFrame(run_rows, columns=[*KEYS, *RUN_COLUMNS]),
+        pd.DataFrame(batch_rows, columns=[*KEYS, *BATCH_COLUMNS]),
+    )
+
+
+# --- plan, workloads, conversions ---------------------------------------------------------------
+
+
+def _meta_frame(metas: list[Path]) -> pd.DataFrame:
+    fields = ["workload", "group", "family", "params", "macs", "flops"]
+    rows = [{field: read_json(path).get(field) for field in fields} for path in metas]
+    return pd.DataFrame(rows, columns=fields)
+
+
+def _conversion_frame(conversions: list[Path]) -> pd.DataFrame:
+    rows = []
+    for path in conversions:
+        record = read_json(path)
+        _expect(record.get("status"), CONVERSION_STATUSES, f"{path}: conversion status")
+        rows.append(
+            {
+                "workload": record["workload"],
+                "format": record["format"],
+                "conversion_status": record["status"],
+                "conversion_reason": record.get("reason") or "",
+                "model_size_bytes": record.get("size_bytes"),
+            }
+        )
+    columns = ["workload", "format", "conversion_status", "conversion_reason", "model_size_bytes"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _plan_frame(plan_rows: list[tuple[str, str, str]], devices: dict[str, dict]) -> pd.DataFrame:
+    plan = pd.DataFrame(list(dict.fromkeys(map(tuple, plan_rows))), columns=KEYS)
+    if unknown := sorted(set(plan["device"]) - set(devices)):
+        raise ValueError(f"plan rows name devices without a profile: {unknown}")
+    runtimes = pd.DataFrame(
+        [(name, fmt) for name, profile in devices.items() for fmt in profile.get("formats", [])],
+        columns=["device", "format"],
+    ).drop_duplicates()
+    plan = plan.merge(runtimes.assign(has_runtime=True), on=["device", "format"], how="left")
+    plan["has_runtime"] = plan["has_runtime"].notna()
+    sources = {
+        name: (profile.get("power") or {}).get("source", "none")
+        for name, profile in devices.items()
+    }
+    plan["power_source"] = plan["device"].map(sources)
+    return plan
+
+
+def _require(table: pd.DataFrame, column: str, where: pd.Series, message: str) -> None:
+    missing = table.loc[where & table[column].isna(), KEYS].drop_duplicates()
+    if not missing.empty:
+        raise ValueError(f"{message}: {list(missing.itertuples(index=False, name=None))}")
+
+
+def _stage(table: pd.DataFrame) -> pd.Series:
+    """Where each planned row stops: at conversion, at the device's runtimes, or at its run."""
+    conversion_blocked = table["conversion_status"].notna() & table["conversion_status"].ne("ok")
+    stage = np.select(
+        [conversion_blocked, ~table["has_runtime"]], ["conversion", "runtime"], default="run"
+    )
+    return pd.Series(stage, index=table.index)
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+
+def _resolve_status(table: pd.DataFrame) -> pd.DataFrame:
+    at_conversion = table["stage"].eq("conversion")
+    at_runtime = table["stage"].eq("runtime")
+    complete = table["end_status"].eq("complete")
+    no_runtime = "device " + table["device"] + " has no runtime for " + table["format"]
+    table["status"] = table["end_status"].case_when(
+        [
+            (at_conversion, table["conversion_status"]),
+            (at_runtime, "unsupported"),
+            (complete, table["batch_status"]),
+        ]
+    )
+    table["reason"] = table["end_reason"].case_when(
+        [
+            (at_conversion, "conversion: " + table["conversion_reason"].fillna("")),
+            (at_runtime, no_runtime),
+            (complete, table["batch_reason"]),
+        ]
+    )
+    return table
+
+
+def _add_derived(table: pd.DataFrame) -> pd.DataFrame:
+    batch = table["batch"].astype("float64")
+    table["throughput_ips"] = batch / (table["latency_ms_median"].astype("float64") / 1000)
+    table["achieved_flops"] = table["throughput_ips"] * table["flops"].astype("float64")
+    ok_batches = table["batch"].astype("Int64").where(table["status"].eq("ok"))
+    table["max_batch"] = ok_batches.groupby([table[key] for key in KEYS]).transform("max")
+    top1 = table["accuracy_top1"].astype("float64")
+    table["accuracy_drop"] = table["reference_top1"].astype("float64") - top1
+    table["vips"] = top1 * table["throughput_ips"]
+    return table
+
+
+def _add_power(table: pd.DataFrame) -> pd.DataFrame:
+    """Power integration (power.csv) is not implemented yet: empty columns that say why."""
+    for column in POWER_COLUMNS:
+        table[column] = np.nan
+    source = table["power_source"]
+    table["power_note"] = np.where(
+        source.eq("none"),
+        "no power source configured for device " + table["device"],
+        "power source " + source + " of device " + table["device"] + " is not read yet",
+    )
+    return table
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    table = table.reindex(columns=COLUMNS)
+    numeric = [c for c in COLUMNS if c not in {*INTEGER_COLUMNS, *TEXT_COLUMNS, *BOOLEAN_COLUMNS}]
+    table[INTEGER_COLUMNS] = table[INTEGER_COLUMNS].astype("float64").astype("Int64")
+    table[BOOLEAN_COLUMNS] = table[BOOLEAN_COLUMNS].astype("boolean")
+    table[numeric] = table[numeric].astype("float64")
+    table[TEXT_COLUMNS] = (
+        table[TEXT_COLUMNS].astype(object).where(table[TEXT_COLUMNS].notna(), None)
+    )
+    return table.reset_index(drop=True)
+
+
+def build_table(
+    runs: list[Path],
+    conversions: list[Path],
+    metas: list[Path],
+    devices: dict[str, dict],
+    plan_rows: list[tuple[str, str, str]],
+    references: dict[str, Path],
+    datasets: dict[str, Path],
+) -> pd.DataFrame:
+    """The tidy table of everything the plan covers; see the module docstring."""
+    table = _plan_frame(plan_rows, devices)
+    table = table.merge(_meta_frame(metas), on="workload", how="left", validate="many_to_one")
+    _require(table, "group", table["workload"].notna(), "no meta.json for workloads")
+    conversion = _conversion_frame(conversions)
+    table = table.merge(conversion, on=["workload", "format"], how="left", validate="many_to_one")
+    table["stage"] = _stage(table)
+    needs_run = table["stage"].eq("run")
+    _require(table, "conversion_status", needs_run, "no conversion record for")
+    wanted = list(table.loc[needs_run, KEYS].itertuples(index=False, name=None))
+    run_frame, batch_frame = _run_frames(wanted, runs, references, datasets)
+    table = table.merge(run_frame, on=KEYS, how="left", validate="one_to_one")
+    table = table.merge(batch_frame, on=KEYS, how="left", validate="one_to_many")
+    table = _resolve_status(table)
+    table = _add_derived(table)
+    table = _add_power(table)
+    return _typed(table)
+
+
+def write_tables(table: pd.DataFrame, out_dir: Path | str) -> tuple[Path, Path]:
+    """results.csv and results.parquet in out_dir, each written atomically."""
+    out_dir = Path(out_dir)
+    csv_path, parquet_path = out_dir / "results.csv", out_dir / "results.parquet"
+    with atomic_path(csv_path) as tmp:
+        table.to_csv(tmp, index=False)
+    with atomic_path(parquet_path) as tmp:
+        table.to_parquet(tmp, index=False)
+    return csv_path, parquet_path

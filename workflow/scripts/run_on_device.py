@@ -1,0 +1,21 @@
+"""Run one converted workload on one device; the raw log comes back as run.jsonl."""
+
+from pathlib import Path
+
+from edgebench.devices.dispatch import job_settings, run_on_device
+from edgebench.fileio import read_json
+
+profile = snakemake.params.profile  # noqa: F821
+meta = read_json(snakemake.input.meta)  # noqa: F821
+job = job_settings(profile, snakemake.params.suite, meta, snakemake.wildcards.format)  # noqa: F821
+dataset = snakemake.input.get("dataset")  # noqa: F821
+with open(snakemake.log[0], "w") as log:  # noqa: F821
+    status = run_on_device(
+        profile,
+        job,
+        conversion=Path(snakemake.input.conversion),  # noqa: F821
+        raw_log=Path(snakemake.output[0]),  # noqa: F821
+        log=log,
+        dataset=Path(dataset) if dataset else None,
+    )
+print(f"{job['device']} {job['workload']} {job['format']}: {status}")
