@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import yaml
 
@@ -150,7 +151,7 @@ def test_tables_have_one_row_per_device_workload_format_batch(converted):
     assert set(ok[ok.workload == "layer-fc-128-32"].batch) == {1}
     assert not rows.duplicated(["device", "workload", "format", "batch"]).any()
     assert (ok.throughput_ips > 0).all() and (ok.latency_ms_median > 0).all()
-    assert (ok.achieved_flops == ok.throughput_ips * ok.flops).all()
+    assert np.allclose(ok.achieved_flops, ok.throughput_ips * ok.flops, rtol=1e-9)
     assert ok.power_w.isna().all() and ok.efficiency_ips_per_w.isna().all()
     unsupported = rows[(rows.workload == "odd-user") & (rows.format == "tflite-fp32")]
     assert list(unsupported.status) == ["unsupported"]
@@ -167,7 +168,7 @@ def test_accuracy_of_the_digits_model_is_real(converted):
     assert digits.loc["onnx-fp32", "accuracy_drop"] == 0
     int8 = digits.loc["tflite-int8"]
     assert 0.85 < int8.accuracy_top1 <= 1.0 and abs(int8.accuracy_drop) < 0.05
-    assert int8.vips == int8.accuracy_top1 * int8.throughput_ips
+    assert np.isclose(int8.vips, int8.accuracy_top1 * int8.throughput_ips, rtol=1e-9)
     assert rows[rows.workload == "layer-fc-128-32"].accuracy_top1.isna().all()
 
 

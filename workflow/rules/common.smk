@@ -1,12 +1,10 @@
 # Config validation, the run plan, wildcard constraints and every input/param helper.
-import re
-
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from edgebench.convert.engine import get_engine
 from edgebench.convert.formats import FORMATS
-from edgebench.devices.dispatch import transport_for
+from edgebench.devices.dispatch import board_resource, transport_for
 from edgebench.settings import ConfigError, load_plan
 
 validate(config, schema="../../config/schema.yaml")
@@ -30,7 +28,7 @@ wildcard_constraints:
 # One run at a time per device: a resource of capacity 1 per board, claimed by its runs.
 BOARD_RESOURCES = {}
 for _device in PLAN.devices:
-    _board = "board_" + re.sub(r"\W", "_", _device)
+    _board = board_resource(_device)
     workflow.global_resources.setdefault(_board, 1)
     BOARD_RESOURCES[_board] = lambda wildcards, device=_device: int(
         wildcards.device == device

@@ -6,6 +6,8 @@ conversion or a crashed agent is written as a run with an `end` record saying so
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,11 @@ from edgebench.fileio import read_json
 from edgebench.settings.errors import ConfigError
 
 TRANSPORTS = {"local": LocalTransport}
+
+
+def board_resource(device: str) -> str:
+    """The Snakemake resource (capacity 1) that serialises the runs of one device."""
+    return "board_" + re.sub(r"\W", "_", device)
 
 
 def transport_for(profile: dict):
@@ -84,7 +91,5 @@ def run_on_device(
 
 
 def read_end_status(raw_log: Path) -> str:
-    import json
-
     last = raw_log.read_text().rstrip("\n").rsplit("\n", 1)[-1]
     return json.loads(last)["status"]
