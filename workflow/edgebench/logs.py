@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from contextlib import contextmanager
 
 
@@ -18,6 +19,9 @@ def redirected_to(log_path):
         os.dup2(log.fileno(), 2)
         try:
             yield log
+        except BaseException:
+            traceback.print_exc()  # into the job's log, where the user is told to look
+            raise
         finally:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -4,12 +4,14 @@ from pathlib import Path
 
 from edgebench.devices.dispatch import job_settings, run_on_device
 from edgebench.fileio import read_json
+from edgebench.logs import redirected_to
 
-profile = snakemake.params.profile  # noqa: F821
-meta = read_json(snakemake.input.meta)  # noqa: F821
-job = job_settings(profile, snakemake.params.suite, meta, snakemake.wildcards.format)  # noqa: F821
-dataset = snakemake.input.get("dataset")  # noqa: F821
-with open(snakemake.log[0], "w") as log:  # noqa: F821
+with redirected_to(snakemake.log[0]) as log:  # noqa: F821
+    profile = snakemake.params.profile  # noqa: F821
+    meta = read_json(snakemake.input.meta)  # noqa: F821
+    fmt = snakemake.wildcards.format  # noqa: F821
+    job = job_settings(profile, snakemake.params.suite, meta, fmt)  # noqa: F821
+    dataset = snakemake.input.get("dataset")  # noqa: F821
     status = run_on_device(
         profile,
         job,
@@ -18,4 +20,4 @@ with open(snakemake.log[0], "w") as log:  # noqa: F821
         log=log,
         dataset=Path(dataset) if dataset else None,
     )
-print(f"{job['device']} {job['workload']} {job['format']}: {status}")
+    print(f"{job['device']} {job['workload']} {job['format']}: {status}")

@@ -7,6 +7,8 @@ import platform
 import socket
 from pathlib import Path
 
+CPUFREQ = "/sys/devices/system/cpu/cpu0/cpufreq"
+
 
 def _read(path: str) -> str | None:
     try:
@@ -32,10 +34,29 @@ def device_facts() -> dict:
         "kernel": platform.release(),
         "machine": platform.machine(),
         "python": platform.python_version(),
-        "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        "governor": _read(f"{CPUFREQ}/scaling_governor"),
+        "cpu_max_freq_khz": _read(f"{CPUFREQ}/scaling_max_freq"),
+        "cpu_cur_freq_khz": _read(f"{CPUFREQ}/scaling_cur_freq"),
         "board": _read("/proc/device-tree/model"),
         "l4t_release": _read("/etc/nv_tegra_release"),
+        "runtimes": runtime_versions(),
     }
+
+
+RUNTIME_DISTRIBUTIONS = ("ai-edge-litert", "tflite-runtime", "onnxruntime", "tensorrt", "pycoral")
+
+
+def runtime_versions() -> dict[str, str]:
+    """Every runtime distribution installed on the device, found without importing it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in RUNTIME_DISTRIBUTIONS:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
 
 
 def peak_rss_kb() -> int | None:

@@ -128,6 +128,7 @@ def header(job: dict, model: Path) -> dict:
         "batch_sizes": job["batch_sizes"],
         "seed": job["seed"],
         "clock": "monotonic_ns",
+        "host_clock": job.get("host_clock"),
         "started_ns": now(),
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,12 @@ import numpy as np
 from edgebench.agent.runner import RunLog
 from edgebench.convert.formats import FORMATS
 from edgebench.devices.local import LocalTransport
+from edgebench.devices.ssh import SshTransport
 from edgebench.devices.staging import stage_run
 from edgebench.fileio import read_json
 from edgebench.settings.errors import ConfigError
 
-TRANSPORTS = {"local": LocalTransport}
+TRANSPORTS = {"local": LocalTransport, "ssh": SshTransport}
 
 
 def board_resource(device: str) -> str:
@@ -79,17 +81,29 @@ def run_on_device(
         with np.load(dataset) as data:
             inputs = data["x_test"]
     stage = stage_root / job["device"] / job["workload"] / job["format"]
-    job_file = stage_run(stage, conversion.parent / record["model_file"], job, inputs)
-    code = transport.execute(stage, job_file, log)
+    stage_run(stage, conversion.parent / record["model_file"], job, inputs)
+    code = transport.run(stage, log)
+    try:
+        if not (stage / "out" / "run.jsonl").exists():
+            write_unrun(raw_log, job, "failed", f"agent exited with code {code} and left no log")
+            return "failed"
+        return keep_results(stage / "out", raw_log, record["sha256"])
+    finally:
+        transport.cleanup(stage)
+
+
+def keep_results(out: Path, raw_log: Path, model_sha256: str) -> str:
+    """Verify what came back, then move it beside the declared output (run.jsonl last)."""
+    records = [json.loads(line) for line in (out / "run.jsonl").read_text().splitlines()]
+    header, end = records[0], records[-1]
+    if header.get("type") != "header" or end.get("type") != "end":
+        raise RuntimeError(f"{out / 'run.jsonl'} came back incomplete")
+    if header["model"]["sha256"] != model_sha256:
+        raise RuntimeError(f"the device ran a different model than {raw_log.parent} asked for")
     raw_log.parent.mkdir(parents=True, exist_ok=True)
-    transport.fetch(stage, raw_log.parent)
-    transport.cleanup(stage)
-    if not raw_log.exists():
-        write_unrun(raw_log, job, "failed", f"agent exited with code {code} and left no log")
-        return "failed"
-    return read_end_status(raw_log)
-
-
-def read_end_status(raw_log: Path) -> str:
-    last = raw_log.read_text().rstrip("\n").rsplit("\n", 1)[-1]
-    return json.loads(last)["status"]
+    for name in ("accuracy.npz", "run.jsonl"):
+        if (out / name).exists():
+            partial = raw_log.parent / f".{name}.part"
+            shutil.copy2(out / name, partial)
+            partial.replace(raw_log.parent / name)
+    return end["status"]

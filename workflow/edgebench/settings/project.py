@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[3]
 def copy_project(destination: Path, source: Path = REPO) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
     shutil.copy(source / "Snakefile", destination / "Snakefile")
-    for folder in ("config", "devices"):
+    for folder in ("config", "devices", "profiles"):
         shutil.copytree(source / folder, destination / folder)
     (destination / "workflow").symlink_to(source / "workflow")
     return destination

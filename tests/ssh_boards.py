@@ -1,0 +1,161 @@
+"""Real OpenSSH servers that play separate boards for the tests.
+
+With root and `ip netns`, each board gets its own network namespace joined to the host by a
+veth pair, so a test can cut its link (`ip link set ... down`) mid-run. Without them, boards
+listen on loopback and the link-cut test is skipped with that reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+SSHD = "/usr/sbin/sshd"
+
+
+def have_netns() -> bool:
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        return False
+    probe = subprocess.run(["ip", "netns", "add", "ebt-probe"], capture_output=True)
+    subprocess.run(["ip", "netns", "del", "ebt-probe"], capture_output=True)
+    return probe.returncode == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run(*argv: str) -> None:
+    subprocess.run(argv, check=True, capture_output=True)
+
+
+class Keys:
+    """The client's key pair and a known_hosts file for the boards."""
+
+    def __init__(self, root: Path):
+        root.mkdir(parents=True, exist_ok=True)
+        self.root = root
+        self.identity = root / "id_ed25519"
+        run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.identity))
+        self.known_hosts = root / "known_hosts"
+        self.known_hosts.touch()
+        self.config = root / "ssh_config"
+        self.config.write_text("")
+
+
+class Board:
+    """One sshd, in its own namespace (address 10.213.N.2) or on 127.0.0.1."""
+
+    def __init__(self, keys: Keys, name: str, index: int, netns: bool):
+        self.keys, self.name, self.netns = keys, name, netns
+        self.root = keys.root / name
+        self.root.mkdir()
+        self.workdir = self.root / "workdir"
+        self.namespace = f"ebt-{name}"[:12]
+        self.host_link = f"ebh{index}"
+        self.address = f"10.213.{index}.2" if netns else "127.0.0.1"
+        self.port = 22 if netns else free_port()
+        self.process = None
+
+    def start(self) -> Board:
+        if self.netns:
+            self.make_namespace()
+        hostkey = self.root / "host_ed25519"
+        run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(hostkey))
+        authorized = self.root / "authorized_keys"
+        authorized.write_text(Path(f"{self.keys.identity}.pub").read_text())
+        config = self.root / "sshd_config"
+        config.write_text(
+            f"Port {self.port}\nListenAddress {self.address}\nHostKey {hostkey}\n"
+            f"AuthorizedKeysFile {authorized}\nPidFile {self.root / 'sshd.pid'}\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+            "StrictModes no\nPermitRootLogin prohibit-password\nLogLevel ERROR\n"
+        )
+        Path("/run/sshd").mkdir(exist_ok=True)
+        prefix = ["ip", "netns", "exec", self.namespace] if self.netns else []
+        log = open(self.root / "sshd.log", "w")
+        self.process = subprocess.Popen(
+            [*prefix, SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=log
+        )
+        self.wait_listening()
+        public = (hostkey.with_suffix(".pub")).read_text().split()
+        where = self.address if self.port == 22 else f"[{self.address}]:{self.port}"
+        self.host_key_line = f"{where} {public[0]} {public[1]}\n"
+        return self
+
+    def make_namespace(self) -> None:
+        device_link = f"ebd{self.host_link[3:]}"
+        subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
+        subprocess.run(["ip", "link", "del", self.host_link], capture_output=True)
+        run("ip", "netns", "add", self.namespace)
+        run("ip", "link", "add", self.host_link, "type", "veth", "peer", "name", device_link)
+        run("ip", "link", "set", device_link, "netns", self.namespace)
+        host_address = self.address.rsplit(".", 1)[0] + ".1/30"
+        run("ip", "addr", "add", host_address, "dev", self.host_link)
+        run("ip", "link", "set", self.host_link, "up")
+        inside = ["ip", "netns", "exec", self.namespace]
+        run(*inside, "ip", "addr", "add", f"{self.address}/30", "dev", device_link)
+        run(*inside, "ip", "link", "set", device_link, "up")
+        run(*inside, "ip", "link", "set", "lo", "up")
+
+    def wait_listening(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((self.address, self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(
+            f"sshd for {self.name} did not start: {(self.root / 'sshd.log').read_text()}"
+        )
+
+    def trust(self) -> None:
+        """What a user does once by hand: put the board's host key in known_hosts."""
+        with open(self.keys.known_hosts, "a") as known:
+            known.write(self.host_key_line)
+        with open(self.keys.config, "a") as config:
+            config.write(
+                f"Host {self.name}\n  HostName {self.address}\n  Port {self.port}\n  User root\n"
+                f"  IdentityFile {self.keys.identity}\n  IdentitiesOnly yes\n"
+                f"  UserKnownHostsFile {self.keys.known_hosts}\n"
+            )
+
+    def profile(self, python: str, **extra) -> dict:
+        return {
+            "name": self.name,
+            "description": f"test board {self.name} ({'netns' if self.netns else 'loopback'})",
+            "transport": "ssh",
+            "host": self.name,
+            "ssh_config": str(self.keys.config),
+            "python": python,
+            "workdir": str(self.workdir),
+            "formats": ["tflite-fp32", "tflite-int8", "onnx-fp32"],
+            "power": {"source": "none"},
+            "connect_timeout_s": 3,
+            "alive_interval_s": 1,
+            "alive_count": 2,
+            "retries": 3,
+            "backoff_s": 1,
+            **extra,
+        }
+
+    def cut(self) -> None:
+        run("ip", "link", "set", self.host_link, "down")
+
+    def restore(self) -> None:
+        run("ip", "link", "set", self.host_link, "up")
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        if self.netns:
+            subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
+            subprocess.run(["ip", "link", "del", self.host_link], capture_output=True)

@@ -1,0 +1,269 @@
+"""The ssh transport: the OpenSSH client, so ~/.ssh/config aliases, keys, agents and ProxyJump
+work as they do for the user.
+
+Never waits on a prompt (BatchMode), never accepts an unknown host key (StrictHostKeyChecking),
+reuses one ControlMaster connection per device across a workflow's jobs, and builds every
+remote command from argument lists with each value quoted (shlex). A connection that drops is
+retried with exponential backoff; an agent left running by a dropped connection is stopped
+before the job starts again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+from edgebench.devices.staging import AGENT_PACKAGE
+
+SSH_FAILED = 255  # ssh's own exit status for connection and authentication errors
+
+REMOTE_HASHES = (
+    "import hashlib, os, sys\n"
+    "for name in sys.argv[1:]:\n"
+    "    ok = os.path.isfile(name)\n"
+    "    print(hashlib.sha256(open(name, 'rb').read()).hexdigest() if ok else '-')\n"
+)
+REMOTE_CLOCK = "import time; print(time.time_ns())"
+
+
+class SshError(RuntimeError):
+    """The device could not be reached or the connection broke."""
+
+
+class HostKeyError(SshError):
+    """The device's host key is not in known_hosts: never accepted automatically."""
+
+
+class SshTransport:
+    def __init__(self, profile: dict):
+        self.profile = profile
+        self.name = profile["name"]
+        self.host = profile["host"]
+        self.python = profile.get("python", "python3")
+        self.workdir = profile.get("workdir", "edgebench-work").removeprefix("~/")
+        self.retries = int(profile.get("retries", 3))
+        self.backoff_s = float(profile.get("backoff_s", 2.0))
+
+    # --- the ssh command line -------------------------------------------------------------
+
+    def ssh_options(self, control: bool = True) -> list[str]:
+        profile = self.profile
+        options = [
+            "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=yes",
+            "-o", f"ConnectTimeout={profile.get('connect_timeout_s', 10)}",
+            "-o", f"ServerAliveInterval={profile.get('alive_interval_s', 5)}",
+            "-o", f"ServerAliveCountMax={profile.get('alive_count', 3)}",
+        ]  # fmt: skip
+        if control:
+            options += self.control_options()
+        if profile.get("port"):
+            options += ["-p", str(profile["port"])]
+        if profile.get("ssh_config"):
+            options += ["-F", str(Path(profile["ssh_config"]).expanduser())]
+        for option in profile.get("ssh_options", []):
+            options += ["-o", option]
+        return options
+
+    def control_options(self) -> list[str]:
+        """One master connection per device, shared by a workflow's jobs (ControlPersist)."""
+        if not self.profile.get("reuse_connection", True):
+            return ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
+        return [
+            "-o", "ControlMaster=auto", "-o", f"ControlPath={control_dir()}/%C",
+            "-o", "ControlPersist=120",
+        ]  # fmt: skip
+
+    def command(self, script: str) -> list[str]:
+        return ["ssh", *self.ssh_options(), "--", self.host, script]
+
+    def remote(self, script: str, *, stdin=None, timeout=None) -> subprocess.CompletedProcess:
+        """Run a shell snippet on the device; connection failures raise SshError."""
+        result = subprocess.run(
+            self.command(script), input=stdin, capture_output=True, timeout=timeout
+        )
+        if result.returncode == SSH_FAILED:
+            raise self.connection_error(result.stderr.decode(errors="replace"))
+        return result
+
+    def connection_error(self, stderr: str) -> SshError:
+        lines = [line for line in stderr.strip().splitlines() if line.strip()]
+        detail = lines[-1] if lines else "ssh exited with status 255"
+        if "host key verification failed" in stderr.lower():
+            hostname, port = self.resolved_address()
+            return HostKeyError(
+                f"device {self.name!r}: the host key of {self.host} ({hostname}:{port}) is not "
+                "in known_hosts, and edgebench never accepts an unknown key by itself. Check the "
+                f"key with the board's owner, then add it: ssh-keyscan -p {port} "
+                f"{shlex.quote(hostname)} >> ~/.ssh/known_hosts"
+            )
+        return SshError(f"device {self.name!r}: ssh to {self.host} failed: {detail}")
+
+    def resolved_address(self) -> tuple[str, str]:
+        """HostName and Port after the user's ssh config (`ssh -G`)."""
+        command = ["ssh", "-G", *self.ssh_options(control=False), "--", self.host]
+        result = subprocess.run(command, capture_output=True)
+        settings = dict(
+            line.split(" ", 1) for line in result.stdout.decode().splitlines() if " " in line
+        )
+        return settings.get("hostname", self.host), settings.get("port", "22")
+
+    # --- one run --------------------------------------------------------------------------
+
+    def run_subdir(self, stage: Path) -> str:
+        return f"runs/{stage.parent.name}/{stage.name}"
+
+    def run_dir(self, stage: Path) -> str:
+        return f"{self.workdir}/{self.run_subdir(stage)}"
+
+    def agent_dir(self) -> str:
+        return f"{self.workdir}/agent"
+
+    def run(self, stage: Path, log) -> int:
+        """Push, run and pull back, retrying with backoff when the connection breaks."""
+        for attempt in range(self.retries + 1):
+            try:
+                return self.attempt(stage, log)
+            except HostKeyError:
+                raise
+            except (SshError, subprocess.TimeoutExpired) as error:
+                if attempt == self.retries:
+                    raise SshError(f"{error} (after {attempt + 1} attempts)") from error
+                pause = self.backoff_s * 2**attempt
+                log.write(f"attempt {attempt + 1} failed: {error}; retrying in {pause:.0f} s\n")
+                log.flush()
+                time.sleep(pause)
+        raise AssertionError("unreachable")
+
+    def attempt(self, stage: Path, log) -> int:
+        self.record_clock_offset(stage / "job.json")
+        self.push(stage, log)
+        self.run_pre_commands(log)
+        code = self.execute(stage, log)
+        self.pull(stage)
+        return code
+
+    def record_clock_offset(self, job_file: Path) -> None:
+        """Device clock minus host clock, from the round trip with the smallest delay."""
+        samples = []
+        for _ in range(3):
+            sent = time.time_ns()
+            reply = self.remote(shlex.join([self.python, "-c", REMOTE_CLOCK]), timeout=60)
+            received = time.time_ns()
+            if reply.returncode != 0:
+                raise SshError(f"device {self.name!r}: {self.python} does not run on {self.host}")
+            device_ns = int(reply.stdout.split()[-1])
+            samples.append((received - sent, device_ns - (sent + received) // 2))
+        round_trip, offset = min(samples)
+        job = json.loads(job_file.read_text())
+        job["host_clock"] = {"offset_ns": offset, "round_trip_ns": round_trip}
+        job_file.write_text(json.dumps(job, indent=2))
+
+    def push(self, stage: Path, log) -> None:
+        """Copy the stage to the device, skipping files already there with the same hash."""
+        wanted = {}  # path on the device, relative to the workdir -> local file
+        for path in sorted(p for p in stage.rglob("*") if p.is_file()):
+            relative = path.relative_to(stage).as_posix()
+            folder = "agent" if relative.startswith(AGENT_PACKAGE) else self.run_subdir(stage)
+            wanted[f"{folder}/{relative}"] = path
+        hash_files = shlex.join([self.python, "-c", REMOTE_HASHES, *wanted])
+        hashes = self.remote(f"{self.in_workdir()} && {hash_files}", timeout=120)
+        present = hashes.stdout.decode().split()
+        if hashes.returncode != 0 or len(present) != len(wanted):
+            raise SshError(f"device {self.name!r}: {self.python} does not run on {self.host}")
+        missing = [
+            (remote, path)
+            for (remote, path), digest in zip(wanted.items(), present, strict=True)
+            if digest != sha256(path)
+        ]
+        log.write(f"push: {len(missing)} of {len(wanted)} files to {self.host}:{self.workdir}\n")
+        if missing:
+            self.send_files(missing)
+
+    def in_workdir(self) -> str:
+        workdir = shlex.quote(self.workdir)
+        return f"mkdir -p {workdir} && cd {workdir}"
+
+    def send_files(self, files: list[tuple[str, Path]]) -> None:
+        with tempfile.TemporaryFile() as archive:
+            with tarfile.open(fileobj=archive, mode="w") as tar:
+                for remote, path in files:
+                    tar.add(path, arcname=remote)
+            archive.seek(0)
+            result = self.remote(
+                f"{self.in_workdir()} && tar -xf -", stdin=archive.read(), timeout=600
+            )
+        if result.returncode != 0:
+            detail = result.stderr.decode(errors="replace")[-300:]
+            raise SshError(f"device {self.name!r}: unpacking on {self.host} failed: {detail}")
+
+    def run_pre_commands(self, log) -> None:
+        commands = self.profile.get("pre_run", [])
+        if not commands or not self.profile.get("allow_board_changes", False):
+            return
+        for argv in commands:
+            result = self.remote(shlex.join(argv), timeout=300)
+            log.write(f"pre-run {shlex.join(argv)}: exit {result.returncode}\n")
+            if result.returncode != 0:
+                raise RuntimeError(f"device {self.name!r}: pre-run {shlex.join(argv)} failed")
+
+    def execute(self, stage: Path, log) -> int:
+        run_dir = shlex.quote(self.run_dir(stage))
+        agent = shlex.join([self.python, "-m", AGENT_PACKAGE, "job.json"])
+        relative_to_login = "" if self.agent_dir().startswith("/") else '"$PWD"/'
+        script = (
+            f"agent_path={relative_to_login}{shlex.quote(self.agent_dir())} && cd {run_dir} && "
+            # an agent left running by a dropped connection would disturb this run: stop it
+            'if [ -f agent.pid ]; then old=$(cat agent.pid); kill "$old" 2>/dev/null; '
+            'while kill -0 "$old" 2>/dev/null; do sleep 0.1; done; fi; '
+            f'rm -rf out && echo $$ > agent.pid && PYTHONPATH="$agent_path" exec {agent}'
+        )
+        log.write(f"$ ssh {self.host} {script}\n")
+        log.flush()
+        result = subprocess.run(self.command(script), stdout=log, stderr=subprocess.PIPE)
+        stderr = result.stderr.decode(errors="replace")
+        log.write(stderr)
+        if result.returncode == SSH_FAILED:
+            raise self.connection_error(stderr)
+        return result.returncode
+
+    def pull(self, stage: Path) -> None:
+        out = stage / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        script = f"cd {shlex.quote(self.run_dir(stage))}/out 2>/dev/null && tar -cf - . || true"
+        result = self.remote(script, timeout=600)
+        if result.stdout:
+            with tempfile.TemporaryFile() as archive:
+                archive.write(result.stdout)
+                archive.seek(0)
+                with tarfile.open(fileobj=archive) as tar:
+                    tar.extractall(out, filter="data")
+
+    def cleanup(self, stage: Path) -> None:
+        """Remove the run's outputs and inputs on the device; keep model and agent for reuse."""
+        leftovers = [f"{self.run_dir(stage)}/{name}" for name in ("out", "inputs.npy", "agent.pid")]
+        try:
+            self.remote(shlex.join(["rm", "-rf", *leftovers]), timeout=60)
+        except (SshError, subprocess.TimeoutExpired):
+            pass  # the results are safe on the host; a leftover folder is harmless
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def control_dir() -> str:
+    """A short folder for ControlMaster sockets (unix socket paths are limited to ~100 bytes)."""
+    path = Path(tempfile.gettempdir()) / f"edgebench-ssh-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return str(path)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
