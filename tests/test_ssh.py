@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import Project, need
 from edgebench.devices.ssh import HostKeyError, SshError, SshTransport
-from ssh_boards import Board, Keys, free_port, have_netns
+from edgebench.devices.testboard import Board, Keys, free_port, have_netns
 
 pytestmark = pytest.mark.integration
 PYTHON = sys.executable  # the boards share this machine's file system, so this Python too
@@ -77,12 +77,12 @@ def test_remote_commands_quote_every_value(boards, tmp_path):
     assert result.returncode == 0 and odd.is_dir()
 
 
-def ssh_project(root: Path, boards: list[Board], **profile_extra) -> Project:
-    project = Project(root)
+@pytest.fixture(scope="module")
+def project(boards, tmp_path_factory) -> Project:
+    """One project for the workflow tests below, so workloads are converted once."""
+    project = Project(tmp_path_factory.mktemp("ssh-project") / "p")
     for board in boards:
-        project.write_yaml(
-            f"devices/{board.name}.yaml", trusted(board).profile(PYTHON, **profile_extra)
-        )
+        project.write_yaml(f"devices/{board.name}.yaml", trusted(board).profile(PYTHON))
     project.write_yaml("config/suites/ssh.yaml", SUITE)
     return project
 
@@ -96,8 +96,7 @@ def records(log: Path) -> list[dict]:
     return [json.loads(line) for line in log.read_text().splitlines()]
 
 
-def test_two_boards_run_and_never_overlap_on_one_board(boards, tmp_path):
-    project = ssh_project(tmp_path / "p", boards)
+def test_two_boards_run_and_never_overlap_on_one_board(boards, project):
     project.snakemake("--cores", "4", "--config", "suite=ssh", "devices=board-a,board-b")
     for board in boards:
         logs = raw_logs(project, board.name)
@@ -116,8 +115,7 @@ def test_two_boards_run_and_never_overlap_on_one_board(boards, tmp_path):
     assert "board-a" in table and "board-b" in table
 
 
-def test_unreachable_device_fails_alone_and_the_others_are_kept(boards, tmp_path):
-    project = ssh_project(tmp_path / "p", [boards[1]])
+def test_unreachable_device_fails_alone_and_the_others_are_kept(boards, project, tmp_path):
     ghost = boards[1].profile(
         PYTHON, name="ghost", host="root@127.0.0.1", port=free_port(), retries=1
     )
@@ -142,11 +140,10 @@ def test_unreachable_device_fails_alone_and_the_others_are_kept(boards, tmp_path
     }
 
 
-def test_link_cut_mid_run_is_retried_and_results_are_complete(boards, tmp_path):
-    board_a, board_b = boards
+def test_link_cut_mid_run_is_retried_and_results_are_complete(boards, project):
+    board_a = boards[0]
     if not board_a.netns:
         need(False, "cutting a link needs root and ip netns (board-a runs on loopback here)")
-    project = ssh_project(tmp_path / "p", boards)
     config = ["--config", "suite=ssh"]
     project.snakemake("--cores", "2", *config, "devices=board-b")
     before = raw_logs(project, "board-b")

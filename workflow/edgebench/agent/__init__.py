@@ -4,4 +4,8 @@ This package is copied to the device as-is (as `edgebench_agent/`), so it import
 the standard library, numpy and the one runtime it drives, and only relative imports within.
 """
 
+import time
+
+# Taken before numpy and the runtime load, so the agent's own time includes their imports.
+PROCESS_STARTED_NS = time.monotonic_ns()
 FORMAT_VERSION = 1

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import FORMAT_VERSION
+from . import FORMAT_VERSION, PROCESS_STARTED_NS
 from .facts import device_facts, peak_rss_kb
 from .protocol import Timing, measure
 from .runtimes import Runtime, RuntimeUnavailable, load_runtime
@@ -129,6 +129,7 @@ def header(job: dict, model: Path) -> dict:
         "seed": job["seed"],
         "clock": "monotonic_ns",
         "host_clock": job.get("host_clock"),
+        "process_started_ns": PROCESS_STARTED_NS,
         "started_ns": now(),
     }
 

@@ -31,7 +31,8 @@ REMOTE_HASHES = (
     "    ok = os.path.isfile(name)\n"
     "    print(hashlib.sha256(open(name, 'rb').read()).hexdigest() if ok else '-')\n"
 )
-REMOTE_CLOCK = "import time; print(time.time_ns())"
+# GNU date answers without starting Python, which keeps the round trip short
+REMOTE_CLOCK = "date +%s%N"
 
 
 class SshError(RuntimeError):
@@ -156,11 +157,11 @@ class SshTransport:
         samples = []
         for _ in range(3):
             sent = time.time_ns()
-            reply = self.remote(shlex.join([self.python, "-c", REMOTE_CLOCK]), timeout=60)
+            reply = self.remote(REMOTE_CLOCK, timeout=60)
             received = time.time_ns()
-            if reply.returncode != 0:
-                raise SshError(f"device {self.name!r}: {self.python} does not run on {self.host}")
-            device_ns = int(reply.stdout.split()[-1])
+            if reply.returncode != 0 or not reply.stdout.strip().isdigit():
+                raise SshError(f"device {self.name!r}: cannot read the clock of {self.host}")
+            device_ns = int(reply.stdout)
             samples.append((received - sent, device_ns - (sent + received) // 2))
         round_trip, offset = min(samples)
         job = json.loads(job_file.read_text())

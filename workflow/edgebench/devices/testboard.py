@@ -1,4 +1,7 @@
-"""Real OpenSSH servers that play separate boards for the tests.
+"""Real OpenSSH servers that play separate boards, for the tests and benchmarks/.
+
+Try the SSH path without hardware: a `Board` runs Debian's sshd with generated keys, and its
+`profile()` is a device profile that reaches it through an ssh_config alias.
 
 With root and `ip netns`, each board gets its own network namespace joined to the host by a
 veth pair, so a test can cut its link (`ip link set ... down`) mid-run. Without them, boards
