@@ -68,3 +68,45 @@ def test_digits_split_is_stratified_scaled_and_held_out(tmp_path):
     train_rows = {row.tobytes() for row in data["x_train"]}
     overlap = sum(row.tobytes() in train_rows for row in data["x_test"])
     assert overlap < 10  # the digits set has a few exact duplicates, nothing more
+
+
+TINY_MODEL = """
+import keras
+
+
+def tiny(input_shape, classes, weights):
+    inputs = keras.Input(shape=tuple(input_shape))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x))
+"""
+
+
+@pytest.mark.integration
+def test_imagenet_style_folder_feeds_the_accuracy_pass(project, tmp_path):
+    folder = tmp_path / "val"
+    make_folder(folder, [(20, 24), (30, 18), (18, 18), (40, 32)])
+    (project.root / "my_models.py").write_text(TINY_MODEL)
+    with open(project.root / "config" / "models.yaml", "a") as models:
+        models.write(
+            "\ntiny-rgb:\n  family: user\n  builder: my_models.py:tiny\n"
+            "  input_shape: [16, 16, 3]\n  classes: 4\n"
+            "  preprocessing: {resize: 18, crop: 16, scale: [0.0, 1.0], channels: rgb}\n"
+        )
+    project.write_yaml(
+        "config/suites/tiny.yaml",
+        {
+            "workloads": ["tiny-rgb"],
+            "formats": ["tflite-fp32"],
+            "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 5, "min_s": 0.0},
+        },
+    )
+    config = {"devices": ["local"], "suite": "tiny", "containers": "none"}
+    project.write_yaml("config/config.yaml", {**config, "imagenet_val": {"path": str(folder)}})
+    project.snakemake()
+    data = np.load(project.root / "results" / "datasets" / "imagenet" / "tiny-rgb.npz")
+    assert data["x_test"].shape == (4, 16, 16, 3) and data["y_test"].tolist() == [0, 1, 2, 3]
+    import pandas as pd
+
+    row = pd.read_csv(project.root / "results" / "tables" / "results.csv").iloc[0]
+    assert row.accuracy_samples == 4 and row.accuracy_drop == 0 and row.agreement == 1.0

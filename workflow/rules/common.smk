@@ -1,4 +1,6 @@
 # Config validation, the run plan, wildcard constraints and every input/param helper.
+from pathlib import Path
+
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -48,9 +50,7 @@ def workload_spec(wildcards):
 
 
 def trained_on(workload):
-    """The dataset file a workload trains on (and calibrates with), if any."""
-    spec = PLAN.spec(workload)
-    return f"results/datasets/{spec.dataset}.npz" if spec.dataset else None
+    return PLAN.trained_on(workload)
 
 
 def workload_inputs(wildcards):
@@ -84,12 +84,13 @@ def conversion_settings(wildcards):
 
 
 def reference_dataset(wildcards):
-    return trained_on(wildcards.workload)
+    return PLAN.accuracy_dataset(wildcards.workload)
 
 
 def accuracy_workloads():
     """Workloads scored for accuracy, with their dataset file."""
-    return {w: trained_on(w) for w in PLAN.workloads if trained_on(w)}
+    datasets = {w: PLAN.accuracy_dataset(w) for w in PLAN.workloads}
+    return {w: path for w, path in datasets.items() if path}
 
 
 def run_inputs(wildcards):
@@ -97,10 +98,25 @@ def run_inputs(wildcards):
         "conversion": conversion_record(wildcards.workload, wildcards.format),
         "meta": f"results/workloads/{wildcards.workload}/meta.json",
     }
-    dataset = trained_on(wildcards.workload)
+    dataset = PLAN.accuracy_dataset(wildcards.workload)
     if dataset:
         inputs["dataset"] = dataset
     return inputs
+
+
+def imagenet_labels(wildcards):
+    folder = Path(PLAN.imagenet_val["path"]).expanduser()
+    return str(folder / PLAN.imagenet_val.get("labels", "labels.txt"))
+
+
+def imagenet_settings(wildcards):
+    spec = PLAN.spec(wildcards.workload)
+    return {
+        "folder": str(Path(PLAN.imagenet_val["path"]).expanduser()),
+        "labels": PLAN.imagenet_val.get("labels", "labels.txt"),
+        "preprocessing": spec.preprocessing,
+        "input_shape": spec.input_shape,
+    }
 
 
 def device_profile(wildcards):

@@ -15,6 +15,21 @@ rule prepare_digits:
         "../scripts/prepare_digits.py"
 
 
+rule prepare_imagenet:
+    input:
+        labels=imagenet_labels,
+    output:
+        "results/datasets/imagenet/{workload}.npz",
+    log:
+        "results/logs/datasets/imagenet-{workload}.log",
+    conda:
+        "../../envs/edgebench.yaml"
+    params:
+        settings=imagenet_settings,
+    script:
+        "../scripts/prepare_imagenet.py"
+
+
 rule build_workload:
     input:
         unpack(workload_inputs),

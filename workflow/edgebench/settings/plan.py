@@ -19,12 +19,28 @@ class Plan:
     workloads: dict[str, WorkloadSpec]
     formats: list[str]
     containers: str
+    imagenet_val: dict | None = None
 
     def spec(self, workload: str) -> WorkloadSpec:
         return self.workloads[workload]
 
     def conversions(self) -> list[tuple[str, str]]:
         return [(w, f) for w in self.workloads for f in self.formats]
+
+    def trained_on(self, workload: str) -> str | None:
+        """The dataset file a workload is trained and int8-calibrated on, if any."""
+        dataset = self.spec(workload).dataset
+        return f"results/datasets/{dataset}.npz" if dataset else None
+
+    def accuracy_dataset(self, workload: str) -> str | None:
+        """What the accuracy pass feeds: the held-out split of a trained model's dataset, or
+        the configured ImageNet-style folder preprocessed the model's way."""
+        spec = self.spec(workload)
+        if spec.dataset:
+            return self.trained_on(workload)
+        if self.imagenet_val and spec.group == "models" and spec.preprocessing:
+            return f"results/datasets/imagenet/{workload}.npz"
+        return None
 
     def run_rows(self) -> list[tuple[str, str, str]]:
         """Every device x workload x format the tables report on."""
@@ -55,6 +71,7 @@ def load_plan(config: dict, root: Path = Path(".")) -> Plan:
         workloads={name: catalog[name] for name in select_workloads(suite, catalog, suite_name)},
         formats=list(suite["formats"]),
         containers=config.get("containers", "none"),
+        imagenet_val=config.get("imagenet_val"),
     )
 
 

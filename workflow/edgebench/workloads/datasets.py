@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgebench.fileio import atomic_path
+
 
 @dataclass(frozen=True)
 class Preprocessing:
@@ -100,3 +102,19 @@ def load_image_folder(
             f"images differ in shape after preprocessing {shapes}: set resize and crop"
         )
     return np.stack(images), np.array([label for _, label in entries], dtype=np.int64)
+
+
+def write_accuracy_set(settings: dict, out_path) -> int:
+    """The folder preprocessed for one model, as the .npz the accuracy pass reads
+    (`x_test`, `y_test`); its shape must be the model's input shape."""
+    prep = Preprocessing.from_config(settings["preprocessing"])
+    images, labels = load_image_folder(Path(settings["folder"]), prep, settings["labels"])
+    expected = tuple(settings["input_shape"])
+    if images.shape[1:] != expected:
+        raise ValueError(
+            f"preprocessed images are {images.shape[1:]}, the model wants {expected}: "
+            "fix `resize`/`crop` in the model's preprocessing (config/models.yaml)"
+        )
+    with atomic_path(out_path) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, x_test=images, y_test=labels)
+    return len(labels)
