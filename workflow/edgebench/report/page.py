@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 ASSETS = Path(__file__).with_name("assets")
+LONG_TEXT = 160  # longer text cells (reasons) show this much; the whole text on hover
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d"]}
 
 
@@ -105,6 +106,9 @@ def _cell(column: Column, row) -> str:
         return f'<td data-value="{esc(value)}">{badge(value)}</td>'
     if column.kind == "flag":
         return f'<td data-value="{int(bool(value))}">{badge("unstable") if value else ""}</td>'
+    if column.kind == "wrap" and len(str(value)) > LONG_TEXT:
+        short = str(value)[:LONG_TEXT].rstrip() + "…"
+        return f'<td class="wrap" title="{esc(value)}">{esc(short)}</td>'
     classes = {"mono": "mono", "wrap": "wrap"}.get(column.kind, "")
     return f'<td class="{classes}">{esc(value)}</td>'
 

@@ -293,8 +293,11 @@ def throughput_vs_accuracy(data: pd.DataFrame, batch: int | None = 1) -> go.Figu
         legend_title_text="family",
         showlegend=True,
     )
+    low, high = rows["accuracy_top1"].min(), rows["accuracy_top1"].max()
     figure.update_xaxes(title_text=THROUGHPUT_TITLE, type="log")
-    figure.update_yaxes(title_text="top-1 accuracy")
+    figure.update_yaxes(
+        title_text="top-1 accuracy", range=[max(0.0, low - 0.05), min(1.0, high) + 0.02]
+    )
     return theme.styled(figure, 440)
 
 
@@ -458,12 +461,11 @@ def latency_boxes(boxes: pd.DataFrame, title: str = "Latency distribution") -> g
                 lowerfence=part["lowerfence"],
                 upperfence=part["upperfence"],
                 mean=part["mean"],
-                sd=part["sd"].fillna(0),
                 orientation="h",
                 name=legend,
                 marker={"color": colour},
                 line={"color": colour, "width": 1.5},
-                boxmean="sd",
+                boxmean=True,
                 hoverinfo="x+name",
             )
         )

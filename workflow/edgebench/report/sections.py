@@ -324,7 +324,7 @@ def latency(report, charts: Charts) -> Section:
     parts = [
         lead(
             "Box plots from every raw timed sample (box: quartiles, whiskers: 1.5 IQR, dashed: "
-            "mean ± sd) at each run's smallest batch. Runs with CV above 10% (pyperf's threshold) "
+            "mean) at each run's smallest batch. Runs with CV above 10% (pyperf's threshold) "
             "are unstable: drawn in red and listed below; their figures are less trustworthy."
         )
     ]
