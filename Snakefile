@@ -13,9 +13,14 @@ include: "workflow/rules/workloads.smk"
 include: "workflow/rules/convert.smk"
 include: "workflow/rules/run.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
         all_targets(),
+
+
+onsuccess:
+    print_report_location()

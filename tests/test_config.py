@@ -100,3 +100,14 @@ def test_workflow_schema_rejects_a_bad_engine_naming_it(project):
     result = project.snakemake("-n", "--config", "containers=podman", check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "podman" in output
+
+
+def test_config_keys_workloads_and_formats_narrow_the_suite(project):
+    loaded = plan(project, workloads="digits-cnn,layer-fc-256-64", formats="onnx-fp32")
+    assert list(loaded.workloads) == ["digits-cnn", "layer-fc-256-64"]
+    assert loaded.conversions() == [("digits-cnn", "onnx-fp32"), ("layer-fc-256-64", "onnx-fp32")]
+    assert loaded.suite["batch_sizes"] == [1, 2, 4, 8]  # the rest still comes from the suite
+    with pytest.raises(ConfigError, match="config key 'workloads'"):
+        plan(project, workloads=["resnet5o"])
+    with pytest.raises(ConfigError, match="tflite-int8"):
+        plan(project, formats="tflite-int4")

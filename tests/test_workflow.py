@@ -106,7 +106,13 @@ def test_editing_a_device_profile_reruns_its_runs_and_tables_not_conversions(con
     original = path.read_text()
     try:
         path.write_text(original.replace("embedded default", "default, edited"))
-        assert converted.planned_jobs() == {"run": RUNNABLE, "tables": 1, "all": 1}
+        assert converted.planned_jobs() == {
+            "run": RUNNABLE,
+            "tables": 1,
+            "report_device": 1,
+            "report": 1,
+            "all": 1,
+        }
     finally:
         path.write_text(original)
 

@@ -9,11 +9,11 @@ rule tables:
         parquet="results/tables/results.parquet",
     log:
         "results/logs/tables.log",
-    conda:
-        "../../envs/edgebench.yaml"
     params:
         devices=lambda wildcards: PLAN.devices,
         plan_rows=lambda wildcards: PLAN.run_rows(),
         workloads_with_accuracy=lambda wildcards: accuracy_workloads(),
+    conda:
+        "../../envs/edgebench.yaml"
     script:
         "../scripts/tables.py"

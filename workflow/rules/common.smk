@@ -1,4 +1,5 @@
 # Config validation, the run plan, wildcard constraints and every input/param helper.
+import glob
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -8,6 +9,7 @@ from edgebench.convert.engine import get_engine
 from edgebench.convert.formats import FORMATS
 from edgebench.devices.dispatch import board_resource, transport_for
 from edgebench.settings import ConfigError, load_plan
+from edgebench.settings.plan import resolved_config
 
 validate(config, schema="../../config/schema.yaml")
 
@@ -37,8 +39,17 @@ for _device in PLAN.devices:
     )
 
 
+REPORT = "results/report/index.html"
+
+
 def all_targets():
-    return ["results/tables/results.csv"]
+    return [REPORT]
+
+
+def print_report_location():
+    """After a successful run: where the report is, as a path that opens directly."""
+    if Path(REPORT).exists():
+        print(f"edgebench report: {Path(REPORT).resolve()}")
 
 
 def conversion_record(workload, fmt):
@@ -142,4 +153,32 @@ def table_inputs(wildcards):
         "conversions": [conversion_record(w, f) for w, f in PLAN.conversions()],
         "metas": [f"results/workloads/{w}/meta.json" for w in PLAN.workloads],
         "references": [f"results/reference/{w}.npz" for w in accuracy_workloads()],
+    }
+
+
+def device_runs(wildcards):
+    """Every raw log of one device, in the order of the plan."""
+    return [
+        f"results/raw/{device}/{workload}/{fmt}/run.jsonl"
+        for device, workload, fmt in PLAN.runs()
+        if device == wildcards.device
+    ]
+
+
+def report_inputs(wildcards):
+    return {
+        "table": "results/tables/results.parquet",
+        "digests": [f"results/report/devices/{device}.json" for device in PLAN.devices],
+        "conversions": [conversion_record(w, f) for w, f in PLAN.conversions()],
+        "images": sorted(glob.glob("results/images/*.json")),
+    }
+
+
+def report_context(wildcards):
+    """What the report's provenance section shows: the config, suite and device profiles."""
+    return {
+        "config": resolved_config(config),
+        "suite_name": PLAN.suite_name,
+        "suite": PLAN.suite,
+        "devices": PLAN.devices,
     }

@@ -8,9 +8,9 @@ rule convert:
         record="results/converted/{workload}/{format}.json",
     log:
         "results/logs/convert/{workload}/{format}.log",
-    conda:
-        "../../envs/edgebench.yaml"
     params:
         settings=conversion_settings,
+    conda:
+        "../../envs/edgebench.yaml"
     script:
         "../scripts/convert.py"

@@ -24,13 +24,13 @@ rule run:
         "results/raw/{device}/{workload}/{format}/run.jsonl",
     log:
         "results/logs/run/{device}/{workload}/{format}.log",
-    conda:
-        "../../envs/edgebench.yaml"
-    threads: run_threads
-    resources:
-        **BOARD_RESOURCES,
     params:
         profile=device_profile,
         suite=suite_run_settings,
+    threads: run_threads
+    resources:
+        **BOARD_RESOURCES,
+    conda:
+        "../../envs/edgebench.yaml"
     script:
         "../scripts/run_on_device.py"

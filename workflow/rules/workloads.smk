@@ -6,11 +6,11 @@ rule prepare_digits:
         "results/datasets/digits.npz",
     log:
         "results/logs/datasets/digits.log",
-    conda:
-        "../../envs/edgebench.yaml"
     params:
         seed=0,
         test_fraction=0.3,
+    conda:
+        "../../envs/edgebench.yaml"
     script:
         "../scripts/prepare_digits.py"
 
@@ -22,10 +22,10 @@ rule prepare_imagenet:
         "results/datasets/imagenet/{workload}.npz",
     log:
         "results/logs/datasets/imagenet-{workload}.log",
-    conda:
-        "../../envs/edgebench.yaml"
     params:
         settings=imagenet_settings,
+    conda:
+        "../../envs/edgebench.yaml"
     script:
         "../scripts/prepare_imagenet.py"
 
@@ -38,9 +38,9 @@ rule build_workload:
         meta="results/workloads/{workload}/meta.json",
     log:
         "results/logs/workloads/{workload}.log",
-    conda:
-        "../../envs/edgebench.yaml"
     params:
         spec=workload_spec,
+    conda:
+        "../../envs/edgebench.yaml"
     script:
         "../scripts/build_workload.py"

@@ -51,28 +51,63 @@ class Plan:
         return [(d, w, f) for d, w, f in self.run_rows() if f in self.devices[d]["formats"]]
 
 
-def parse_devices(value) -> list[str]:
-    """`--config devices=a,b` arrives as the string "a,b"; a YAML list arrives as a list."""
+def parse_names(value, key: str, example: str) -> list[str]:
+    """`--config key=a,b` arrives as the string "a,b"; a YAML list arrives as a list."""
     names = value.split(",") if isinstance(value, str) else list(value)
     names = [str(n).strip() for n in names if str(n).strip()]
     if not names:
-        raise ConfigError("config key 'devices' is empty; name at least one profile, e.g. local")
+        raise ConfigError(f"config key {key!r} is empty; name at least one, e.g. {example}")
     return list(dict.fromkeys(names))
+
+
+def parse_devices(value) -> list[str]:
+    return parse_names(value, "devices", "local")
+
+
+def resolved_config(config: dict) -> dict:
+    """The config with its name lists as lists, whether they came as YAML or `a,b` strings."""
+    lists = ("devices", "workloads", "formats")
+    return {
+        key: parse_names(value, key, "") if key in lists and value is not None else value
+        for key, value in sorted(config.items())
+    }
+
+
+def restricted(suite: dict, config: dict) -> dict:
+    """The suite, narrowed by the optional config keys `workloads` and `formats`."""
+    suite = dict(suite)
+    if config.get("workloads") is not None:
+        names = parse_names(config["workloads"], "workloads", "layer-fc-128-32")
+        suite.update(workloads=names, groups=[])
+    if config.get("formats") is not None:
+        formats = parse_names(config["formats"], "formats", "tflite-fp32")
+        for fmt in formats:
+            if fmt not in FORMATS:
+                raise unknown("format", fmt, FORMATS, "config key 'formats'")
+        suite["formats"] = formats
+    return suite
 
 
 def load_plan(config: dict, root: Path = Path(".")) -> Plan:
     suite_name = config.get("suite", "quick")
-    suite = load_suite(suite_name, root)
+    suite = restricted(load_suite(suite_name, root), config)
     catalog = load_catalog(root, suite["weights"])
     return Plan(
         suite_name=suite_name,
         suite=suite,
         devices={name: load_device(name, root) for name in parse_devices(config["devices"])},
-        workloads={name: catalog[name] for name in select_workloads(suite, catalog, suite_name)},
+        workloads={
+            name: catalog[name]
+            for name in select_workloads(suite, catalog, suite_name, _override_source(config))
+        },
         formats=list(suite["formats"]),
         containers=config.get("containers", "none"),
         imagenet_val=config.get("imagenet_val"),
     )
+
+
+def _override_source(config: dict) -> str | None:
+    return "config key 'workloads'" if config.get("workloads") is not None else None
 
 
 def available(folder: Path, skip: tuple[str, ...] = ()) -> list[str]:
@@ -101,8 +136,10 @@ def load_device(name: str, root: Path) -> dict:
     return profile
 
 
-def select_workloads(suite: dict, catalog: dict[str, WorkloadSpec], suite_name: str) -> list[str]:
-    where = f"config/suites/{suite_name}.yaml"
+def select_workloads(
+    suite: dict, catalog: dict[str, WorkloadSpec], suite_name: str, where: str | None = None
+) -> list[str]:
+    where = where or f"config/suites/{suite_name}.yaml"
     chosen = [name for name, spec in catalog.items() if spec.group in suite["groups"]]
     for name in suite["workloads"]:
         if name not in catalog:

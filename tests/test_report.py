@@ -1,0 +1,315 @@
+"""The HTML report from small synthetic results; opened in a real headless Chromium."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
+import pytest
+import synthetic
+from conftest import need
+from edgebench.report import (
+    Report,
+    batch_size_vs_throughput_grid,
+    device_digest,
+    load_results,
+    max_batch_size,
+    throughput_vs_accuracy,
+    throughput_vs_device,
+)
+from edgebench.report.summary import vips_scores
+from test_tables import write_run
+
+CHARTS_DRAWN = """(() => {
+  const divs = Array.from(document.querySelectorAll('.plotly-graph-div'));
+  return divs.length > 0 && divs.every(d => d._fullLayout && d.querySelector('svg.main-svg'))
+    ? divs.length : 0;
+})()"""
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("report")
+    plain, powered = synthetic.build(), synthetic.build(power=True)
+    return {
+        "folder": folder,
+        "data": plain,
+        "index": Report(**plain).write(folder / "index.html"),
+        "power": Report(**powered).write(folder / "power.html"),
+    }
+
+
+@pytest.fixture(scope="module")
+def html(reports) -> str:
+    return reports["index"].read_text()
+
+
+# --- the page as written ------------------------------------------------------------------------
+
+
+def test_page_is_self_contained_with_plotly_once(html):
+    plotly_js = plotly.offline.get_plotlyjs()
+    assert html.count(plotly_js[:400]) == 1
+    ours = html.replace(plotly_js, "")  # plotly.js quotes URLs it never loads by itself
+    assert "<script src=" not in ours and "<link " not in ours
+    assert "http://" not in ours and "https://" not in ours and "@import" not in ours
+
+
+def test_every_section_is_linked_from_the_menu(html):
+    for section in [
+        "overview",
+        "models",
+        "accuracy",
+        "batch",
+        "devices",
+        "blocks",
+        "latency",
+        "power",
+        "provenance",
+    ]:
+        assert f'href="#{section}"' in html and f'id="{section}"' in html
+
+
+def test_labels_with_html_are_escaped(html):
+    assert "&lt;b&gt;Bold board&lt;/b&gt;" in html
+    assert "<b>Bold board" not in html and "<script>window.__injected" not in html
+    for raw in ("<i>mobile", "\\u003ci\\u003emobile"):  # as markup, or in a chart's JSON
+        assert raw not in html
+
+
+def test_power_section_says_plainly_that_no_device_measures_power(html):
+    assert "No device in this report measures power" in html
+    assert 'data-chart="power-' not in html
+    assert "no power source configured for device edge-b" in html
+
+
+def test_power_figures_are_drawn_where_power_exists(reports):
+    powered = reports["power"].read_text()
+    for name in ("power-power_w", "power-efficiency_ips_per_w", "power-traces"):
+        assert f'data-chart="{name}"' in powered
+    assert 'data-chart="efficiency-ranking"' in powered
+
+
+def test_vips_score_sums_each_models_best_format_at_batch_one(reports):
+    table = reports["data"]["table"]
+    scores = vips_scores(table).set_index("device")
+    batch_one = table[(table.batch == 1) & table.vips.notna()]
+    expected = batch_one.groupby(["device", "workload"]).vips.max().groupby("device").sum()
+    assert scores.vips_score.to_dict() == pytest.approx(expected.to_dict())
+    assert list(scores.index) == ["local", "edge-b"]  # ranked, best first
+
+
+# --- plot helpers (dlmark) ----------------------------------------------------------------------
+
+
+def test_dlmark_helpers_return_figures(reports):
+    table = reports["data"]["table"]
+    grid = batch_size_vs_throughput_grid(table)
+    assert isinstance(grid, go.Figure)
+    assert grid.layout.xaxis.type == "log" and len(grid.layout.annotations) == 2  # two models
+    largest = max_batch_size(table)
+    assert {max(trace.y) for trace in largest.data} == {4}
+    devices = throughput_vs_device(table, "digits-cnn")
+    assert {trace.name for trace in devices.data} == {"tflite-fp32", "tflite-int8", "onnx-fp32"}
+    accuracy = throughput_vs_accuracy(table)
+    assert {trace.name for trace in accuracy.data} == {"cnn", "&lt;i&gt;mobile&lt;/i&gt;"}
+    assert sum(len(trace.x) for trace in accuracy.data) == 2 * (3 + 2)  # model x format x device
+    with pytest.raises(ValueError, match="name the model"):
+        throughput_vs_device(table)
+
+
+# --- data: load_results, device digests -----------------------------------------------------------
+
+
+def test_load_results_reads_raw_logs_and_tables(tmp_path):
+    run = write_run(tmp_path, "tflite-fp32", {1: [1, 2, 3, 4, 5], 2: [4, 5, 6]}, failed_batch=4)
+    rows = load_results(tmp_path / "results" / "raw" / "**" / "run.jsonl")
+    assert rows.batch.tolist() == [1, 2, 4] and rows.status.tolist() == ["ok", "ok", "failed"]
+    assert rows.latency_ms_median.tolist()[:2] == [3.0, 5.0]
+    assert rows.throughput_ips.iloc[1] == pytest.approx(400) and (rows.max_batch == 2).all()
+    assert (rows.source == str(run)).all()
+    samples = load_results(str(run), samples=True)
+    assert len(samples) == 8 and samples.latency_ms.max() == 6.0
+    table = synthetic.build()["table"]
+    table.to_csv(tmp_path / "a.csv", index=False)
+    table.to_parquet(tmp_path / "b.parquet", index=False)
+    both = load_results(tmp_path / "*.*")
+    assert len(both) == 2 * len(table) and set(both.source.map(lambda s: s[-3:])) == {"csv", "uet"}
+    with pytest.raises(FileNotFoundError):
+        load_results(tmp_path / "nothing-*.jsonl")
+
+
+def test_device_digest_keeps_exact_box_statistics(tmp_path):
+    run = write_run(tmp_path, "tflite-fp32", {1: list(range(1, 101))})
+    digest = device_digest("local", {"name": "local"}, [run])
+    (batch,) = digest["runs"][0]["batches"]
+    assert batch["n"] == 100 and batch["median"] == 50.5
+    assert batch["q1"] == np.percentile(np.arange(1, 101), 25)
+    assert batch["lowerfence"] == 1 and batch["upperfence"] == 100
+    assert digest["facts"]["hostname"] == "bench-host"
+    assert digest["runs"][0]["runtime"]["version"] == "2.3.0"
+
+
+def test_report_of_a_table_without_blocks_models_or_samples():
+    table = synthetic.build()["table"].iloc[0:0]
+    page = Report(table=table).html()
+    assert "No whole model in this report" in page and "No NeurIO block" in page
+
+
+# --- in a real browser ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    need(shutil.which("chromium") is not None, "Debian's chromium is not installed")
+    from chromium import Chromium
+
+    with Chromium(tmp_path_factory.mktemp("chromium")) as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="module")
+def page(browser, reports):
+    opened = browser.open(reports["index"].as_uri())
+    opened.wait_for(CHARTS_DRAWN)
+    return opened
+
+
+def not_blank(png: bytes) -> bool:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 20) or []
+    pixels = np.asarray(image, dtype=np.float64)
+    return len(colours) > 20 and pixels.std() > 10
+
+
+def chart_boxes(page) -> list[dict]:
+    return page.evaluate(
+        """Array.from(document.querySelectorAll('.plotly-graph-div')).map(d => {
+             const r = d.getBoundingClientRect();
+             return {name: d.parentElement.parentElement.dataset.chart,
+                     x: r.left + window.scrollX, y: r.top + window.scrollY,
+                     width: r.width, height: r.height,
+                     traces: d.querySelectorAll('.trace, .hm, .heatmaplayer image').length};
+           })"""
+    )
+
+
+def test_report_opens_from_file_without_errors_or_network(page):
+    assert page.console_errors() == []
+    urls = page.requested_urls()
+    assert urls and all(url.startswith(("file:", "data:")) for url in urls), urls
+
+
+def test_every_chart_is_drawn(page):
+    boxes = chart_boxes(page)
+    assert len(boxes) >= 12
+    for box in boxes:
+        assert box["width"] > 300 and box["height"] > 150, box
+        assert box["traces"] > 0, box
+        clip = {k: box[k] for k in ("x", "y", "width", "height")}
+        assert not_blank(page.screenshot(clip)), f"chart {box['name']} is blank"
+
+
+CENTRE_OF = """(selector => {
+  const element = document.querySelector(selector);
+  element.scrollIntoView({block: "center", behavior: "instant"});
+  const r = element.getBoundingClientRect();
+  const x = r.left + r.width / 2, y = r.top + r.height / 2;
+  return {x: x, y: y, hit: element.contains(document.elementFromPoint(x, y))};
+})"""
+COLUMN = """((table, header) => {
+  const rows = document.getElementById(table);
+  const i = Array.from(rows.tHead.rows[0].cells).findIndex(c => c.textContent === header);
+  const value = cell => cell.dataset.value ?? cell.textContent;
+  return Array.from(rows.tBodies[0].rows).map(r => value(r.cells[i]));
+})"""
+
+
+def click(page, selector: str) -> None:
+    """A real mouse click at the centre of the element."""
+    box = page.evaluate(f"{CENTRE_OF}({json.dumps(selector)})")
+    assert box["hit"], f"{selector} is covered by another element"
+    for kind in ("mousePressed", "mouseReleased"):
+        page.browser.call(
+            "Input.dispatchMouseEvent",
+            {"type": kind, "x": box["x"], "y": box["y"], "button": "left", "clickCount": 1},
+            session=page.session,
+        )
+
+
+def column(page, table: str, header: str) -> list[str]:
+    return page.evaluate(f"{COLUMN}({json.dumps(table)}, {json.dumps(header)})")
+
+
+def test_tables_sort_by_a_click_on_the_header(page):
+    header = "#models-table thead th:nth-child(7)"  # median ms
+    assert page.evaluate(f"document.querySelector({header!r}).textContent") == "median ms"
+    click(page, header)
+    values = column(page, "models-table", "median ms")
+    numbers = [float(v) for v in values if v != ""]
+    assert numbers == sorted(numbers) and values[-1] == ""  # ascending, empty cells last
+    assert page.evaluate(f"document.querySelector({header!r}).getAttribute('aria-sort')") == (
+        "ascending"
+    )
+    click(page, header)
+    numbers = [float(v) for v in column(page, "models-table", "median ms") if v != ""]
+    assert numbers == sorted(numbers, reverse=True)
+    click(page, "#models-table thead th:nth-child(2)")  # text column: workload
+    workloads = column(page, "models-table", "workload")
+    assert workloads == sorted(workloads)
+
+
+def test_filter_box_keeps_matching_rows(page):
+    page.evaluate(
+        """(() => { const box = document.querySelector('input[data-filter="models-table"]');
+             box.value = 'edge-b'; box.dispatchEvent(new Event('input')); })()"""
+    )
+    shown = page.evaluate(
+        "Array.from(document.querySelectorAll('#models-table tbody tr'))"
+        ".filter(r => !r.hidden).map(r => r.cells[0].textContent)"
+    )
+    assert shown and set(shown) == {"edge-b"}
+
+
+def test_html_in_labels_is_shown_as_text(page):
+    text = page.evaluate("document.body.innerText")
+    assert synthetic.HTML_DESCRIPTION in text
+    assert page.evaluate("typeof window.__injected") == "undefined"
+    assert page.evaluate("document.querySelectorAll('main b').length") == 0
+    legend = page.evaluate(
+        'Array.from(document.querySelectorAll(\'[data-chart="accuracy-vs-throughput"] '
+        ".legendtext')).map(e => e.textContent)"
+    )
+    assert synthetic.HTML_FAMILY in legend
+
+
+def test_unsupported_block_is_shown_as_unsupported(page):
+    cells = page.evaluate(
+        "Array.from(document.querySelectorAll('[data-chart=\"heatmap-layer-blocks\"] text'))"
+        ".map(e => e.textContent)"
+    )
+    assert "unsupported" in cells and "failed" in cells
+    statuses = column(page, "blocks-table", "status")
+    assert "unsupported" in statuses
+
+
+def test_power_report_draws_its_charts(browser, reports):
+    powered = browser.open(reports["power"].as_uri())
+    count = powered.wait_for(CHARTS_DRAWN)
+    assert powered.console_errors() == []
+    names = [box["name"] for box in chart_boxes(powered)]
+    assert count == len(names) and "power-traces" in names and "power-power_w" in names
+
+
+def test_synthetic_table_matches_the_real_columns(reports):
+    from edgebench.metrics.tables import COLUMNS
+
+    assert list(reports["data"]["table"].columns) == COLUMNS
+    assert isinstance(reports["data"]["table"], pd.DataFrame)

@@ -1,0 +1,234 @@
+"""What the report reads: result tables, raw logs and the per-device digests.
+
+`load_results(pattern)` reads raw logs (run.jsonl) or result tables (.csv, .parquet) matching a
+glob into one DataFrame, as dlmark's `load_results` does. `device_digest()` condenses one device's
+raw logs into what the report draws (exact box statistics of every batch's raw samples, the
+device's facts, runtimes and model hashes), so adding a device to a run digests only that device.
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from edgebench.fileio import read_json
+from edgebench.metrics import stats
+from edgebench.metrics.tables import KEYS, LATENCY_COLUMNS, read_run, run_key
+
+DIGEST_VERSION = 1
+NS_PER_MS = 1_000_000
+TABLE_SUFFIXES = (".csv", ".parquet")
+# power.csv beside run.jsonl (written by a power sampler): a time column and a power column.
+POWER_TIME_COLUMNS = {
+    "time_ns": 1e-9,
+    "timestamp_ns": 1e-9,
+    "t_ns": 1e-9,
+    "time_s": 1.0,
+    "t_s": 1.0,
+}
+POWER_VALUE_COLUMNS = {"watts": 1.0, "power_w": 1.0, "milliwatts": 1e-3, "power_mw": 1e-3}
+
+
+# --- load_results -------------------------------------------------------------------------------
+
+
+def load_results(pattern: str | Path, *, samples: bool = False) -> pd.DataFrame:
+    """Every raw log or table matching a glob (``**`` allowed), as one DataFrame.
+
+    Tables (results.csv, results.parquet) come back as they are. A raw log gives one row per
+    batch size with the same column names as the tables (status, latency_ms_*, throughput_ips,
+    max_batch, ...), plus group, family and FLOPs when its workload's meta.json is found under
+    the same results folder; with ``samples=True`` it gives one row per timed inference
+    (``latency_ms``) instead. A ``source`` column names the file each row came from.
+    """
+    paths = sorted(glob.glob(str(pattern), recursive=True))
+    if not paths:
+        raise FileNotFoundError(f"no result file matches {str(pattern)!r}")
+    frames = []
+    for name in paths:
+        path = Path(name)
+        if path.name.endswith(".jsonl"):
+            frame = raw_samples(path) if samples else raw_summary(path)
+        elif path.suffix == ".csv":
+            frame = pd.read_csv(path)
+        elif path.suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            raise ValueError(f"{path}: not a raw log (.jsonl) or a table (.csv, .parquet)")
+        frames.append(frame.assign(source=str(path)))
+    frames = [frame for frame in frames if not frame.empty] or frames[:1]
+    return pd.concat(frames, ignore_index=True, sort=False)
+
+
+def _identity(path: Path, header: dict) -> dict:
+    keys = dict(zip(KEYS, run_key(path), strict=True))
+    return {key: header.get(key) or keys[key] for key in KEYS}
+
+
+def _meta_for(path: Path, workload: str) -> dict:
+    """The meta.json of a raw log's workload: results/raw/... -> results/workloads/{w}/meta.json"""
+    parents = Path(path).resolve().parents
+    if len(parents) < 5:
+        return {}
+    meta = parents[4] / "workloads" / workload / "meta.json"
+    if not meta.is_file():
+        return {}
+    data = read_json(meta)
+    return {key: data.get(key) for key in ("group", "family", "params", "macs", "flops")}
+
+
+def raw_summary(path: Path | str) -> pd.DataFrame:
+    """One row per batch size of one run.jsonl (one row with the end status when none ran)."""
+    run = read_run(path)
+    identity = _identity(run.path, run.header)
+    runtime = run.header.get("runtime") or {}
+    common = {
+        **identity,
+        **_meta_for(run.path, identity["workload"]),
+        "runtime_name": runtime.get("name"),
+        "runtime_version": runtime.get("version"),
+        "threads": run.header.get("threads"),
+    }
+    rows = []
+    for record in run.batches:
+        row = {
+            **common,
+            "batch": record["batch"],
+            "status": record["status"],
+            "reason": record.get("reason") or None,
+            "runs": record.get("runs"),
+            "load_ms": _ms(record.get("load_ns")),
+            "first_inference_ms": _ms(record.get("first_ns")),
+            "peak_rss_kb": record.get("peak_rss_kb"),
+        }
+        values = run.samples.get(record["batch"])
+        if record["status"] == "ok" and values is not None and len(values):
+            summary = stats.summarize(values)
+            row.update({column: summary[key] for key, column in LATENCY_COLUMNS.items()})
+        rows.append(row)
+    if not rows:
+        rows.append({**common, "status": run.end["status"], "reason": run.end.get("reason")})
+    frame = pd.DataFrame(rows)
+    if "latency_ms_median" in frame:
+        frame["throughput_ips"] = frame["batch"] / (frame["latency_ms_median"] / 1000)
+        ok = frame["batch"].where(frame["status"].eq("ok"))
+        frame["max_batch"] = ok.max() if ok.notna().any() else np.nan
+        if "flops" in frame:
+            frame["achieved_flops"] = frame["throughput_ips"] * frame["flops"].astype(float)
+    return frame
+
+
+def raw_samples(path: Path | str) -> pd.DataFrame:
+    """One row per timed inference of one run.jsonl: latency_ms, start_ns, batch."""
+    run = read_run(path)
+    identity = _identity(run.path, run.header)
+    frames = []
+    for batch, durations in run.samples.items():
+        frames.append(
+            pd.DataFrame(
+                {
+                    **identity,
+                    "batch": batch,
+                    "sample": np.arange(len(durations)),
+                    "latency_ms": durations / NS_PER_MS,
+                }
+            )
+        )
+    columns = [*KEYS, "batch", "sample", "latency_ms"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def _ms(nanoseconds) -> float:
+    return np.nan if nanoseconds is None else nanoseconds / NS_PER_MS
+
+
+# --- per-device digest ----------------------------------------------------------------------------
+
+
+def box_statistics(durations_ns: np.ndarray) -> dict:
+    """Exact box-plot figures (ms) of every raw sample: quartiles, Tukey whiskers, mean, CV."""
+    ms = np.asarray(durations_ns, dtype=np.float64) / NS_PER_MS
+    summary = stats.summarize(durations_ns)
+    q1, q3 = np.percentile(ms, [25, 75])
+    iqr = q3 - q1
+    inside = ms[(ms >= q1 - 1.5 * iqr) & (ms <= q3 + 1.5 * iqr)]
+    return {
+        "n": summary["n"],
+        "q1": float(q1),
+        "median": summary["median"],
+        "q3": float(q3),
+        "lowerfence": float(inside.min()),
+        "upperfence": float(inside.max()),
+        "mean": summary["mean"],
+        "sd": summary["std"],
+        "min": summary["min"],
+        "max": summary["max"],
+        "p99": summary["p99"],
+        "outliers": int(len(ms) - len(inside)),
+        "cv": summary["cv"],
+        "unstable": summary["unstable"],
+    }
+
+
+def read_power(path: Path) -> dict | None:
+    """A power.csv beside run.jsonl as {time_s: [...], watts: [...]}, None when absent."""
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path)
+    time_column = next((c for c in POWER_TIME_COLUMNS if c in frame), None)
+    value_column = next((c for c in POWER_VALUE_COLUMNS if c in frame), None)
+    if time_column is None or value_column is None:
+        raise ValueError(
+            f"{path}: needs a time column ({', '.join(POWER_TIME_COLUMNS)}) and a power column "
+            f"({', '.join(POWER_VALUE_COLUMNS)}); it has {list(frame.columns)}"
+        )
+    seconds = frame[time_column].astype(float) * POWER_TIME_COLUMNS[time_column]
+    watts = frame[value_column].astype(float) * POWER_VALUE_COLUMNS[value_column]
+    return {"time_s": (seconds - seconds.min()).round(6).tolist(), "watts": watts.tolist()}
+
+
+def device_digest(device: str, profile: dict, runs: list[Path | str]) -> dict:
+    """What the report needs from one device's raw logs; see the module docstring."""
+    digest_runs, facts = [], {}
+    for path in runs:
+        run = read_run(path)
+        header = run.header
+        if header.get("device") not in (None, device):
+            raise ValueError(f"{path}: a run of device {header['device']!r}, not {device!r}")
+        facts = header.get("facts") or facts
+        batches = []
+        for record in run.batches:
+            entry = {
+                "batch": record["batch"],
+                "status": record["status"],
+                "reason": record.get("reason") or None,
+            }
+            values = run.samples.get(record["batch"])
+            if record["status"] == "ok" and values is not None and len(values):
+                entry.update(box_statistics(values))
+            batches.append(entry)
+        _, workload, format_name = run.key
+        digest_runs.append(
+            {
+                "workload": workload,
+                "format": format_name,
+                "status": run.end["status"],
+                "reason": run.end.get("reason") or None,
+                "runtime": header.get("runtime"),
+                "threads": header.get("threads"),
+                "model": header.get("model"),
+                "timing": header.get("timing"),
+                "batches": batches,
+                "power": read_power(Path(path).parent / "power.csv"),
+            }
+        )
+    return {
+        "format_version": DIGEST_VERSION,
+        "device": device,
+        "profile": profile,
+        "facts": facts,
+        "runs": digest_runs,
+    }

@@ -1,0 +1,236 @@
+"""HTML building blocks of the report: escaping, sortable tables, charts and the page itself.
+
+Everything that comes from config, profiles or results passes through ``esc()``; the only markup
+in the page is the markup written here. plotly.js is inlined once in the page head, so the page
+opens from file:// with no network.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+
+ASSETS = Path(__file__).with_name("assets")
+LONG_TEXT = 160  # longer text cells (reasons) show this much; the whole text on hover
+PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d"]}
+
+
+def esc(value) -> str:
+    """Any value as HTML text: tags in labels are shown, never interpreted."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def absent(value) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+# --- number formats -------------------------------------------------------------------------------
+
+SI = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
+
+
+def si(value: float, unit: str = "") -> str:
+    for scale, prefix in SI:
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}".rstrip()
+
+
+def fmt_number(value: float, digits: int = 4) -> str:
+    if abs(value) >= 10 ** (digits - 1):
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+FORMATTERS: dict[str, Callable] = {
+    "int": lambda v: f"{int(v):,}",
+    "num": fmt_number,
+    "ms": lambda v: fmt_number(v, 4),
+    "ips": lambda v: fmt_number(v, 4),
+    "flops": lambda v: si(v),
+    "pct": lambda v: f"{100 * v:.2f}%",
+    "pp": lambda v: f"{100 * v:+.2f} pp",
+    "cv": lambda v: f"{100 * v:.1f}%",
+    "w": lambda v: f"{v:.3g} W",
+    "mj": lambda v: f"{v:.4g} mJ",
+}
+
+
+# --- tables ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column: the DataFrame key, its header and how values look.
+
+    kind: text, mono, wrap, status, flag, or a number format from FORMATTERS. A callable
+    ``render(row) -> (sort_value, html)`` overrides the rest.
+    """
+
+    key: str
+    title: str
+    kind: str = "text"
+    help: str = ""
+    render: Callable | None = field(default=None, compare=False)
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in FORMATTERS
+
+
+def _cell(column: Column, row) -> str:
+    if column.render is not None:
+        sort_value, content = column.render(row)
+        classes = "num" if column.numeric else ""
+        return f'<td class="{classes}" data-value="{esc(sort_value)}">{content}</td>'
+    value = row.get(column.key)
+    if absent(value):
+        return '<td class="empty" data-value="">—</td>'
+    if column.numeric:
+        text = FORMATTERS[column.kind](float(value))
+        return f'<td class="num" data-value="{float(value)!r}">{esc(text)}</td>'
+    if column.kind == "status":
+        return f'<td data-value="{esc(value)}">{badge(value)}</td>'
+    if column.kind == "flag":
+        return f'<td data-value="{int(bool(value))}">{badge("unstable") if value else ""}</td>'
+    if column.kind == "wrap" and len(str(value)) > LONG_TEXT:
+        short = str(value)[:LONG_TEXT].rstrip() + "…"
+        return f'<td class="wrap" title="{esc(value)}">{esc(short)}</td>'
+    classes = {"mono": "mono", "wrap": "wrap"}.get(column.kind, "")
+    return f'<td class="{classes}">{esc(value)}</td>'
+
+
+def badge(status) -> str:
+    kind = str(status)
+    known = kind if kind in ("ok", "unsupported", "failed", "unstable") else ""
+    return f'<span class="badge {known}">{esc(kind)}</span>'
+
+
+def data_table(
+    frame: pd.DataFrame,
+    columns: list[Column],
+    table_id: str,
+    sortable: bool = True,
+    searchable: bool = True,
+) -> str:
+    """A table of a DataFrame's rows; sortable by clicking a header, filterable by text."""
+    columns = [c for c in columns if c.render is not None or c.key in frame.columns]
+    heads = []
+    for column in columns:
+        attributes = ' data-type="num" class="num"' if column.numeric else ' data-type="text"'
+        tip = f' title="{esc(column.help)}"' if column.help else ""
+        heads.append(f'<th scope="col"{attributes}{tip}>{esc(column.title)}</th>')
+    body = []
+    for row in frame.to_dict("records"):
+        body.append("<tr>" + "".join(_cell(column, row) for column in columns) + "</tr>")
+    classes = "data sortable" if sortable else "data"
+    tools = ""
+    if searchable and len(frame) > 8:
+        tools = (
+            '<div class="table-tools">'
+            f'<input type="search" placeholder="Filter rows…" data-filter="{esc(table_id)}" '
+            f'aria-label="Filter the rows of this table">'
+            f'<span class="count">{len(frame)} rows</span></div>'
+        )
+    return (
+        f'{tools}<div class="table-wrap"><table id="{esc(table_id)}" class="{classes}">'
+        f"<thead><tr>{''.join(heads)}</tr></thead><tbody>{''.join(body)}</tbody>"
+        "</table></div>"
+    )
+
+
+def key_values(pairs: list[tuple[str, object]]) -> str:
+    """A two-column table of facts; absent values are left out."""
+    rows = [
+        f'<tr><th scope="row">{esc(name)}</th><td>{esc(value)}</td></tr>'
+        for name, value in pairs
+        if not absent(value) and value != ""
+    ]
+    return f'<table class="data kv"><tbody>{"".join(rows)}</tbody></table>'
+
+
+# --- charts, notes, sections ----------------------------------------------------------------------
+
+
+class Charts:
+    """Numbers the chart divs of one page, so every id is unique."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, figure: go.Figure, name: str) -> str:
+        self.count += 1
+        div_id = f"chart-{self.count}-{name}"
+        div = figure.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=div_id,
+            config=PLOT_CONFIG,
+            default_width="100%",
+        )
+        return f'<div class="chart" data-chart="{esc(name)}">{div}</div>'
+
+
+def note(text: str) -> str:
+    return f'<p class="note">{esc(text)}</p>'
+
+
+def lead(text: str) -> str:
+    return f'<p class="lead">{esc(text)}</p>'
+
+
+def stat_cards(items: list[tuple[str, object]]) -> str:
+    cards = "".join(
+        f'<div class="stat"><div class="value">{esc(value)}</div>'
+        f'<div class="name">{esc(name)}</div></div>'
+        for name, value in items
+    )
+    return f'<div class="stats">{cards}</div>'
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    body: str  # HTML built from the helpers above
+
+
+def render_page(title: str, subtitle: str, sections: list[Section], footer: str) -> str:
+    import plotly.offline
+
+    menu = "".join(f'<a href="#{esc(s.id)}">{esc(s.title)}</a>' for s in sections)
+    cards = "".join(
+        f'<section class="card" id="{esc(s.id)}"><h2>{esc(s.title)}</h2>{s.body}</section>'
+        for s in sections
+    )
+    css = (ASSETS / "report.css").read_text()
+    tables_js = (ASSETS / "tables.js").read_text()
+    plotly_js = plotly.offline.get_plotlyjs()
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title>"
+        f"<style>{css}</style>"
+        f'<script type="text/javascript">{plotly_js}</script>'
+        "</head><body>"
+        f'<header class="masthead"><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></header>'
+        f'<nav class="menu" aria-label="Sections">{menu}</nav>'
+        f"<main>{cards}</main>"
+        f"<footer>{esc(footer)}</footer>"
+        f"<script>{tables_js}</script>"
+        "</body></html>\n"
+    )

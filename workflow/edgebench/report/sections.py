@@ -1,0 +1,487 @@
+"""The report's sections, each built from the result table, the device digests and the context."""
+
+from __future__ import annotations
+
+import pandas as pd
+import yaml
+
+from edgebench.report import plots, summary
+from edgebench.report.page import (
+    Charts,
+    Column,
+    Section,
+    absent,
+    data_table,
+    esc,
+    key_values,
+    lead,
+    note,
+    stat_cards,
+)
+
+GROUP_TITLES = {"layer-blocks": "Layer blocks", "cell-blocks": "Cell blocks", "models": "Models"}
+
+IDENTITY = [
+    Column("device", "device"),
+    Column("workload", "workload"),
+    Column("format", "format"),
+    Column("batch", "batch", "int"),
+    Column("status", "status", "status"),
+]
+
+
+def _ci(row) -> tuple:
+    low, high = row.get("latency_ms_ci_low"), row.get("latency_ms_ci_high")
+    if absent(low) or absent(high):
+        return "", '<span class="empty">—</span>'
+    level = row.get("latency_ci_level")
+    tip = (
+        f' title="{100 * level:.1f}% confidence interval of the median"'
+        if not absent(level)
+        else ""
+    )
+    return low, f"<span{tip}>{low:.4g} – {high:.4g}</span>"
+
+
+LATENCY = [
+    Column("latency_ms_median", "median ms", "ms", "median latency of all timed runs"),
+    Column("latency_ms_p90", "p90 ms", "ms", "90th percentile latency"),
+    Column(
+        "latency_ms_ci_low",
+        "95% CI of median (ms)",
+        "ms",
+        "distribution-free confidence interval of the median",
+        render=_ci,
+    ),
+    Column("latency_cv", "CV", "cv", "coefficient of variation; above 10% the run is unstable"),
+    Column("unstable", "stability", "flag"),
+    Column("throughput_ips", "images/s", "ips", "batch / median latency"),
+    Column("flops", "FLOPs", "flops", "float operations per image (2 x MACs)"),
+    Column("achieved_flops", "FLOPS", "flops", "achieved: throughput x FLOPs"),
+]
+ACCURACY = [
+    Column("accuracy_top1", "top-1", "pct"),
+    Column("accuracy_drop", "accuracy drop", "pp", "float32 reference top-1 minus this top-1"),
+    Column("vips", "VIPS", "ips", "valid images per second: top-1 x images/s"),
+]
+POWER = [
+    Column("power_w", "power", "w"),
+    Column("energy_per_inference_mj", "energy/inference", "mj"),
+    Column("efficiency_ips_per_w", "images/s/W", "num"),
+]
+REASON = [Column("reason", "reason", "wrap")]
+
+
+def _has(table: pd.DataFrame, column: str) -> bool:
+    return column in table.columns and table[column].notna().any()
+
+
+def _present(table: pd.DataFrame, columns: list[Column]) -> list[Column]:
+    """Columns with at least one figure ("where present")."""
+    return [c for c in columns if c.render is not None or _has(table, c.key)]
+
+
+def _groups(table: pd.DataFrame) -> pd.Series:
+    return table["group"] if "group" in table.columns else pd.Series("models", table.index)
+
+
+def _power_present(table: pd.DataFrame) -> bool:
+    return any(_has(table, c.key) for c in POWER)
+
+
+# --- overview ------------------------------------------------------------------------------------
+
+
+def overview(report, charts: Charts) -> Section:
+    table = report.table
+    groups = _groups(table)
+    status = table["status"].value_counts()
+    unstable = int(plots.flags(table["unstable"]).sum()) if "unstable" in table else 0
+    body = [
+        stat_cards(
+            [
+                ("devices", table["device"].nunique()),
+                ("models", table.loc[groups.eq("models"), "workload"].nunique()),
+                ("blocks", table.loc[groups.str.endswith("blocks"), "workload"].nunique()),
+                ("formats", table["format"].nunique()),
+                ("rows ok", int(status.get("ok", 0))),
+                ("unsupported", int(status.get("unsupported", 0))),
+                ("failed", int(status.get("failed", 0))),
+                ("unstable runs", unstable),
+            ]
+        )
+    ]
+    body.append("<h3>Devices</h3>")
+    body.append(data_table(report.device_frame(), DEVICE_COLUMNS, "devices-table"))
+
+    body.append("<h3>Ranking by VIPS score</h3>")
+    body.append(
+        lead(
+            "VIPS = top-1 accuracy x images/s (AIoTBench). A device's score sums, over the model "
+            "set, the VIPS of each model's best format at batch 1."
+        )
+    )
+    scores = summary.vips_scores(table)
+    if scores.empty:
+        body.append(
+            note(
+                "No VIPS score: VIPS needs a top-1 accuracy, and no model in this report has one "
+                "(accuracy is measured for models with a labelled dataset, such as digits-cnn)."
+            )
+        )
+    else:
+        body.append(
+            charts(
+                plots.device_ranking(scores, "vips_score", "VIPS score per device", "VIPS"),
+                "vips-ranking",
+            )
+        )
+        body.append(data_table(scores, score_columns("vips_score", "VIPS score"), "vips-table"))
+
+    body.append("<h3>Ranking by efficiency</h3>")
+    efficiency = summary.efficiency_scores(table)
+    if efficiency.empty:
+        body.append(
+            note(
+                "No efficiency ranking: efficiency is images/s per watt, and no device in this "
+                "report measures power (see Power)."
+            )
+        )
+    else:
+        body.append(
+            lead(
+                "Images/s/W at batch 1, best format per model; a device's figure is the geometric "
+                "mean over its models."
+            )
+        )
+        body.append(
+            charts(
+                plots.device_ranking(
+                    efficiency, "efficiency", "Efficiency per device", "images/s/W"
+                ),
+                "efficiency-ranking",
+            )
+        )
+        body.append(
+            data_table(efficiency, score_columns("efficiency", "images/s/W"), "efficiency-table")
+        )
+
+    body.append("<h3>Best format per model</h3>")
+    best = summary.best_formats(table)
+    if best.empty:
+        body.append(note("No model ran at batch 1, so there is no best format to name."))
+    else:
+        body.append(
+            lead("At batch 1: the format with the highest VIPS, or throughput without accuracy.")
+        )
+        columns = [
+            Column("workload", "model"),
+            Column("device", "device"),
+            Column("format", "best format"),
+            Column("criterion", "by"),
+            Column("throughput_ips", "images/s", "ips"),
+            Column("latency_ms_median", "median ms", "ms"),
+            *_present(best, ACCURACY),
+        ]
+        body.append(data_table(best, columns, "best-formats-table"))
+    return Section("overview", "Overview", "".join(body))
+
+
+DEVICE_COLUMNS = [
+    Column("device", "device"),
+    Column("description", "description", "wrap"),
+    Column("transport", "transport"),
+    Column("power_source", "power source"),
+    Column("cpu_model", "CPU"),
+    Column("hostname", "host"),
+]
+
+
+def score_columns(key: str, title: str) -> list[Column]:
+    return [
+        Column("rank", "rank", "int"),
+        Column("device", "device"),
+        Column(key, title, "num"),
+        Column("models", "models", "int"),
+        Column("formats", "best format per model", "wrap"),
+    ]
+
+
+# --- models --------------------------------------------------------------------------------------
+
+
+def models(report, charts: Charts) -> Section:
+    table = report.table
+    rows = table[_groups(table).eq("models")]
+    if rows.empty:
+        body = note("No whole model in this report (the suite selected blocks only).")
+    else:
+        columns = [
+            *IDENTITY[:2],
+            Column("family", "family"),
+            *IDENTITY[2:],
+            *LATENCY,
+            *_present(rows, ACCURACY),
+            *_present(rows, POWER),
+            *REASON,
+        ]
+        body = lead(
+            "One row per device x model x format x batch. Click a header to sort; absent "
+            "figures are empty, never zero."
+        ) + data_table(rows, columns, "models-table")
+    return Section("models", "Models", body)
+
+
+# --- dlmark charts -------------------------------------------------------------------------------
+
+
+def accuracy(report, charts: Charts) -> Section:
+    rows = plots.ok_rows(report.table)
+    rows = rows[rows["accuracy_top1"].notna()] if "accuracy_top1" in rows else rows.iloc[0:0]
+    if rows.empty:
+        body = note(
+            "No workload in this report has an accuracy figure: accuracy is measured for models "
+            "with a labelled dataset (such as digits-cnn), so there is nothing to plot."
+        )
+    else:
+        body = lead(
+            "One point per model x format x device at batch 1, coloured by model family "
+            "(dlmark); the marker shape tells devices apart."
+        ) + charts(plots.throughput_vs_accuracy(report.table), "accuracy-vs-throughput")
+    return Section("accuracy", "Accuracy vs throughput", body)
+
+
+def batch_sizes(report, charts: Charts) -> Section:
+    rows = plots.ok_rows(plots.model_rows(report.table))
+    if rows.empty:
+        body = note("No model ran, so there is no batch sweep to show.")
+    else:
+        body = (
+            lead(
+                "Throughput as the batch grows (dlmark): one small chart per model, colour = "
+                "format, line style = device. The sweep stops at the first batch that fails."
+            )
+            + charts(plots.batch_size_vs_throughput_grid(report.table), "batch-grid")
+            + charts(plots.max_batch_size(report.table), "max-batch")
+        )
+    return Section("batch", "Batch size", body)
+
+
+def across_devices(report, charts: Charts) -> Section:
+    rows = plots.ok_rows(plots.model_rows(report.table))
+    if rows.empty:
+        return Section("devices", "Across devices", note("No model ran on any device."))
+    parts = []
+    if report.table["device"].nunique() < 2:
+        parts.append(
+            note(
+                "Only one device in this report: run with more (e.g. --config "
+                "devices=local,jetson) to compare them here."
+            )
+        )
+    figures = [
+        charts(plots.throughput_vs_device(report.table, model), f"devices-{model}")
+        for model in dict.fromkeys(rows["workload"])
+    ]
+    parts.append(lead("Throughput of each model on every device, per batch size (dlmark)."))
+    parts.append(f'<div class="grid">{"".join(figures)}</div>')
+    return Section("devices", "Across devices", "".join(parts))
+
+
+# --- NeurIO blocks -------------------------------------------------------------------------------
+
+
+def blocks(report, charts: Charts) -> Section:
+    table = report.table
+    groups = _groups(table)
+    present = [g for g in ("layer-blocks", "cell-blocks") if groups.eq(g).any()]
+    if not present:
+        return Section(
+            "blocks", "NeurIO blocks", note("No NeurIO block in this report (suite: models only).")
+        )
+    parts = [
+        lead(
+            "Median latency of each block configuration on each device and format (NeurIO), "
+            "colour on a log scale. Grey cells are unsupported (the converter or the device "
+            "cannot run the block), red cells failed; hover for the reason."
+        )
+    ]
+    for group in present:
+        parts.append(f"<h3>{esc(GROUP_TITLES[group])}</h3>")
+        parts.append(charts(plots.block_latency_heatmap(table, group), f"heatmap-{group}"))
+    rows = table[groups.str.endswith("blocks")]
+    columns = [Column("group", "group"), *IDENTITY, *LATENCY, *REASON]
+    parts.append("<h3>All block results</h3>")
+    parts.append(data_table(rows, columns, "blocks-table"))
+    return Section("blocks", "NeurIO blocks", "".join(parts))
+
+
+# --- latency distributions -----------------------------------------------------------------------
+
+
+def latency(report, charts: Charts) -> Section:
+    boxes = report.box_frame()
+    parts = [
+        lead(
+            "Box plots from every raw timed sample (box: quartiles, whiskers: 1.5 IQR, dashed: "
+            "mean) at each run's smallest batch. Runs with CV above 10% (pyperf's threshold) "
+            "are unstable: drawn in red and listed below; their figures are less trustworthy."
+        )
+    ]
+    if boxes.empty:
+        parts.append(note("No run has raw samples to draw."))
+        return Section("latency", "Latency distributions", "".join(parts))
+    for device, per_device in boxes.groupby("device", sort=True):
+        for group, rows in per_device.groupby("group", sort=False):
+            title = f"{device}: {GROUP_TITLES.get(group, group)}"
+            parts.append(charts(plots.latency_boxes(rows, title), f"latency-{device}-{group}"))
+    unstable = boxes[plots.flags(boxes["unstable"])]
+    parts.append("<h3>Unstable runs</h3>")
+    if unstable.empty:
+        parts.append(note("No run was unstable: every coefficient of variation is at most 10%."))
+    else:
+        columns = [
+            Column("device", "device"),
+            Column("workload", "workload"),
+            Column("format", "format"),
+            Column("batch", "batch", "int"),
+            Column("cv", "CV", "cv"),
+            Column("median", "median ms", "ms"),
+            Column("min", "min ms", "ms"),
+            Column("max", "max ms", "ms"),
+            Column("n", "samples", "int"),
+        ]
+        parts.append(data_table(unstable, columns, "unstable-table"))
+    return Section("latency", "Latency distributions", "".join(parts))
+
+
+# --- power ---------------------------------------------------------------------------------------
+
+
+def power(report, charts: Charts) -> Section:
+    table = report.table
+    traces = report.power_traces()
+    if not _power_present(table) and not traces:
+        notes = (
+            table[["device", "power_note"]].dropna().drop_duplicates("device")
+            if "power_note" in table
+            else pd.DataFrame(columns=["device", "power_note"])
+        )
+        listed = "".join(
+            f"<li><strong>{esc(r.device)}</strong>: {esc(r.power_note)}</li>"
+            for r in notes.itertuples()
+        )
+        body = note(
+            "No device in this report measures power, so this report has no power, energy or "
+            "efficiency figures. None is estimated or filled in."
+        ) + (f"<ul>{listed}</ul>" if listed else "")
+        return Section("power", "Power", body)
+    parts = [
+        lead(
+            "Mean power over the timed window, energy per inference and efficiency "
+            "(images/s/W), at batch 1, where the device has a power source."
+        )
+    ]
+    rows = table[table["batch"].eq(1)] if "batch" in table else table
+    for column, title, axis in (
+        ("power_w", "Mean power during the timed runs", "W"),
+        ("energy_per_inference_mj", "Energy per inference", "mJ"),
+        ("efficiency_ips_per_w", "Efficiency", "images/s/W"),
+    ):
+        if _has(rows, column):
+            parts.append(charts(plots.power_bars(rows, column, title, axis), f"power-{column}"))
+    if traces:
+        parts.append(charts(plots.power_traces(traces), "power-traces"))
+    columns = [*IDENTITY, *_present(table, POWER), Column("idle_power_w", "idle power", "w")]
+    parts.append(data_table(table[table["power_w"].notna()], columns, "power-table"))
+    return Section("power", "Power", "".join(parts))
+
+
+# --- provenance ----------------------------------------------------------------------------------
+
+
+def provenance(report, charts: Charts) -> Section:
+    parts = [
+        lead(
+            "Where every figure comes from: the devices, runtimes, converters, images, model "
+            "files and the configuration of this run."
+        )
+    ]
+    parts.append("<h3>Device facts</h3>")
+    facts = report.facts_frame()
+    if facts.empty:
+        parts.append(note("No device reported its facts (no run reached a device)."))
+    else:
+        columns = [Column(key, key.replace("_", " ")) for key in facts.columns]
+        parts.append(data_table(facts, columns, "facts-table", searchable=False))
+    parts.append("<h3>Runtimes</h3>")
+    runtimes = report.runtime_frame()
+    if runtimes.empty:
+        parts.append(note("No run recorded a runtime."))
+    else:
+        columns = [
+            Column("device", "device"),
+            Column("format", "format"),
+            Column("runtime", "runtime"),
+            Column("version", "version"),
+            Column("threads", "threads"),
+            Column("timing", "timing", "mono"),
+        ]
+        parts.append(data_table(runtimes, columns, "runtimes-table"))
+    parts.append("<h3>Converters</h3>")
+    converters = report.converter_frame()
+    if converters.empty:
+        parts.append(note("No conversion record."))
+    else:
+        columns = [Column(key, key.replace("_", " ")) for key in converters.columns]
+        parts.append(data_table(converters, columns, "converters-table"))
+    parts.append("<h3>Container images</h3>")
+    if report.images:
+        for image in report.images:
+            name = image.get("image") or image.get("name") or "image"
+            parts.append(f"<h3>{esc(name)}</h3>")
+            parts.append(key_values([(k, _flat(v)) for k, v in sorted(image.items())]))
+    else:
+        parts.append(
+            note(
+                "No container image was built for this run (results/images/ is empty): the "
+                "converters ran in this Python environment."
+            )
+        )
+    parts.append("<h3>Model files</h3>")
+    hashes = report.model_frame()
+    if hashes.empty:
+        parts.append(note("No converted model file."))
+    else:
+        columns = [
+            Column("workload", "workload"),
+            Column("format", "format"),
+            Column("status", "conversion", "status"),
+            Column("size_bytes", "bytes", "int"),
+            Column("sha256", "SHA-256", "mono"),
+            Column("ran_on", "ran on (same hash)"),
+        ]
+        parts.append(data_table(hashes, columns, "models-hash-table"))
+    parts.append("<h3>Configuration</h3>")
+    config_text = yaml.safe_dump(report.context_for_display(), sort_keys=False, width=96)
+    parts.append(f'<pre class="config">{esc(config_text)}</pre>')
+    return Section("provenance", "Provenance", "".join(parts))
+
+
+def _flat(value) -> str:
+    if isinstance(value, dict | list):
+        return yaml.safe_dump(value, sort_keys=True, default_flow_style=True, width=1000).strip()
+    return "" if value is None else str(value)
+
+
+SECTIONS = [
+    overview,
+    models,
+    accuracy,
+    batch_sizes,
+    across_devices,
+    blocks,
+    latency,
+    power,
+    provenance,
+]

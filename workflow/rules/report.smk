@@ -1,0 +1,32 @@
+# Report: each device's raw logs condensed once into a digest, then the static HTML page, the
+# DAG's last step. Adding a device digests that device only; the page itself is cheap to rebuild.
+
+
+rule report_device:
+    input:
+        runs=device_runs,
+    output:
+        "results/report/devices/{device}.json",
+    log:
+        "results/logs/report/devices/{device}.log",
+    params:
+        profile=device_profile,
+    conda:
+        "../../envs/edgebench.yaml"
+    script:
+        "../scripts/report_device.py"
+
+
+rule report:
+    input:
+        unpack(report_inputs),
+    output:
+        REPORT,
+    log:
+        "results/logs/report/index.log",
+    params:
+        context=report_context,
+    conda:
+        "../../envs/edgebench.yaml"
+    script:
+        "../scripts/report.py"
