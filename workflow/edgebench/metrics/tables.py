@@ -238,18 +238,19 @@ def _expect(value, allowed: set[str], what: str) -> None:
 # --- per-run and per-batch columns --------------------------------------------------------------
 
 
-def _ms(nanoseconds) -> float:
+def ms(nanoseconds) -> float:
     return np.nan if nanoseconds is None else nanoseconds / NS_PER_MS
 
 
-def _batch_columns(record: dict, samples: np.ndarray | None) -> dict:
+def batch_columns(record: dict, samples: np.ndarray | None) -> dict:
+    """One batch record of a raw log as table columns, latency statistics included."""
     columns = {
         "batch": record["batch"],
         "batch_status": record["status"],
         "batch_reason": record.get("reason") or None,
         "runs": record.get("runs"),
-        "load_ms": _ms(record.get("load_ns")),
-        "first_inference_ms": _ms(record.get("first_ns")),
+        "load_ms": ms(record.get("load_ns")),
+        "first_inference_ms": ms(record.get("first_ns")),
         "peak_rss_kb": record.get("peak_rss_kb"),
     }
     if record["status"] == "ok":
@@ -342,7 +343,7 @@ def _run_frames(
             raise ValueError(f"{run.path}: complete, but without a single batch record")
         for record in run.batches:
             batch_rows.append(
-                {**identity, **_batch_columns(record, run.samples.get(record["batch"]))}
+                {**identity, **batch_columns(record, run.samples.get(record["batch"]))}
             )
     return (
         pd.DataFrame(run_rows, columns=[*KEYS, *RUN_COLUMNS]),

@@ -16,7 +16,7 @@ import pandas as pd
 
 from edgebench.fileio import read_json
 from edgebench.metrics import stats
-from edgebench.metrics.tables import KEYS, LATENCY_COLUMNS, read_run, run_key
+from edgebench.metrics.tables import KEYS, batch_columns, read_run, run_key
 
 DIGEST_VERSION = 1
 NS_PER_MS = 1_000_000
@@ -94,20 +94,8 @@ def raw_summary(path: Path | str) -> pd.DataFrame:
     }
     rows = []
     for record in run.batches:
-        row = {
-            **common,
-            "batch": record["batch"],
-            "status": record["status"],
-            "reason": record.get("reason") or None,
-            "runs": record.get("runs"),
-            "load_ms": _ms(record.get("load_ns")),
-            "first_inference_ms": _ms(record.get("first_ns")),
-            "peak_rss_kb": record.get("peak_rss_kb"),
-        }
-        values = run.samples.get(record["batch"])
-        if record["status"] == "ok" and values is not None and len(values):
-            summary = stats.summarize(values)
-            row.update({column: summary[key] for key, column in LATENCY_COLUMNS.items()})
+        row = {**common, **batch_columns(record, run.samples.get(record["batch"]))}
+        row["status"], row["reason"] = row.pop("batch_status"), row.pop("batch_reason")
         rows.append(row)
     if not rows:
         rows.append({**common, "status": run.end["status"], "reason": run.end.get("reason")})
@@ -139,10 +127,6 @@ def raw_samples(path: Path | str) -> pd.DataFrame:
         )
     columns = [*KEYS, "batch", "sample", "latency_ms"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-
-
-def _ms(nanoseconds) -> float:
-    return np.nan if nanoseconds is None else nanoseconds / NS_PER_MS
 
 
 # --- per-device digest ----------------------------------------------------------------------------
