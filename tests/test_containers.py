@@ -172,26 +172,39 @@ def onnx_outputs(path, x):
 
 def test_docker_and_none_engines_give_the_same_models(converted, tmp_path):
     """TFLite files are byte-identical; ONNX files differ at most in generated constant names,
-    so their outputs on the held-out digits are compared."""
+    so their outputs are compared (held-out digits, seeded random inputs for the block)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     root = converted.root
-    x = np.load(root / "results/datasets/digits.npz")["x_test"].astype(np.float32)
-    for workload in WORKLOADS:
-        for fmt in LOCAL_FORMATS:
-            out = tmp_path / workload / f"{fmt}.json"
-            dataset = root / "results/datasets/digits.npz"
-            use_dataset = workload == "digits-cnn" and fmt == "tflite-int8"
-            run_conversion(
-                Engine("none"), root / f"results/workloads/{workload}", fmt, out,
-                tmp_path / "log", samples=8, seed=0, dataset=dataset if use_dataset else None,
-            )  # fmt: skip
-            mine, theirs = read_json(out), record(converted, workload, fmt)
-            assert mine["status"] == "ok", mine["reason"]
-            if fmt.startswith("tflite"):
-                assert mine["sha256"] == theirs["sha256"], (workload, fmt)
-            elif workload == "digits-cnn":
-                here = onnx_outputs(out.with_suffix(".onnx"), x)
-                there = onnx_outputs(root / "results/converted/digits-cnn/onnx-fp32.onnx", x)
-                assert np.abs(here - there).max() < 1e-6
+    dataset = root / "results/datasets/digits.npz"
+    jobs = [(w, f) for w in WORKLOADS for f in LOCAL_FORMATS]
+
+    def convert_here(job):
+        workload, fmt = job
+        use_dataset = workload == "digits-cnn" and fmt == "tflite-int8"
+        run_conversion(
+            Engine("none"), root / f"results/workloads/{workload}", fmt,
+            tmp_path / workload / f"{fmt}.json", tmp_path / f"{workload}-{fmt}.log",
+            samples=8, seed=0, dataset=dataset if use_dataset else None,
+        )  # fmt: skip
+        return read_json(tmp_path / workload / f"{fmt}.json")
+
+    with ThreadPoolExecutor(2) as pool:
+        mine = dict(zip(jobs, pool.map(convert_here, jobs), strict=True))
+    for (workload, fmt), here in mine.items():
+        there = record(converted, workload, fmt)
+        assert here["status"] == "ok", here["reason"]
+        if fmt.startswith("tflite"):
+            assert here["sha256"] == there["sha256"], (workload, fmt)
+            continue
+        meta = read_json(root / f"results/workloads/{workload}/meta.json")
+        shape = (50, *meta["input_shape"][0])
+        x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
+        if workload == "digits-cnn":
+            x = np.load(dataset)["x_test"].astype(np.float32)
+        ours = onnx_outputs(tmp_path / workload / here["model_file"], x)
+        theirs = onnx_outputs(root / f"results/converted/{workload}/{there['model_file']}", x)
+        assert np.abs(ours - theirs).max() < 1e-6, workload
 
 
 def in_image(project, image_id, script: str) -> None:
