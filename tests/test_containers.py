@@ -464,3 +464,23 @@ def test_every_image_takes_a_base_image_and_an_extra_ca_bundle():
         assert "ARG BASE_IMAGE=python:3.11-slim-bookworm\nFROM ${BASE_IMAGE}\n" in text, name
         assert "COPY ca/ /usr/local/share/ca-certificates/" in text, name
         assert "RUN update-ca-certificates" in text and "PIP_CERT=" in text, name
+
+
+def test_pip_index_reaches_the_build_only_where_a_build_can_reach_it(monkeypatch):
+    from edgebench.images.build import PROXY_VARIABLES, build_args, redact
+
+    for variable in PROXY_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("PIP_INDEX_URL", "https://user:token@mirror.example/simple")
+    monkeypatch.setenv(
+        "PIP_EXTRA_INDEX_URL", "file:///opt/pypi/simple https://extra.example/simple"
+    )
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    args = build_args("edgebench/base:bookworm")
+    assert args == {
+        "BASE_IMAGE": "edgebench/base:bookworm",
+        "PIP_INDEX_URL": "https://user:token@mirror.example/simple",
+        "PIP_EXTRA_INDEX_URL": "https://extra.example/simple",
+        "HTTPS_PROXY": "http://proxy.example:3128",
+    }
+    assert redact(args["PIP_INDEX_URL"]) == "https://***@mirror.example/simple"
