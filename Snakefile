@@ -1,4 +1,4 @@
-# edgebench: workloads -> convert -> run -> aggregate -> report.
+# edgebench: workloads -> convert (in toolchain images) -> run -> aggregate -> report.
 # Usage: snakemake --cores 4 [--config devices=jetson,coral suite=full]
 from snakemake.utils import min_version
 
@@ -10,6 +10,7 @@ configfile: "config/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/workloads.smk"
+include: "workflow/rules/images.smk"
 include: "workflow/rules/convert.smk"
 include: "workflow/rules/run.smk"
 include: "workflow/rules/aggregate.smk"

@@ -8,6 +8,8 @@ from snakemake.utils import validate
 from edgebench.convert.engine import get_engine
 from edgebench.convert.formats import FORMATS
 from edgebench.devices.dispatch import board_resource, transport_for
+from edgebench.images.catalog import images_for
+from edgebench.images.checks import check_images
 from edgebench.settings import ConfigError, load_plan
 from edgebench.settings.plan import resolved_config
 
@@ -16,6 +18,8 @@ validate(config, schema="../../config/schema.yaml")
 try:
     PLAN = load_plan(config)
     ENGINE = get_engine(PLAN.containers)
+    IMAGES_NEEDED = images_for(PLAN.formats) if ENGINE.name != "none" else []
+    check_images(IMAGES_NEEDED, config)
     for _profile in PLAN.devices.values():
         transport_for(_profile)
 except ConfigError as error:
@@ -27,6 +31,7 @@ wildcard_constraints:
     device="[a-z0-9][a-z0-9_.-]*",
     format="|".join(FORMATS),
     dataset="[a-z0-9][a-z0-9_.-]*",
+    image="[a-z0-9][a-z0-9_.-]*",
 
 
 # One run at a time per device: a resource of capacity 1 per board, claimed by its runs.
@@ -83,6 +88,12 @@ def conversion_inputs(wildcards):
     dataset = trained_on(wildcards.workload)
     if dataset and FORMATS[wildcards.format].precision == "int8":
         inputs["dataset"] = dataset
+    if FORMATS[wildcards.format].source:  # made from another format's file
+        inputs["source"] = conversion_record(
+            wildcards.workload, FORMATS[wildcards.format].source
+        )
+    if ENGINE.name != "none":  # runs inside the format's image
+        inputs["image"] = image_record(FORMATS[wildcards.format].image)
     return inputs
 
 
@@ -170,8 +181,15 @@ def report_inputs(wildcards):
         "table": "results/tables/results.parquet",
         "digests": [f"results/report/devices/{device}.json" for device in PLAN.devices],
         "conversions": [conversion_record(w, f) for w, f in PLAN.conversions()],
-        "images": sorted(glob.glob("results/images/*.json")),
+        "images": report_images(),
     }
+
+
+def report_images():
+    """Records of the images this run converts in; with no engine, whatever records exist."""
+    if ENGINE.name == "none":
+        return sorted(glob.glob("results/images/*.json"))
+    return sorted({image_record(FORMATS[fmt].image) for fmt in PLAN.formats})
 
 
 def report_context(wildcards):
@@ -181,4 +199,26 @@ def report_context(wildcards):
         "suite_name": PLAN.suite_name,
         "suite": PLAN.suite,
         "devices": PLAN.devices,
+    }
+
+
+def image_record(image):
+    return f"results/images/{image}.json"
+
+
+def image_inputs(wildcards):
+    """Every file of the image's build context, and the extra CA bundle it trusts."""
+    folder = Path("containers") / wildcards.image
+    inputs = {"context": sorted(str(p) for p in folder.rglob("*") if p.is_file())}
+    if config.get("ca_bundle"):
+        inputs["ca_bundle"] = config["ca_bundle"]
+    return inputs
+
+
+def image_settings(wildcards):
+    return {
+        "containers": "containers",
+        "engine": ENGINE.name,
+        "base_image": config.get("base_image"),
+        "ca_bundle": config.get("ca_bundle"),
     }

@@ -6,6 +6,7 @@ from edgebench.convert.engine import get_engine, run_conversion
 
 settings = snakemake.params.settings  # noqa: F821
 dataset = snakemake.input.get("dataset")  # noqa: F821
+image = snakemake.input.get("image")  # noqa: F821  (the image's record, when containers != none)
 run_conversion(
     get_engine(settings["engine"]),
     workload_dir=Path(snakemake.input.meta).parent,  # noqa: F821
@@ -15,4 +16,5 @@ run_conversion(
     samples=settings["samples"],
     seed=settings["seed"],
     dataset=Path(dataset) if dataset else None,
+    image=Path(image) if image else None,
 )

@@ -18,6 +18,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dataset", type=Path, help="calibration dataset (.npz with x_train)")
     parser.add_argument("--engine", default="none")
+    parser.add_argument("--image-id", help="the toolchain image it runs in, for the record")
     args = parser.parse_args(argv)
     record = convert_workload(
         args.workload_dir,
@@ -27,6 +28,7 @@ def main(argv=None) -> int:
         seed=args.seed,
         dataset=args.dataset,
         engine=args.engine,
+        image_id=args.image_id,
     )
     print(f"{record['workload']} -> {record['format']}: {record['status']} {record['reason']}")
     return 0

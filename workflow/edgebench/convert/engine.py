@@ -1,9 +1,11 @@
 """The container-engine seam: how a conversion command reaches its toolchain.
 
 `none` runs it in this Python environment (the embedded default); `docker` runs it with
-`docker run --rm` in the foreground inside the format's toolchain image, the project folder
-mounted and files owned by the calling user; `apptainer` runs it with `apptainer exec`.
-Every engine runs the same command, `python -m edgebench.convert ...`.
+`docker run --rm` in the foreground inside the format's toolchain image (the image id its
+build record names), the project folder mounted at the same path and files owned by the calling
+user; `apptainer` runs it with `apptainer exec` in the .sif made from that image. Every engine
+runs the same command, `python3 -m edgebench.convert ...`; inside an image the edgebench
+package is not installed but mounted read-only at /opt/edgebench/workflow (PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -16,41 +18,94 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgebench.convert.formats import FORMATS
-from edgebench.fileio import write_json
+from edgebench.fileio import read_json, write_json
 from edgebench.settings.errors import ConfigError
 
 ENGINES = ("none", "docker", "apptainer")
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds edgebench/
+MOUNTED_PACKAGE = "/opt/edgebench/workflow"
+
+
+def mounts(project: Path) -> list[tuple[str, str, str]]:
+    """(host path, container path, mode): the project, the package, and results/ where it is a
+    link to another disk."""
+    found = [(str(project), str(project), "rw"), (str(PACKAGE_ROOT), MOUNTED_PACKAGE, "ro")]
+    results = project / "results"
+    if results.is_symlink():
+        found.append((str(results.resolve()), str(results), "rw"))
+    return found
 
 
 @dataclass(frozen=True)
 class Engine:
     name: str
 
-    def command(self, argv: list[str], image: str, project: Path) -> list[str]:
+    def command(
+        self, argv: list[str], image: dict | None = None, project: Path | None = None
+    ) -> list[str]:
+        """The full command line; `image` is the image's build record (results/images/)."""
         if self.name == "none":
             return [sys.executable, *argv]
+        if not image or image.get("status") != "ok":
+            raise ValueError(f"containers={self.name} needs the record of a built image")
+        project = Path(project or Path.cwd()).absolute()
+        env = [f"PYTHONPATH={MOUNTED_PACKAGE}", "HOME=/tmp"]
         if self.name == "docker":
-            user = f"{os.getuid()}:{os.getgid()}"
-            return [
-                "docker", "run", "--rm", "--network", "none", "--user", user,
-                "--volume", f"{project}:{project}", "--workdir", str(project),
-                "--env", "HOME=/tmp", f"edgebench/{image}:latest", "python", *argv,
+            command = [
+                "docker", "run", "--rm", "--network", "none",
+                "--user", f"{os.getuid()}:{os.getgid()}", "--workdir", str(project),
             ]  # fmt: skip
-        return [
-            "apptainer", "exec", "--bind", str(project), "--pwd", str(project),
-            str(project / "results" / "images" / f"{image}.sif"), "python", *argv,
-        ]  # fmt: skip
+            for source, target, mode in mounts(project):
+                command += ["--volume", f"{source}:{target}:{mode}"]
+            for variable in env:
+                command += ["--env", variable]
+            if image.get("gpu"):
+                command += ["--gpus", "all"]
+            return [*command, image["id"], "python3", *argv]
+        command = ["apptainer", "exec", "--cleanenv", "--pwd", str(project)]
+        for source, target, mode in mounts(project):
+            command += ["--bind", f"{source}:{target}:{mode}"]
+        for variable in env:
+            command += ["--env", variable]
+        if image.get("gpu"):
+            command.append("--nv")
+        return [*command, image["sif"], "python3", *argv]
+
+
+def docker_problem() -> str | None:
+    """Why the Docker daemon cannot be used, or None when it answers."""
+    try:
+        result = subprocess.run(
+            ["docker", "version", "--format", "{{.Server.Version}}"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return "`docker version` did not answer within 60 s"
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        return f"`docker version` says: {lines[-1] if lines else result.returncode}"
+    return None
 
 
 def get_engine(name: str) -> Engine:
-    """The engine, after checking up front that its executable exists."""
+    """The engine, after checking up front that its executables (and daemon) are there."""
     if name not in ENGINES:
         raise ConfigError(f"unknown container engine {name!r}; valid: {', '.join(ENGINES)}")
-    if name != "none" and shutil.which(name) is None:
-        raise ConfigError(
-            f"containers={name} needs the '{name}' command, which is not on PATH; install it "
-            "or run with --config containers=none"
-        )
+    needed = {"none": [], "docker": ["docker"], "apptainer": ["apptainer", "docker"]}[name]
+    for tool in needed:
+        if shutil.which(tool) is None:
+            why = "" if tool == name else " (images are built with docker, then converted)"
+            raise ConfigError(
+                f"containers={name} needs the '{tool}' command{why}, which is not on PATH; "
+                "install it or run with --config containers=none"
+            )
+    if needed:
+        problem = docker_problem()
+        if problem:
+            raise ConfigError(
+                f"containers={name} needs a running Docker daemon, but {problem}; start it (or "
+                "point DOCKER_HOST at one) or run with --config containers=none"
+            )
     return Engine(name)
 
 
@@ -63,8 +118,25 @@ def run_conversion(
     samples: int,
     seed: int,
     dataset: Path | None = None,
+    image: Path | None = None,
 ) -> int:
-    """Run one conversion through the engine; a crashed converter still leaves a `failed` row."""
+    """Run one conversion through the engine; a crashed converter still leaves a `failed` row,
+    and an image that could not be built an `unsupported` one."""
+    image_record = read_json(image) if image else None
+    if engine.name != "none" and (image_record is None or image_record.get("status") != "ok"):
+        why = image_record["reason"] if image_record else "no image record was given"
+        write_json(
+            record,
+            {
+                "workload": workload_dir.name,
+                "format": format_name,
+                "engine": engine.name,
+                "image": FORMATS[format_name].image,
+                "status": "unsupported",
+                "reason": f"the {FORMATS[format_name].image} image is not available: {why}",
+            },
+        )
+        return 0
     argv = [
         "-m", "edgebench.convert", "--workload-dir", str(workload_dir), "--format", format_name,
         "--record", str(record), "--samples", str(samples), "--seed", str(seed),
@@ -72,13 +144,17 @@ def run_conversion(
     ]  # fmt: skip
     if dataset is not None:
         argv += ["--dataset", str(dataset)]
-    command = engine.command(argv, FORMATS[format_name].image, Path.cwd())
+    if engine.name != "none":
+        argv += ["--image-id", image_record["id"]]
+    command = engine.command(argv, image_record, Path.cwd())
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a") as handle:
         handle.write("$ " + " ".join(command) + "\n")
         handle.flush()
         code = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT).returncode
     if code != 0 or not record.exists():
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        last = f": {lines[-1].strip()[:300]}" if lines and not lines[-1].startswith("$ ") else ""
         write_json(
             record,
             {
@@ -86,7 +162,7 @@ def run_conversion(
                 "format": format_name,
                 "engine": engine.name,
                 "status": "failed",
-                "reason": f"converter process exited with code {code}; see {log}",
+                "reason": f"converter process exited with code {code}{last}; see {log}",
             },
         )
     return code

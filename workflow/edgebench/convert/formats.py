@@ -13,7 +13,11 @@ class Format:
     suffix: str
     image: str  # containers/<image>/Dockerfile holds its toolchain
     converter: str | None  # "module:function" in edgebench.convert, None where not built yet
+    source: str | None = None  # the format it is made from (its file), None: from the .keras
 
+
+# Converters of formats made from another format's file (ONNX, int8 TFLite), not the .keras.
+TRT, EDGETPU, OPENVINO = "tensorrt:convert_file", "edgetpu:convert_file", "openvino:convert_file"
 
 FORMATS: dict[str, Format] = {
     f.name: f
@@ -23,10 +27,10 @@ FORMATS: dict[str, Format] = {
         Format("tflite-dynamic", "tflite", "dynamic", ".tflite", "tensorflow", "tflite:convert"),
         Format("tflite-int8", "tflite", "int8", ".tflite", "tensorflow", "tflite:convert"),
         Format("onnx-fp32", "onnx", "fp32", ".onnx", "tensorflow", "onnx:convert"),
-        Format("tensorrt-fp32", "tensorrt", "fp32", ".engine", "tensorrt", None),
-        Format("tensorrt-fp16", "tensorrt", "fp16", ".engine", "tensorrt", None),
-        Format("tensorrt-int8", "tensorrt", "int8", ".engine", "tensorrt", None),
-        Format("edgetpu-int8", "edgetpu", "int8", ".tflite", "edgetpu", None),
-        Format("openvino-fp32", "openvino", "fp32", ".xml", "openvino", None),
+        Format("tensorrt-fp32", "tensorrt", "fp32", ".engine", "tensorrt", TRT, "onnx-fp32"),
+        Format("tensorrt-fp16", "tensorrt", "fp16", ".engine", "tensorrt", TRT, "onnx-fp32"),
+        Format("tensorrt-int8", "tensorrt", "int8", ".engine", "tensorrt", TRT, "onnx-fp32"),
+        Format("edgetpu-int8", "edgetpu", "int8", ".tflite", "edgetpu", EDGETPU, "tflite-int8"),
+        Format("openvino-fp32", "openvino", "fp32", ".xml", "openvino", OPENVINO, "onnx-fp32"),
     ]
 }

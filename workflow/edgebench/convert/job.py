@@ -11,6 +11,7 @@ import importlib
 import platform
 import time
 import traceback
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +32,23 @@ def calibration_inputs(meta: dict, samples: int, seed: int, dataset: Path | None
     return np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
 
 
-def tool_versions() -> dict[str, str]:
+# The Python distributions whose versions each family's records keep (converters add their
+# command-line tools' own versions).
+TOOLS = {
+    "tflite": ("tensorflow", "keras", "ai-edge-litert", "numpy"),
+    "onnx": ("tensorflow", "keras", "tf2onnx", "onnx", "numpy"),
+    "openvino": ("openvino", "numpy"),
+    "tensorrt": ("onnx", "onnxruntime", "numpy"),
+    "edgetpu": ("numpy",),
+}
+
+
+def tool_versions(family: str = "onnx") -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for module in ("tensorflow", "keras", "tf2onnx", "onnx", "numpy"):
+    for dist in TOOLS.get(family, ()):
         try:
-            versions[module] = importlib.import_module(module).__version__
-        except ImportError:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
             continue
     return versions
 
@@ -65,6 +77,7 @@ def convert_workload(
     seed: int = 0,
     dataset: Path | None = None,
     engine: str = "none",
+    image_id: str | None = None,
 ) -> dict:
     fmt = FORMATS[format_name]
     meta = read_json(workload_dir / "meta.json")
@@ -73,7 +86,8 @@ def convert_workload(
         "format": fmt.name,
         "engine": engine,
         "image": fmt.image,
-        "tool_versions": tool_versions(),
+        "image_id": image_id,
+        "tool_versions": tool_versions(fmt.family),
         "calibration": None,
     }
     if fmt.precision == "int8":
@@ -97,6 +111,8 @@ def _convert(workload_dir, fmt, record_path, meta, samples, seed, dataset) -> di
             "reason": f"{fmt.name} needs the {fmt.image} toolchain image, which this "
             "edgebench version cannot build yet",
         }
+    if fmt.source is not None:
+        return _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset)
     import keras
 
     import edgebench.workloads.layers  # noqa: F401  (custom layers must be registered)
@@ -121,3 +137,52 @@ def _convert(workload_dir, fmt, record_path, meta, samples, seed, dataset) -> di
         "sha256": sha256(out),
         "ops": converter.op_counts(out),
     }
+
+
+def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) -> dict:
+    """A format made from another format's file (ONNX -> TensorRT/OpenVINO, int8 TFLite ->
+    Edge TPU): the vendor tool first, then the source conversion's record and file."""
+    module_name, _, function = fmt.converter.partition(":")
+    converter = importlib.import_module(f"edgebench.convert.{module_name}")
+    missing = converter.missing_tool(fmt)
+    if missing:
+        return {"status": "unsupported", "reason": missing}
+    source_record = record_path.with_name(f"{fmt.source}.json")
+    if not source_record.is_file():
+        return {
+            "status": "unsupported",
+            "reason": f"{fmt.name} is made from {fmt.source}, which was not converted",
+        }
+    source = read_json(source_record)
+    if source["status"] != "ok":
+        return {
+            "status": "unsupported",
+            "reason": f"{fmt.name} is made from {fmt.source}, which is {source['status']}: "
+            f"{source['reason']}"[:REASON_LIMIT],
+        }
+    out = model_path_for(record_path, fmt)
+    calibration = (
+        (lambda: calibration_inputs(meta, samples, seed, dataset))
+        if fmt.precision == "int8"
+        else None
+    )
+    facts = getattr(converter, function)(
+        record_path.with_name(source["model_file"]), out, fmt, calibration
+    )
+    files = [out, *facts.pop("extra_files", [])]
+    versions = tool_versions(fmt.family) | facts.pop("tool_versions", {})
+    result = {
+        "status": "ok",
+        "reason": "",
+        "model_file": out.name,
+        "size_bytes": sum(path.stat().st_size for path in files),
+        "sha256": sha256(out),
+        "source": {"format": fmt.source, "sha256": source["sha256"]},
+        "tool_versions": versions,
+        **facts,
+    }
+    if not getattr(converter, "CALIBRATES", False):  # quantized, if at all, by its source
+        result["calibration"] = source.get("calibration")
+    if len(files) > 1:
+        result["files"] = {path.name: sha256(path) for path in files}
+    return result

@@ -1,4 +1,5 @@
-"""Scratch copies of a project folder: its own config/ and devices/, the workflow linked in.
+"""Scratch copies of a project folder: its own config/, devices/ and containers/, the workflow
+linked in.
 
 Tests and benchmarks run the real workflow in such a copy so they never touch results/.
 """
@@ -14,7 +15,8 @@ REPO = Path(__file__).resolve().parents[3]
 def copy_project(destination: Path, source: Path = REPO) -> Path:
     destination.mkdir(parents=True, exist_ok=True)
     shutil.copy(source / "Snakefile", destination / "Snakefile")
-    for folder in ("config", "devices", "profiles"):
-        shutil.copytree(source / folder, destination / folder)
+    for folder in ("config", "devices", "profiles", "containers"):
+        if (source / folder).is_dir():
+            shutil.copytree(source / folder, destination / folder)
     (destination / "workflow").symlink_to(source / "workflow")
     return destination

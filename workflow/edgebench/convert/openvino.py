@@ -1,0 +1,47 @@
+"""ONNX -> OpenVINO IR (float32): the OpenVINO model converter, on CPU.
+
+The IR is two files, {format}.xml (the graph) and {format}.bin (the weights, kept in float32:
+OpenVINO's default of compressing weights to float16 is switched off)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from edgebench.convert.formats import Format
+
+BOOKKEEPING_OPS = ("Parameter", "Result", "Constant")
+
+
+def missing_tool(fmt: Format) -> str | None:
+    if importlib.util.find_spec("openvino") is None:
+        return (
+            f"{fmt.name} needs the openvino Python package, which is not installed here; "
+            "the openvino image has it (--config containers=docker)"
+        )
+    return None
+
+
+def convert_file(source: Path, out: Path, fmt: Format, calibration) -> dict:
+    import openvino as ov
+
+    model = ov.convert_model(str(source))
+    weights = out.with_suffix(".bin")
+    with tempfile.TemporaryDirectory(prefix=f".{out.stem}.", dir=out.parent) as tmp:
+        xml = Path(tmp) / out.name
+        ov.save_model(model, str(xml), compress_to_fp16=False)
+        os.replace(xml.with_suffix(".bin"), weights)
+        os.replace(xml, out)
+    return {
+        "ops": op_counts(model),
+        "extra_files": [weights],
+        "tool_versions": {"openvino": ov.get_version()},
+    }
+
+
+def op_counts(model) -> dict[str, int]:
+    types = (op.get_type_name() for op in model.get_ordered_ops())
+    return dict(Counter(t for t in types if t not in BOOKKEEPING_OPS))

@@ -1,0 +1,171 @@
+"""ONNX -> TensorRT engine with NVIDIA's trtexec (x86-64 or Jetson hosts with an NVIDIA GPU).
+
+fp32 and fp16 build from the onnx-fp32 file (`--fp16` for the latter). int8 uses TensorRT's
+explicit quantization: ONNX Runtime's static quantizer writes a QDQ model (symmetric int8,
+per-channel weights, scales calibrated on the workload's calibration inputs), which trtexec
+builds with `--int8`. The engine has a dynamic batch dimension from 1 to MAX_BATCH. An engine
+only runs on the GPU model and TensorRT version it was built with: build it on the device, or
+on a host with the same GPU and image.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from edgebench.convert.formats import Format
+
+CALIBRATES = True  # tensorrt-int8 calibrates on the workload's own inputs
+TRTEXEC = ("trtexec", "/usr/src/tensorrt/bin/trtexec")
+MAX_BATCH = 64
+TIMEOUT_S = 1800
+
+
+class TrtexecFailed(RuntimeError):
+    """trtexec refused the model; the message holds its own error lines."""
+
+
+def trtexec() -> str | None:
+    for candidate in TRTEXEC:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return None
+
+
+def missing_tool(fmt: Format) -> str | None:
+    if trtexec() is None:
+        return (
+            f"{fmt.name} needs NVIDIA TensorRT's trtexec, which is not on PATH here; the tensorrt "
+            "image has it (--config containers=docker on a host with an NVIDIA GPU and the NVIDIA "
+            "container toolkit)"
+        )
+    for module in ("onnx", "onnxruntime") if fmt.precision == "int8" else ("onnx",):
+        if importlib.util.find_spec(module) is None:
+            return f"{fmt.name} needs the {module} Python package, which is not installed here"
+    return None
+
+
+def graph_inputs(path: Path) -> list[tuple[str, list[int]]]:
+    """(name, dims) of the model's real inputs; -1 where a dimension is dynamic."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    weights = {init.name for init in graph.initializer}
+    found = []
+    for tensor in graph.input:
+        if tensor.name in weights:
+            continue
+        dims = tensor.type.tensor_type.shape.dim
+        found.append((tensor.name, [d.dim_value if d.HasField("dim_value") else -1 for d in dims]))
+    return found
+
+
+def shape_flags(inputs: list[tuple[str, list[int]]], max_batch: int = MAX_BATCH) -> list[str]:
+    """--minShapes/--optShapes/--maxShapes for inputs with a dynamic batch dimension."""
+    spec = {"min": [], "opt": [], "max": []}
+    for name, dims in inputs:
+        if not dims or dims[0] != -1:
+            continue
+        if any(d == -1 for d in dims[1:]):
+            raise TrtexecFailed(f"input {name} has dynamic dimensions besides the batch: {dims}")
+        quoted = f"'{name}'" if ":" in name else name
+        rest = "".join(f"x{d}" for d in dims[1:])
+        for key, batch in (("min", 1), ("opt", 1), ("max", max_batch)):
+            spec[key].append(f"{quoted}:{batch}{rest}")
+    if not spec["min"]:
+        return []
+    return [f"--{key}Shapes={','.join(values)}" for key, values in spec.items()]
+
+
+def quantize_qdq(source: Path, target: Path, calibration: np.ndarray) -> None:
+    """A QDQ (explicitly quantized) copy of the ONNX model, as TensorRT wants it: symmetric
+    int8 activations and per-channel weights, min-max calibrated on `calibration`."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    (name, _), *_ = graph_inputs(source)
+
+    class Samples(CalibrationDataReader):
+        def __init__(self):
+            self.samples = iter(calibration.astype(np.float32))
+
+        def get_next(self):
+            sample = next(self.samples, None)
+            return None if sample is None else {name: sample[np.newaxis]}
+
+    quantize_static(
+        str(source),
+        str(target),
+        Samples(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=CalibrationMethod.MinMax,
+        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
+    )
+
+
+def version_from(output: str) -> str | None:
+    match = re.search(r"\[TensorRT v(\d+)\]", output)
+    if not match:
+        return None
+    number = int(match[1])
+    return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
+
+
+def layer_types(path: Path) -> dict[str, int]:
+    try:
+        layers = json.loads(path.read_text()).get("Layers", [])
+    except (OSError, ValueError):
+        return {}
+    return dict(Counter(layer["LayerType"] for layer in layers if isinstance(layer, dict)))
+
+
+def convert_file(source: Path, out: Path, fmt: Format, calibration) -> dict:
+    with tempfile.TemporaryDirectory(prefix=f".{out.stem}.", dir=out.parent) as tmp:
+        onnx_file, engine, layers = source, Path(tmp) / out.name, Path(tmp) / "layers.json"
+        extra: dict = {}
+        if fmt.precision == "int8":
+            onnx_file = Path(tmp) / "qdq.onnx"
+            quantize_qdq(source, onnx_file, calibration())
+            extra["quantization"] = "QDQ (onnxruntime quantize_static, symmetric, per-channel)"
+        command = [
+            trtexec(), f"--onnx={onnx_file}", f"--saveEngine={engine}", "--skipInference",
+            "--profilingVerbosity=detailed", f"--exportLayerInfo={layers}",
+            *shape_flags(graph_inputs(onnx_file)),
+        ]  # fmt: skip
+        command += {"fp16": ["--fp16"], "int8": ["--int8"]}.get(fmt.precision, [])
+        print("$ " + " ".join(command), flush=True)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
+        output = result.stdout + result.stderr
+        print(output)
+        if result.returncode != 0 or not engine.is_file():
+            errors = [line.strip() for line in output.splitlines() if "[E]" in line]
+            tail = errors or output.strip().splitlines()[-3:]
+            raise TrtexecFailed(
+                f"trtexec exited with code {result.returncode}: " + " | ".join(tail)
+            )
+        ops = layer_types(layers)
+        os.replace(engine, out)
+    return {
+        "ops": ops,
+        "max_batch": MAX_BATCH,
+        "tool_versions": {"tensorrt": version_from(output)},
+        **extra,
+    }
