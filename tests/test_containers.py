@@ -22,7 +22,13 @@ import pytest
 from conftest import Project, need
 from edgebench.convert.engine import Engine, run_conversion
 from edgebench.fileio import read_json
-from edgebench.images.base import DEFAULT_TAG, apt_mirror, image_exists, make_base_image
+from edgebench.images.base import (
+    DEFAULT_TAG,
+    BaseImageError,
+    apt_mirror,
+    image_exists,
+    make_base_image,
+)
 from edgebench.images.build import build_image
 from edgebench.images.catalog import IMAGES
 from edgebench.images.daemon import DaemonError, cache_dir, reachable, start_daemon, stop_daemon
@@ -381,7 +387,8 @@ def test_debian_mirror_is_read_from_apt_sources(tmp_path):
         "deb [arch=amd64] http://old.example/debian bookworm main\n"
     )
     assert apt_mirror("bookworm", tmp_path) == "http://old.example/debian"
-    assert apt_mirror("trixie", tmp_path) == "http://deb.debian.org/debian"
+    with pytest.raises(BaseImageError, match="--mirror"):
+        apt_mirror("trixie", tmp_path)
 
 
 def unreachable(url: str) -> str | None:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 DEFAULT_TAG = "edgebench/base:bookworm"
 DEFAULT_SUITE = "bookworm"
-FALLBACK_MIRROR = "http://deb.debian.org/debian"
 # What every image in containers/ expects from its base: python3 with venv and pip, CA handling.
 PACKAGES = ("python3", "python3-pip", "python3-venv", "ca-certificates")
 
@@ -50,7 +49,9 @@ def apt_mirror(suite: str = DEFAULT_SUITE, sources: Path = Path("/etc/apt")) -> 
             if "deb" in keys.get("types", []) and suite in keys.get("suites", []):
                 if keys.get("uris"):
                     return keys["uris"][0].rstrip("/")
-    return FALLBACK_MIRROR
+    raise BaseImageError(
+        f"no Debian mirror for {suite!r} in {sources}/sources.list*: give one with --mirror URL"
+    )
 
 
 def image_exists(tag: str) -> bool:
