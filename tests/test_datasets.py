@@ -110,3 +110,11 @@ def test_imagenet_style_folder_feeds_the_accuracy_pass(project, tmp_path):
 
     row = pd.read_csv(project.root / "results" / "tables" / "results.csv").iloc[0]
     assert row.accuracy_samples == 4 and row.accuracy_drop == 0 and row.agreement == 1.0
+
+
+def test_atomic_writes_leave_files_readable_by_others(tmp_path):
+    from edgebench.fileio import write_json
+
+    write_json(tmp_path / "record.json", {"status": "ok"})
+    assert (tmp_path / "record.json").stat().st_mode & 0o044  # group/other can read (umask 022)
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no temporary left behind
