@@ -405,37 +405,33 @@ def provenance(report, charts: Charts) -> Section:
         lead(
             "Where every figure comes from: the devices, runtimes, converters, images, model "
             "files and the configuration of this run."
-        )
+        ),
+        *_table_or_note(
+            "Device facts",
+            report.facts_frame(),
+            "No device reported its facts (no run reached a device).",
+            "facts-table",
+            searchable=False,
+        ),
+        *_table_or_note(
+            "Runtimes",
+            report.runtime_frame(),
+            "No run recorded a runtime.",
+            "runtimes-table",
+            columns=[
+                Column("device", "device"),
+                Column("format", "format"),
+                Column("runtime", "runtime"),
+                Column("version", "version"),
+                Column("threads", "threads"),
+                Column("timing", "timing", "mono"),
+            ],
+        ),
+        *_table_or_note(
+            "Converters", report.converter_frame(), "No conversion record.", "converters-table"
+        ),
+        "<h3>Container images</h3>",
     ]
-    parts.append("<h3>Device facts</h3>")
-    facts = report.facts_frame()
-    if facts.empty:
-        parts.append(note("No device reported its facts (no run reached a device)."))
-    else:
-        columns = [Column(key, key.replace("_", " ")) for key in facts.columns]
-        parts.append(data_table(facts, columns, "facts-table", searchable=False))
-    parts.append("<h3>Runtimes</h3>")
-    runtimes = report.runtime_frame()
-    if runtimes.empty:
-        parts.append(note("No run recorded a runtime."))
-    else:
-        columns = [
-            Column("device", "device"),
-            Column("format", "format"),
-            Column("runtime", "runtime"),
-            Column("version", "version"),
-            Column("threads", "threads"),
-            Column("timing", "timing", "mono"),
-        ]
-        parts.append(data_table(runtimes, columns, "runtimes-table"))
-    parts.append("<h3>Converters</h3>")
-    converters = report.converter_frame()
-    if converters.empty:
-        parts.append(note("No conversion record."))
-    else:
-        columns = [Column(key, key.replace("_", " ")) for key in converters.columns]
-        parts.append(data_table(converters, columns, "converters-table"))
-    parts.append("<h3>Container images</h3>")
     if report.images:
         for image in report.images:
             name = image.get("image") or image.get("name") or "image"
@@ -448,24 +444,32 @@ def provenance(report, charts: Charts) -> Section:
                 "converters ran in this Python environment."
             )
         )
-    parts.append("<h3>Model files</h3>")
-    hashes = report.model_frame()
-    if hashes.empty:
-        parts.append(note("No converted model file."))
-    else:
-        columns = [
+    parts += _table_or_note(
+        "Model files",
+        report.model_frame(),
+        "No converted model file.",
+        "models-hash-table",
+        columns=[
             Column("workload", "workload"),
             Column("format", "format"),
             Column("status", "conversion", "status"),
             Column("size_bytes", "bytes", "int"),
             Column("sha256", "SHA-256", "mono"),
             Column("ran_on", "ran on (same hash)"),
-        ]
-        parts.append(data_table(hashes, columns, "models-hash-table"))
+        ],
+    )
     parts.append("<h3>Configuration</h3>")
     config_text = yaml.safe_dump(report.context_for_display(), sort_keys=False, width=96)
     parts.append(f'<pre class="config">{esc(config_text)}</pre>')
     return Section("provenance", "Provenance", "".join(parts))
+
+
+def _table_or_note(title, frame, empty, table_id, columns=None, **options) -> list[str]:
+    """A titled table, or a note saying why there is none; columns default to the frame's."""
+    if frame.empty:
+        return [f"<h3>{title}</h3>", note(empty)]
+    columns = columns or [Column(key, key.replace("_", " ")) for key in frame.columns]
+    return [f"<h3>{title}</h3>", data_table(frame, columns, table_id, **options)]
 
 
 def _flat(value) -> str:
