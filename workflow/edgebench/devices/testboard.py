@@ -79,6 +79,8 @@ class Board:
             f"AuthorizedKeysFile {authorized}\nPidFile {self.root / 'sshd.pid'}\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
             "StrictModes no\nPermitRootLogin prohibit-password\nLogLevel ERROR\n"
+            # sessions whose client vanished (a cut link) end instead of lingering
+            "ClientAliveInterval 2\nClientAliveCountMax 3\n"
         )
         Path("/run/sshd").mkdir(exist_ok=True)
         prefix = ["ip", "netns", "exec", self.namespace] if self.netns else []
