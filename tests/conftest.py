@@ -14,6 +14,34 @@ from edgebench.settings.project import copy_project
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 
 
+# A user's builder file: a tiny CNN, and a model TFLite rejects (MatrixDeterminant).
+USER_MODEL = '''
+import keras
+
+
+def tiny(input_shape, classes, weights):
+    inputs = keras.Input(shape=tuple(input_shape))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x))
+
+
+@keras.saving.register_keras_serializable(package="my_models")
+class Determinant(keras.layers.Layer):
+    def call(self, x):
+        import tensorflow as tf
+
+        return tf.linalg.det(x)
+
+
+def odd(input_shape, classes, weights):
+    """MatrixDeterminant has no TFLite builtin kernel: the TFLite converter rejects it."""
+    inputs = keras.Input(shape=tuple(input_shape))
+    features = keras.ops.expand_dims(Determinant()(inputs), -1)
+    return keras.Model(inputs, keras.layers.Dense(classes)(features))
+'''
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip a test whose real part is missing here, or fail it where CI promises the part
     (EDGEBENCH_REQUIRE_INTEGRATION=1, set by .ci/run)."""
@@ -35,6 +63,18 @@ class Project:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         return path
+
+    def add_models(self, source: str, models: dict[str, dict]) -> None:
+        """Register user models as a user would: a builder file plus config/models.yaml entries."""
+        (self.root / "my_models.py").write_text(source)
+        catalog = self.read_yaml("config/models.yaml")
+        for name, entry in models.items():
+            catalog[name] = {
+                "family": "user",
+                "builder": f"my_models.py:{entry.pop('function')}",
+                **entry,
+            }
+        self.write_yaml("config/models.yaml", catalog)
 
     def read_yaml(self, relative: str):
         return yaml.safe_load((self.root / relative).read_text())

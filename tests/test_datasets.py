@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import USER_MODEL
 from edgebench.workloads import digits
 from edgebench.workloads.datasets import Preprocessing, load_image_folder
 from PIL import Image
@@ -70,29 +71,21 @@ def test_digits_split_is_stratified_scaled_and_held_out(tmp_path):
     assert overlap < 10  # the digits set has a few exact duplicates, nothing more
 
 
-TINY_MODEL = """
-import keras
-
-
-def tiny(input_shape, classes, weights):
-    inputs = keras.Input(shape=tuple(input_shape))
-    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x))
-"""
-
-
 @pytest.mark.integration
 def test_imagenet_style_folder_feeds_the_accuracy_pass(project, tmp_path):
     folder = tmp_path / "val"
     make_folder(folder, [(20, 24), (30, 18), (18, 18), (40, 32)])
-    (project.root / "my_models.py").write_text(TINY_MODEL)
-    with open(project.root / "config" / "models.yaml", "a") as models:
-        models.write(
-            "\ntiny-rgb:\n  family: user\n  builder: my_models.py:tiny\n"
-            "  input_shape: [16, 16, 3]\n  classes: 4\n"
-            "  preprocessing: {resize: 18, crop: 16, scale: [0.0, 1.0], channels: rgb}\n"
-        )
+    project.add_models(
+        USER_MODEL,
+        {
+            "tiny-rgb": {
+                "function": "tiny",
+                "input_shape": [16, 16, 3],
+                "classes": 4,
+                "preprocessing": {"resize": 18, "crop": 16, "scale": [0.0, 1.0], "channels": "rgb"},
+            }
+        },
+    )
     project.write_yaml(
         "config/suites/tiny.yaml",
         {

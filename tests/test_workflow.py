@@ -7,34 +7,10 @@ import json
 import numpy as np
 import pytest
 import yaml
+from conftest import USER_MODEL
 
 pytestmark = pytest.mark.integration
 
-USER_MODEL = '''
-import keras
-
-
-def tiny(input_shape, classes, weights):
-    inputs = keras.Input(shape=tuple(input_shape))
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x))
-
-
-@keras.saving.register_keras_serializable(package="my_models")
-class Determinant(keras.layers.Layer):
-    def call(self, x):
-        import tensorflow as tf
-
-        return tf.linalg.det(x)
-
-
-def odd(input_shape, classes, weights):
-    """MatrixDeterminant has no TFLite builtin kernel: the TFLite converter rejects it."""
-    inputs = keras.Input(shape=tuple(input_shape))
-    features = keras.ops.expand_dims(Determinant()(inputs), -1)
-    return keras.Model(inputs, keras.layers.Dense(classes)(features))
-'''
 
 TINY_SUITE = {
     "description": "test suite",
@@ -54,14 +30,13 @@ def converted(tmp_path_factory):
     from conftest import Project
 
     project = Project(tmp_path_factory.mktemp("wf") / "project")
-    (project.root / "my_models.py").write_text(USER_MODEL)
-    with open(project.root / "config" / "models.yaml", "a") as models:
-        models.write(
-            "\ntiny-user:\n  family: user\n  builder: my_models.py:tiny\n"
-            "  input_shape: [16, 16, 3]\n  classes: 5\n"
-            "\nodd-user:\n  family: user\n  builder: my_models.py:odd\n"
-            "  input_shape: [4, 4]\n  classes: 2\n"
-        )
+    project.add_models(
+        USER_MODEL,
+        {
+            "tiny-user": {"function": "tiny", "input_shape": [16, 16, 3], "classes": 5},
+            "odd-user": {"function": "odd", "input_shape": [4, 4], "classes": 2},
+        },
+    )
     project.write_yaml("config/suites/tiny.yaml", TINY_SUITE)
     project.write_yaml(
         "config/config.yaml", {"devices": ["local"], "suite": "tiny", "containers": "none"}

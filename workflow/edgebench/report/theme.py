@@ -95,6 +95,15 @@ def format_order(name: str) -> tuple[int, str]:
     return (known.index(name) if name in known else len(known), name)
 
 
+AXIS = {
+    "gridcolor": GRID,
+    "linecolor": "#9aa5b1",
+    "zeroline": False,
+    "ticks": "outside",
+    "tickcolor": "#9aa5b1",
+    "automargin": True,
+}
+
 TEMPLATE = go.layout.Template(
     layout=go.Layout(
         font={"family": FONT, "size": 12, "color": INK},
@@ -105,22 +114,8 @@ TEMPLATE = go.layout.Template(
         margin={"l": 60, "r": 20, "t": 48, "b": 50},
         hoverlabel={"font": {"family": FONT, "size": 12}},
         legend={"bgcolor": "rgba(255,255,255,0.8)", "font": {"size": 11}},
-        xaxis={
-            "gridcolor": GRID,
-            "linecolor": "#9aa5b1",
-            "zeroline": False,
-            "ticks": "outside",
-            "tickcolor": "#9aa5b1",
-            "automargin": True,
-        },
-        yaxis={
-            "gridcolor": GRID,
-            "linecolor": "#9aa5b1",
-            "zeroline": False,
-            "ticks": "outside",
-            "tickcolor": "#9aa5b1",
-            "automargin": True,
-        },
+        xaxis=AXIS,
+        yaxis=AXIS,
     )
 )
 
