@@ -120,7 +120,10 @@ class Chromium:
 
     # --- pages ----------------------------------------------------------------------------------
 
-    def open(self, url: str, timeout: float = 60) -> Page:
+    def open(
+        self, url: str, timeout: float = 60, width: int | None = None, height: int | None = None
+    ) -> Page:
+        """A new tab that loads `url` in a viewport of width x height (the browser's by default)."""
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
             "sessionId"
@@ -130,7 +133,12 @@ class Chromium:
             self.call(f"{domain}.enable", session=session)
         self.call(
             "Emulation.setDeviceMetricsOverride",
-            {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
+            {
+                "width": width or self.width,
+                "height": height or self.height,
+                "deviceScaleFactor": 1,
+                "mobile": False,
+            },
             session=session,
         )
         self.call("Page.navigate", {"url": url}, session=session)

@@ -12,7 +12,10 @@ import plotly.graph_objects as go
 import plotly.offline
 import pytest
 import synthetic
+from chromium import BrowserError
 from conftest import need
+from edgebench.fileio import write_json
+from edgebench.metrics.tables import build_table
 from edgebench.report import (
     Report,
     batch_size_vs_throughput_grid,
@@ -23,7 +26,7 @@ from edgebench.report import (
     throughput_vs_device,
 )
 from edgebench.report.summary import vips_scores
-from test_tables import write_run
+from test_tables import batch_records, write_run
 
 CHARTS_DRAWN = """(() => {
   const divs = Array.from(document.querySelectorAll('.plotly-graph-div'));
@@ -42,6 +45,126 @@ def reports(tmp_path_factory) -> dict:
         "index": Report(**plain).write(folder / "index.html"),
         "power": Report(**powered).write(folder / "power.html"),
     }
+
+
+# A report from raw logs through the real table builder (edgebench.metrics.tables) and the real
+# device digests: three devices, two models swept over four batch sizes, two blocks. Three runs
+# are unstable: one at three of its batch sizes, one at batch 4 only, and one block whose CV is
+# made by a single stall (the rest of its samples agree within 3%).
+RAW_DEVICES = {"local": 1.0, "edge-b": 3.5, "edge-c": 2.0}
+RAW_FORMATS = {"local": ["tflite-fp32", "tflite-int8", "onnx-fp32"]}
+RAW_WORKLOADS = {
+    "digits-cnn": ("models", "cnn", 5.0),
+    "mobilenetv2": ("models", "mobilenet", 9.0),
+    "layer-fc-256-64": ("layer-blocks", "fc", 0.2),
+    "cell-resnet-identity-f64": ("cell-blocks", "resnet", 0.4),
+}
+UNSTABLE_BATCHES = {
+    ("local", "mobilenetv2", "tflite-fp32"): {1, 2, 4},
+    ("edge-b", "digits-cnn", "tflite-int8"): {4},
+}
+STALLED = ("local", "layer-fc-256-64", "tflite-fp32")
+STALL_MS = 1500.0
+
+
+def raw_latencies(median_ms: float, rng, unstable: bool, stall: bool) -> list[float]:
+    spread = 0.4 if unstable else 0.03
+    values = median_ms * (1 + np.abs(rng.normal(0, spread, 40)))
+    if stall:
+        values[17] = STALL_MS
+    return values.tolist()
+
+
+def write_raw_run(root, device: str, workload: str, fmt: str, rng) -> str:
+    group, _, median = RAW_WORKLOADS[workload]
+    batches = [1, 2, 4, 8] if group == "models" else [1]
+    run_dir = root / "results" / "raw" / device / workload / fmt
+    run_dir.mkdir(parents=True)
+    records = [
+        {
+            "type": "header",
+            "format_version": 1,
+            "device": device,
+            "workload": workload,
+            "format": fmt,
+            "facts": {"hostname": f"{device}-host", "cpu_model": "Test CPU", "cpu_count": 4},
+            "runtime": {"name": "ai_edge_litert", "version": "2.3.0"},
+            "threads": 1,
+            "model": {"file": "model.tflite", "sha256": "0" * 64, "size_bytes": 4096},
+            "timing": {"warmup_runs": 5, "min_runs": 40},
+            "batch_sizes": batches,
+            "seed": 0,
+            "clock": "monotonic_ns",
+        }
+    ]
+    clock = 10**9
+    for batch in batches:
+        unstable = batch in UNSTABLE_BATCHES.get((device, workload, fmt), ())
+        latencies = raw_latencies(
+            median * RAW_DEVICES[device] * batch**0.7,
+            rng,
+            unstable,
+            stall=(device, workload, fmt) == STALLED,
+        )
+        more, clock = batch_records(batch, latencies, clock)
+        records += more
+    records.append({"type": "end", "status": "complete", "reason": "", "finished_ns": clock})
+    path = run_dir / "run.jsonl"
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory) -> dict:
+    """A Report built from raw logs by the real table builder, and its page."""
+    root = tmp_path_factory.mktemp("measured")
+    rng = np.random.default_rng(11)
+    formats = ["tflite-fp32", "tflite-int8"]
+    profiles = {
+        device: {
+            "name": device,
+            "description": f"test board {device}",
+            "transport": "local" if device == "local" else "ssh",
+            "formats": RAW_FORMATS.get(device, formats),
+            "power": {"source": "none"},
+        }
+        for device in RAW_DEVICES
+    }
+    runs, metas, conversions, plan = {}, [], [], []
+    for workload, (group, family, _) in RAW_WORKLOADS.items():
+        meta = root / "results" / "workloads" / workload / "meta.json"
+        write_json(meta, {"workload": workload, "group": group, "family": family, "flops": 10**6})
+        metas.append(meta)
+        for fmt in RAW_FORMATS["local"]:
+            record = root / "results" / "converted" / workload / f"{fmt}.json"
+            write_json(
+                record,
+                {"workload": workload, "format": fmt, "status": "ok", "sha256": "0" * 64},
+            )
+            conversions.append(record)
+    for device, profile in profiles.items():
+        runs[device] = []
+        for workload in RAW_WORKLOADS:
+            for fmt in profile["formats"]:
+                runs[device].append(write_raw_run(root, device, workload, fmt, rng))
+                plan.append((device, workload, fmt))
+    table = build_table(
+        runs=[path for paths in runs.values() for path in paths],
+        conversions=conversions,
+        metas=metas,
+        devices=profiles,
+        plan_rows=plan,
+        references={},
+        datasets={},
+    )
+    digests = [device_digest(device, profiles[device], runs[device]) for device in profiles]
+    report = Report(
+        table=table,
+        digests=digests,
+        conversions=[json.loads(p.read_text()) for p in conversions],
+        context={"suite_name": "measured", "devices": profiles},
+    )
+    return {"report": report, "table": table, "index": report.write(root / "index.html")}
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +338,58 @@ def test_every_chart_is_drawn(page):
         assert box["traces"] > 0, box
         clip = {k: box[k] for k in ("x", "y", "width", "height")}
         assert not_blank(page.screenshot(clip)), f"chart {box['name']} is blank"
+
+
+# Every element of the page must fit inside its container at common screen widths: nothing may
+# stick out of its parent, and nothing may clip what it draws (a chart drawn wider than its
+# box). Only the inside of a chart's drawing and of a scrolling table or code box is exempt.
+WIDTHS = [800, 1280, 1400, 1920]
+OVERFLOWS = """(() => {
+  const problems = [];
+  const where = el => {
+    const chart = el.closest("[data-chart]");
+    const place = chart ? `chart ${chart.dataset.chart}` : `section ${el.closest("section")?.id}`;
+    const name = el.tagName.toLowerCase() + Array.from(el.classList).map(c => "." + c).join("");
+    return `${name} in ${place}`;
+  };
+  const page = document.documentElement;
+  if (page.scrollWidth > window.innerWidth + 1) {
+    problems.push(`the page is ${page.scrollWidth} px wide in a ${window.innerWidth} px window`);
+  }
+  for (const el of document.querySelectorAll("main *")) {
+    const parent = el.parentElement;
+    if (parent.closest("svg, .table-wrap, pre")) continue;
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect(), outer = parent.getBoundingClientRect();
+    if (style.display === "none" || box.width === 0 || box.height === 0) continue;
+    if (box.left < outer.left - 1 || box.right > outer.right + 1) {
+      problems.push(`${where(el)}: spans ${Math.round(box.left)}-${Math.round(box.right)} px, ` +
+                    `its container ${Math.round(outer.left)}-${Math.round(outer.right)} px`);
+    }
+    const scrolls = ["auto", "scroll"].includes(style.overflowX);
+    if (!scrolls && el.clientWidth && el.scrollWidth > el.clientWidth + 1) {
+      problems.push(`${where(el)}: ${el.scrollWidth} px of content in ${el.clientWidth} px`);
+    }
+  }
+  return problems;
+})()"""
+# Charts redraw themselves (asynchronously) when their box changes size; wait until each one's
+# drawing is as wide as its box, or give up and let the assertion name what does not fit.
+CHARTS_FIT = """Array.from(document.querySelectorAll(".plotly-graph-div")).every(d =>
+  Math.abs(d._fullLayout.width - d.getBoundingClientRect().width) <= 1)"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_nothing_is_wider_than_its_container(browser, measured, width):
+    page = browser.open(measured["index"].as_uri(), width=width)
+    page.wait_for(CHARTS_DRAWN)
+    try:
+        page.wait_for(CHARTS_FIT, timeout=10)
+    except BrowserError:
+        pass
+    problems = page.evaluate(OVERFLOWS)
+    assert not problems, f"at {width} px:\n" + "\n".join(problems)
+    assert page.console_errors() == []
 
 
 CENTRE_OF = """(selector => {

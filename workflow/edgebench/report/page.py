@@ -217,7 +217,7 @@ def render_page(title: str, subtitle: str, sections: list[Section], footer: str)
         for s in sections
     )
     css = (ASSETS / "report.css").read_text()
-    tables_js = (ASSETS / "tables.js").read_text()
+    scripts = "".join((ASSETS / name).read_text() for name in ("tables.js", "charts.js"))
     plotly_js = plotly.offline.get_plotlyjs()
     return (
         "<!DOCTYPE html>\n"
@@ -231,6 +231,6 @@ def render_page(title: str, subtitle: str, sections: list[Section], footer: str)
         f'<nav class="menu" aria-label="Sections">{menu}</nav>'
         f"<main>{cards}</main>"
         f"<footer>{esc(footer)}</footer>"
-        f"<script>{tables_js}</script>"
+        f"<script>{scripts}</script>"
         "</body></html>\n"
     )
