@@ -15,7 +15,7 @@ import synthetic
 from chromium import BrowserError
 from conftest import need
 from edgebench.fileio import write_json
-from edgebench.metrics.tables import build_table
+from edgebench.metrics.tables import KEYS, build_table
 from edgebench.report import (
     Report,
     batch_size_vs_throughput_grid,
@@ -488,3 +488,72 @@ def test_synthetic_table_matches_the_real_columns(reports):
 
     assert list(reports["data"]["table"].columns) == COLUMNS
     assert isinstance(reports["data"]["table"], pd.DataFrame)
+
+
+# --- stability and outliers, on the page built from raw logs --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def measured_page(browser, measured):
+    opened = browser.open(measured["index"].as_uri())
+    opened.wait_for(CHARTS_DRAWN)
+    return opened
+
+
+ROWS = """(table => {
+  const rows = document.getElementById(table);
+  const heads = Array.from(rows.tHead.rows[0].cells).map(c => c.textContent);
+  return Array.from(rows.tBodies[0].rows).map(r => Object.fromEntries(heads.map((h, i) =>
+    [h, {text: r.cells[i].textContent.trim(),
+         title: (r.cells[i].querySelector("[title]") || r.cells[i]).title}])));
+})"""
+
+
+def rows_of(page, table: str) -> dict[tuple, dict]:
+    """The rows of a table on the page by (device, workload, format[, batch])."""
+    rows = {}
+    for row in page.evaluate(f"{ROWS}({json.dumps(table)})"):
+        key = tuple(row[name]["text"] for name in KEYS)
+        if "batch" in row:
+            key += (int(row["batch"]["text"]),)
+        rows[key] = row
+    return rows
+
+
+def test_unstable_tile_counts_the_runs_the_list_shows(measured, measured_page):
+    table = measured["table"]
+    unstable = table[table["unstable"].fillna(False).astype(bool)]
+    runs = set(unstable[KEYS].itertuples(index=False, name=None))
+    assert runs == {*UNSTABLE_BATCHES, STALLED}
+    assert len(unstable) > len(runs)  # unstable rows (one per batch) outnumber unstable runs
+    tile = measured_page.evaluate(
+        """Array.from(document.querySelectorAll(".stat")).find(
+             s => s.querySelector(".name").textContent === "unstable runs")
+             .querySelector(".value").textContent"""
+    )
+    listed = measured_page.evaluate(f"{ROWS}('unstable-table')")
+    assert int(tile) == len(listed) == len(runs)
+    listed = {tuple(row[name]["text"] for name in KEYS): row for row in listed}
+    assert set(listed) == runs
+    heading = measured_page.evaluate("document.getElementById('unstable-runs').textContent")
+    assert heading == f"Unstable runs: {len(runs)}"
+    for key, batches in UNSTABLE_BATCHES.items():
+        assert listed[key]["unstable at batch"]["text"] == ", ".join(map(str, sorted(batches)))
+
+
+def test_a_cv_made_by_outliers_says_so_and_gives_the_robust_spread(measured_page):
+    stalled = rows_of(measured_page, "blocks-table")[(*STALLED, 1)]
+    cv = stalled["CV"]
+    assert (
+        cv["text"].endswith("outliers") and float(cv["text"].split("%")[0].replace(",", "")) > 300
+    )
+    assert f"slowest {STALL_MS:,.0f} ms" in cv["title"] and "IQR / median" in cv["title"]
+    assert float(stalled["IQR / median"]["text"].rstrip("%")) < 10  # the other samples agree
+    listed = rows_of(measured_page, "unstable-table")[STALLED]
+    assert listed["CV"]["text"] == cv["text"] and listed["CV"]["title"] == cv["title"]
+    # an unstable run whose samples are all spread out: a high CV, but no outliers to blame
+    spread = rows_of(measured_page, "models-table")[("local", "mobilenetv2", "tflite-fp32", 1)]
+    assert spread["stability"]["text"] == "unstable"
+    assert float(spread["CV"]["text"].rstrip("%")) > 10 and "outliers" not in spread["CV"]["text"]
+    text = measured_page.evaluate("document.body.innerText")
+    assert "A CV marked “outliers” is made by a few samples far from the rest" in text

@@ -63,7 +63,7 @@ FORMATTERS: dict[str, Callable] = {
     "flops": lambda v: si(v),
     "pct": lambda v: f"{100 * v:.2f}%",
     "pp": lambda v: f"{100 * v:+.2f} pp",
-    "cv": lambda v: f"{100 * v:.1f}%",
+    "cv": lambda v: f"{100 * v:.1f}%" if abs(v) < 10 else f"{100 * v:,.0f}%",
     "w": lambda v: f"{v:.3g} W",
     "mj": lambda v: f"{v:.4g} mJ",
 }
@@ -192,13 +192,21 @@ def lead(text: str) -> str:
     return f'<p class="lead">{esc(text)}</p>'
 
 
-def stat_cards(items: list[tuple[str, object]]) -> str:
-    cards = "".join(
-        f'<div class="stat"><div class="value">{esc(value)}</div>'
-        f'<div class="name">{esc(name)}</div></div>'
-        for name, value in items
-    )
-    return f'<div class="stats">{cards}</div>'
+def stat_cards(items: list[tuple]) -> str:
+    """Tiles of (name, value) or (name, value, help, link): help shows on hover, link is a
+    #fragment the value points to."""
+    cards = []
+    for name, value, *more in items:
+        help_text, link = (*more, "", "")[:2]
+        shown = esc(value)
+        if link:
+            shown = f'<a href="{esc(link)}">{shown}</a>'
+        tip = f' title="{esc(help_text)}"' if help_text else ""
+        cards.append(
+            f'<div class="stat"{tip}><div class="value">{shown}</div>'
+            f'<div class="name">{esc(name)}</div></div>'
+        )
+    return f'<div class="stats">{"".join(cards)}</div>'
 
 
 @dataclass

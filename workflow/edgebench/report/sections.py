@@ -7,6 +7,7 @@ import yaml
 
 from edgebench.report import plots, summary
 from edgebench.report.page import (
+    FORMATTERS,
     Charts,
     Column,
     Section,
@@ -43,6 +44,65 @@ def _ci(row) -> tuple:
     return low, f"<span{tip}>{low:.4g} – {high:.4g}</span>"
 
 
+def _cv(row) -> tuple:
+    """The CV; one made by a few outliers is marked, and says so on hover (summary.py)."""
+    cv = row.get("latency_cv")
+    if absent(cv):
+        return "", '<span class="empty">—</span>'
+    text = esc(FORMATTERS["cv"](cv))
+    median, iqr = row.get("latency_ms_median"), row.get("latency_ms_iqr")
+    if not summary.outlier_dominated(cv, iqr, median):
+        return cv, text
+    slowest = row.get("latency_ms_max")
+    tip = (
+        f"This CV comes from a few outliers: the standard deviation is inflated by samples far "
+        f"from the rest (slowest {FORMATTERS['ms'](slowest)} ms against a median of "
+        f"{FORMATTERS['ms'](median)} ms), while the middle half of the samples lies within "
+        f"{FORMATTERS['pct'](summary.relative_iqr(iqr, median))} of the median (IQR / median). "
+        "Read the median, its confidence interval and IQR / median, not the mean and CV."
+        if not absent(slowest)
+        else "This CV comes from a few outliers; read the median and IQR / median instead."
+    )
+    return cv, (
+        f'<span class="cv-outliers" title="{esc(tip)}">{text} '
+        '<span class="badge outliers">outliers</span></span>'
+    )
+
+
+def _relative_iqr(row) -> tuple:
+    value = summary.relative_iqr(row.get("latency_ms_iqr"), row.get("latency_ms_median"))
+    if absent(value):
+        return "", '<span class="empty">—</span>'
+    return value, esc(FORMATTERS["pct"](value))
+
+
+CV_HELP = (
+    "coefficient of variation (sd / mean); above 10% the run is unstable. Marked 'outliers' "
+    "when a few samples far from the rest make it (hover for the figures)"
+)
+IQR_HELP = "robust spread: width of the middle half of the samples over the median"
+OUTLIER_NOTE = (
+    "A CV marked “outliers” is made by a few samples far from the rest (a stall: another "
+    "process, a page fault, a frequency change): they inflate the standard deviation, and with "
+    "it the CV, to many times the mean, while the other samples agree closely. For those runs "
+    "read the median, its confidence interval and IQR / median, which outliers do not move; "
+    "hover the CV for the slowest sample."
+)
+
+
+def outlier_note(rows: pd.DataFrame) -> str:
+    """The note that explains the 'outliers' mark, where a row of `rows` carries it."""
+    if "latency_cv" not in rows.columns or rows.empty:
+        return ""
+    marked = [
+        summary.outlier_dominated(cv, iqr, median)
+        for cv, iqr, median in zip(
+            rows["latency_cv"], rows["latency_ms_iqr"], rows["latency_ms_median"], strict=True
+        )
+    ]
+    return note(OUTLIER_NOTE) if any(marked) else ""
+
+
 LATENCY = [
     Column("latency_ms_median", "median ms", "ms", "median latency of all timed runs"),
     Column("latency_ms_p90", "p90 ms", "ms", "90th percentile latency"),
@@ -53,7 +113,8 @@ LATENCY = [
         "distribution-free confidence interval of the median",
         render=_ci,
     ),
-    Column("latency_cv", "CV", "cv", "coefficient of variation; above 10% the run is unstable"),
+    Column("latency_cv", "CV", "cv", CV_HELP, render=_cv),
+    Column("latency_ms_iqr", "IQR / median", "pct", IQR_HELP, render=_relative_iqr),
     Column("unstable", "stability", "flag"),
     Column("throughput_ips", "images/s", "ips", "batch / median latency"),
     Column("flops", "FLOPs", "flops", "float operations per image (2 x MACs)"),
@@ -96,7 +157,7 @@ def overview(report, charts: Charts) -> Section:
     table = report.table
     groups = _groups(table)
     status = table["status"].value_counts()
-    unstable = int(plots.flags(table["unstable"]).sum()) if "unstable" in table else 0
+    unstable = len(summary.unstable_runs(table))
     body = [
         stat_cards(
             [
@@ -107,7 +168,13 @@ def overview(report, charts: Charts) -> Section:
                 ("rows ok", int(status.get("ok", 0))),
                 ("unsupported", int(status.get("unsupported", 0))),
                 ("failed", int(status.get("failed", 0))),
-                ("unstable runs", unstable),
+                (
+                    "unstable runs",
+                    unstable,
+                    "runs (device × workload × format) with a CV above 10% at one batch size "
+                    "or more; listed under Latency distributions",
+                    "#unstable-runs",
+                ),
             ]
         )
     ]
@@ -225,10 +292,14 @@ def models(report, charts: Charts) -> Section:
             *_present(rows, POWER),
             *REASON,
         ]
-        body = lead(
-            "One row per device x model x format x batch. Click a header to sort; absent "
-            "figures are empty, never zero."
-        ) + data_table(rows, columns, "models-table")
+        body = (
+            lead(
+                "One row per device x model x format x batch. Click a header to sort; absent "
+                "figures are empty, never zero."
+            )
+            + data_table(rows, columns, "models-table")
+            + outlier_note(rows)
+        )
     return Section("models", "Models", body)
 
 
@@ -313,6 +384,7 @@ def blocks(report, charts: Charts) -> Section:
     columns = [Column("group", "group"), *IDENTITY, *LATENCY, *REASON]
     parts.append("<h3>All block results</h3>")
     parts.append(data_table(rows, columns, "blocks-table"))
+    parts.append(outlier_note(rows))
     return Section("blocks", "NeurIO blocks", "".join(parts))
 
 
@@ -324,34 +396,42 @@ def latency(report, charts: Charts) -> Section:
     parts = [
         lead(
             "Box plots from every raw timed sample (box: quartiles, whiskers: 1.5 IQR, dashed: "
-            "mean) at each run's smallest batch. Runs with CV above 10% (pyperf's threshold) "
-            "are unstable: drawn in red and listed below; their figures are less trustworthy."
+            "mean) at each run's smallest batch; a box is red when that batch's CV is above 10% "
+            "(pyperf's threshold). Every run unstable at any batch size is listed below."
         )
     ]
     if boxes.empty:
         parts.append(note("No run has raw samples to draw."))
-        return Section("latency", "Latency distributions", "".join(parts))
-    for device, per_device in boxes.groupby("device", sort=True):
-        for group, rows in per_device.groupby("group", sort=False):
-            title = f"{device}: {GROUP_TITLES.get(group, group)}"
-            parts.append(charts(plots.latency_boxes(rows, title), f"latency-{device}-{group}"))
-    unstable = boxes[plots.flags(boxes["unstable"])]
-    parts.append("<h3>Unstable runs</h3>")
+    else:
+        for device, per_device in boxes.groupby("device", sort=True):
+            for group, rows in per_device.groupby("group", sort=False):
+                title = f"{device}: {GROUP_TITLES.get(group, group)}"
+                parts.append(charts(plots.latency_boxes(rows, title), f"latency-{device}-{group}"))
+    unstable = summary.unstable_runs(report.table)
+    parts.append(f'<h3 id="unstable-runs">Unstable runs: {len(unstable)}</h3>')
     if unstable.empty:
         parts.append(note("No run was unstable: every coefficient of variation is at most 10%."))
     else:
+        parts.append(
+            lead(
+                "One row per run (device × workload × format) whose CV is above 10% at one "
+                "batch size or more, the count the overview shows; the figures are those of "
+                "its batch with the largest CV. Unstable figures are less trustworthy."
+            )
+        )
         columns = [
-            Column("device", "device"),
-            Column("workload", "workload"),
-            Column("format", "format"),
-            Column("batch", "batch", "int"),
-            Column("cv", "CV", "cv"),
-            Column("median", "median ms", "ms"),
-            Column("min", "min ms", "ms"),
-            Column("max", "max ms", "ms"),
-            Column("n", "samples", "int"),
+            *IDENTITY[:3],
+            Column("unstable_batches", "unstable at batch"),
+            Column("batch", "largest CV at batch", "int"),
+            Column("latency_cv", "CV", "cv", CV_HELP, render=_cv),
+            Column("latency_ms_median", "median ms", "ms"),
+            Column("latency_ms_iqr", "IQR / median", "pct", IQR_HELP, render=_relative_iqr),
+            Column("latency_ms_min", "min ms", "ms"),
+            Column("latency_ms_max", "max ms", "ms"),
+            Column("runs", "samples", "int"),
         ]
         parts.append(data_table(unstable, columns, "unstable-table"))
+        parts.append(outlier_note(unstable))
     return Section("latency", "Latency distributions", "".join(parts))
 
 

@@ -5,6 +5,14 @@
   accuracy figure has no VIPS and adds nothing.
 - Efficiency (EDLAB): images/s/W at batch 1, the best format per model; a device's figure is the
   geometric mean over its models, so one fast model does not dominate. Absent without power.
+- Unstable runs: a run is one device x workload x format; it is unstable when the CV of one of
+  its batch sizes is above 10% (pyperf's threshold). The overview's count and the list under
+  Latency distributions are both ``unstable_runs()``, so they cannot disagree.
+- CVs made by outliers: the CV (sd / mean) of a run with one stall among hundreds of steady
+  samples can reach thousands of percent while the samples agree closely. Such a CV is marked
+  when it exceeds the 10% threshold and is more than OUTLIER_RATIO times the CV a normal
+  distribution with the same interquartile range would have (IQR / 1.349 / median); the page
+  then points to the median, its CI and IQR / median, which outliers do not move.
 """
 
 from __future__ import annotations
@@ -12,7 +20,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from edgebench.report.plots import model_rows, ok_rows
+from edgebench.metrics.stats import UNSTABLE_CV
+from edgebench.metrics.tables import KEYS
+from edgebench.report.plots import flags, model_rows, ok_rows
+
+NORMAL_IQR = 1.349  # the interquartile range of a normal distribution, in standard deviations
+OUTLIER_RATIO = 3.0
 
 
 def batch_one(table: pd.DataFrame) -> pd.DataFrame:
@@ -79,3 +92,56 @@ def best_formats(table: pd.DataFrame) -> pd.DataFrame:
     by_speed = _best(unscored, "throughput_ips").assign(criterion="throughput")
     best = pd.concat([by_vips, by_speed], ignore_index=True)
     return best.sort_values(["workload", "device"]).reset_index(drop=True)
+
+
+# --- stability ------------------------------------------------------------------------------------
+
+UNSTABLE_COLUMNS = [
+    *KEYS,
+    "group",
+    "unstable_batches",
+    "batch",
+    "latency_cv",
+    "latency_ms_median",
+    "latency_ms_iqr",
+    "latency_ms_min",
+    "latency_ms_max",
+    "runs",
+]
+
+
+def unstable_runs(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per unstable run (device x workload x format): the batch sizes whose CV is above
+    10% (``unstable_batches``) and the figures of the batch with the largest CV, largest first."""
+    if "unstable" not in table.columns:
+        return pd.DataFrame(columns=UNSTABLE_COLUMNS)
+    rows = table[flags(table["unstable"])]
+    if rows.empty:
+        return pd.DataFrame(columns=UNSTABLE_COLUMNS)
+    batches = rows.groupby(KEYS)["batch"].agg(
+        lambda values: ", ".join(str(int(b)) for b in sorted(values))
+    )
+    worst = rows.sort_values("latency_cv", ascending=False).drop_duplicates(KEYS)
+    worst = worst.merge(batches.rename("unstable_batches").reset_index(), on=KEYS)
+    return worst.reindex(columns=UNSTABLE_COLUMNS).reset_index(drop=True)
+
+
+def relative_iqr(iqr, median) -> float:
+    """IQR / median: how wide the middle half of the samples is; outliers do not move it."""
+    try:
+        iqr, median = float(iqr), float(median)
+    except (TypeError, ValueError):
+        return float("nan")
+    return iqr / median if median > 0 else float("nan")
+
+
+def outlier_dominated(cv, iqr, median) -> bool:
+    """True when the CV is above the unstable threshold only because of a few outliers."""
+    try:
+        cv = float(cv)
+    except (TypeError, ValueError):
+        return False
+    robust = relative_iqr(iqr, median) / NORMAL_IQR
+    if np.isnan(cv) or np.isnan(robust):
+        return False
+    return cv > UNSTABLE_CV and cv > OUTLIER_RATIO * robust
