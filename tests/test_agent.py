@@ -62,6 +62,15 @@ def test_protocol_stops_at_max_time_and_max_runs():
     assert len(slow.ends) < 20
     capped = measure(lambda: None, Timing(0, 0.0, 1, 10.0, 10.0, max_runs=50))
     assert len(capped.ends) == 50
+    assert slow.stopped_by == "max_s" and capped.stopped_by == "max_runs"  # before min_s: said
+    enough = measure(lambda: None, Timing(0, 0.0, 5, 0.0, 10.0))
+    assert enough.stopped_by == "min_reached"
+
+
+def test_unknown_or_contradicting_timing_settings_are_refused():
+    with pytest.raises(ValueError, match="min_sec"):
+        Timing.from_dict({"min_sec": 1})
+    assert Timing(min_s=5, max_s=1).problems() == ["min_s (5) is larger than max_s (1)"]
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +129,28 @@ def test_raw_log_has_header_samples_batches_and_end(tmp_path, fc_model):
         assert len(samples) == batch["runs"] >= 10
         assert all(s["end_ns"] > s["start_ns"] for s in samples)
         assert batch["load_ns"] > 0 and batch["first_ns"] > 0 and batch["peak_rss_kb"] > 0
+
+
+def test_every_runtime_gets_the_devices_core_count_unless_configured(tmp_path, fc_model):
+    onnx_record = convert_workload(
+        fc_model.parents[1] / "w", "onnx-fp32", fc_model.parent / "onnx-fp32.json"
+    )
+    onnx_model = fc_model.parent / onnx_record["model_file"]
+    cores = len(os.sched_getaffinity(0))
+    for model, fmt, family in [
+        (fc_model, "tflite-fp32", "tflite"),
+        (onnx_model, "onnx-fp32", "onnx"),
+    ]:
+        stage = tmp_path / fmt
+        stage_run(stage, model, agent_job(format=fmt, family=family, threads=None), None)
+        assert run_agent(stage).returncode == 0
+        header = records(stage)[0]
+        assert header["threads"] == cores and header["threads_from"] == "device cores"
+    configured = tmp_path / "configured"
+    stage_run(configured, onnx_model, agent_job(format="onnx-fp32", family="onnx", threads=1), None)
+    assert run_agent(configured).returncode == 0
+    assert records(configured)[0]["threads"] == 1
+    assert records(configured)[0]["threads_from"] == "config"
 
 
 def test_batch_sweep_stops_at_the_first_batch_that_does_not_fit(tmp_path, fc_model):

@@ -97,3 +97,10 @@ def test_reflect_pad_block_converts_to_tflite_and_matches_keras():
 
     assert "MIRROR_PAD" in ops
     np.testing.assert_allclose(tflite_out, model(x, training=False), atol=1e-5)
+
+
+def test_the_catalog_schema_knows_exactly_the_builders_kinds():
+    import yaml
+
+    schema = yaml.safe_load((Path(__file__).parents[1] / "config/blocks.schema.yaml").read_text())
+    assert sorted(schema["$defs"]["block"]["properties"]["kind"]["enum"]) == sorted(BUILDERS)

@@ -111,3 +111,156 @@ def test_config_keys_workloads_and_formats_narrow_the_suite(project):
         plan(project, workloads=["resnet5o"])
     with pytest.raises(ConfigError, match="tflite-int8"):
         plan(project, formats="tflite-int4")
+
+
+# --- every key checked, every refusal explained (issue: configuration errors early) ----------
+
+
+def write_profile(project, **changes):
+    profile = {**project.read_yaml("devices/local.yaml"), **changes}
+    project.write_yaml("devices/local.yaml", profile)
+
+
+def checked_plan(project, **config):
+    from edgebench.preflight import check_plan
+
+    loaded = plan(project, **config)
+    check_plan(loaded)
+    return loaded
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"thread": 2}, "unknown key(s) 'thread'"),
+        ({"tming": {"min_s": 1}}, "unknown key(s) 'tming'"),
+        ({"runtimes": {"tflite": "tflite_rt"}}, "'runtimes.tflite' = 'tflite_rt' is not one of"),
+        ({"runtimes": {"tflitee": "ai_edge_litert"}}, "unknown key(s) 'tflitee' under 'runtimes'"),
+        ({"timing": {"min_sec": 1}}, "unknown key(s) 'min_sec' under 'timing'"),
+        ({"timing": {"min_s": -1}}, "'timing.min_s' = -1 is out of range"),
+        ({"timing": {"min_s": 20}}, "min_s (20) is larger than max_s (10.0)"),
+        ({"timing": {"max_runs": 5}}, "min_runs (20) is larger than max_runs (5)"),
+        ({"power": {"source": "none", "rail": "VDD_IN"}}, "unknown key(s) 'rail' under 'power'"),
+        ({"python": "/no/such/python3"}, "python '/no/such/python3' does not exist"),
+    ],
+)
+def test_device_profile_mistakes_are_refused_naming_the_key(project, changes, expected):
+    write_profile(project, **changes)
+    with pytest.raises(ConfigError) as error:
+        checked_plan(project)
+    assert expected in str(error.value)
+    assert "local" in str(error.value)
+
+
+def test_profile_timing_merges_over_the_suites_with_every_default_filled(project):
+    from edgebench.devices.dispatch import run_settings
+
+    write_profile(project, timing={"min_s": 2.0}, threads=3)
+    loaded = checked_plan(project)
+    settings = run_settings(loaded.devices["local"], loaded.suite)
+    assert settings["timing"] == {
+        "warmup_runs": 5,
+        "warmup_s": 0.5,
+        "min_runs": 20,
+        "min_s": 2.0,
+        "max_s": 10.0,
+        "max_runs": 10_000,
+    }
+    assert settings["threads"] == 3
+
+
+def test_a_suite_without_timing_or_threads_takes_the_defaults(project):
+    from edgebench.devices.dispatch import run_settings
+
+    project.write_yaml(
+        "config/suites/mine.yaml", {"workloads": ["digits-cnn"], "formats": ["tflite-fp32"]}
+    )
+    loaded = checked_plan(project, suite="mine")
+    settings = run_settings(loaded.devices["local"], loaded.suite)
+    assert settings["timing"]["min_s"] == 1.0 and settings["threads"] is None
+
+
+def test_a_suites_unknown_key_is_refused(project):
+    project.write_yaml(
+        "config/suites/mine.yaml",
+        {"workloads": ["digits-cnn"], "formats": ["tflite-fp32"], "timing": {"minimum_s": 1}},
+    )
+    with pytest.raises(ConfigError, match="unknown key.*'minimum_s' under 'timing'"):
+        plan(project, suite="mine")
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({"kind": "conv4d"}, "'layer-mine.kind' = 'conv4d' is not one of conv1d"),
+        ({"input_shape": [32, 32]}, "'layer-mine.input_shape' = [32, 32] has the wrong length"),
+        ({"strides": 2}, "unknown key(s) 'strides' under 'layer-mine'"),
+    ],
+)
+def test_block_catalog_mistakes_are_refused_at_load(project, entry, expected):
+    blocks = project.read_yaml("config/blocks.yaml")
+    blocks["layer-mine"] = {
+        **{"group": "layer", "kind": "conv2d", "params": {"filters": 8}, "input_shape": [8, 8, 3]},
+        **entry,
+    }
+    project.write_yaml("config/blocks.yaml", blocks)
+    with pytest.raises(ConfigError) as error:
+        plan(project)
+    assert expected in str(error.value) and "blocks.yaml" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("builder", "expected"),
+    [
+        ("my_models.py:tinyy", "defines no 'tinyy'"),
+        ("my_modelz.py:tiny", "no file"),
+        ("edgebench.workloads.zooo:mobilenetv2", "no importable module 'edgebench.workloads.zooo'"),
+        ("edgebench.workloads.zoo:mobilenetv9", "defines no 'mobilenetv9'"),
+    ],
+)
+def test_a_builder_that_does_not_exist_is_refused_at_load(project, builder, expected):
+    (project.root / "my_models.py").write_text(
+        "def tiny(input_shape, classes, weights):\n    pass\n"
+    )
+    models = project.read_yaml("config/models.yaml")
+    models["mine"] = {"family": "user", "builder": builder, "input_shape": [8, 8, 3], "classes": 2}
+    project.write_yaml("config/models.yaml", models)
+    with pytest.raises(ConfigError) as error:
+        checked_plan(project, workloads="mine")
+    assert expected in str(error.value) and "'mine'" in str(error.value)
+
+
+def test_imagenet_folder_missing_or_with_bad_labels_is_refused_at_load(project, tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        checked_plan(project, imagenet_val={"path": str(tmp_path / "nowhere")})
+    folder = tmp_path / "val"
+    folder.mkdir()
+    (folder / "labels.txt").write_text("a.jpg 1\nb.jpg\n")
+    with pytest.raises(ConfigError, match=r"labels.txt:2: expected"):
+        checked_plan(project, imagenet_val={"path": str(folder)})
+    (folder / "labels.txt").write_text("a.jpg 1\n")
+    with pytest.raises(ConfigError, match="'a.jpg'"):
+        checked_plan(project, imagenet_val={"path": str(folder)})
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("../x", "'../x' is refused"), ("Local", "'Local' is refused"), ("", "is empty")],
+)
+def test_refused_config_values_are_explained_with_the_valid_names(project, value, shown):
+    from edgebench.settings.plan import validate_config
+
+    with pytest.raises(ConfigError) as error:
+        validate_config({"devices": value, "suite": "quick", "containers": "none"}, project.root)
+    message = str(error.value)
+    assert shown in message and "valid devices: coral, jetson, local, rpi" in message
+    assert "None" not in message and "Failed validating" not in message
+
+
+@pytest.mark.integration
+def test_refused_device_name_stops_the_workflow_with_the_explanation(project):
+    result = project.snakemake("-n", "--config", "devices=Local", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "'Local' is refused" in output and "valid devices: coral, jetson, local, rpi" in output
+    assert "Failed validating" not in output

@@ -3,25 +3,23 @@ import glob
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 from edgebench.convert.engine import get_engine
 from edgebench.convert.formats import FORMATS
-from edgebench.devices.dispatch import board_resource, transport_for
+from edgebench.devices.dispatch import board_resource
 from edgebench.images.catalog import images_for
 from edgebench.images.checks import check_images
+from edgebench.preflight import check_plan
 from edgebench.settings import ConfigError, load_plan
-from edgebench.settings.plan import resolved_config
-
-validate(config, schema="../../config/schema.yaml")
+from edgebench.settings.plan import resolved_config, validate_config
 
 try:
+    validate_config(config)  # JSON Schema through Snakemake's validate, defaults filled in
     PLAN = load_plan(config)
     ENGINE = get_engine(PLAN.containers)
     IMAGES_NEEDED = images_for(PLAN.formats) if ENGINE.name != "none" else []
     check_images(IMAGES_NEEDED, config)
-    for _profile in PLAN.devices.values():
-        transport_for(_profile)
+    check_plan(PLAN)
 except ConfigError as error:
     raise WorkflowError(f"edgebench configuration error: {error}") from None
 
@@ -34,13 +32,13 @@ wildcard_constraints:
     image="[a-z0-9][a-z0-9_.-]*",
 
 
-# One run at a time per device: a resource of capacity 1 per board, claimed by its runs.
+# One run at a time per board: a resource of capacity 1 per physical board (profiles that name
+# one board share it), claimed by the runs of every profile on that board.
 BOARD_RESOURCES = {}
-for _device in PLAN.devices:
-    _board = board_resource(_device)
+for _board in sorted({board_resource(p) for p in PLAN.devices.values()}):
     workflow.global_resources.setdefault(_board, 1)
-    BOARD_RESOURCES[_board] = lambda wildcards, device=_device: int(
-        wildcards.device == device
+    BOARD_RESOURCES[_board] = lambda wildcards, board=_board: int(
+        board_resource(device_profile(wildcards)) == board
     )
 
 
@@ -98,11 +96,14 @@ def conversion_inputs(wildcards):
 
 
 def conversion_settings(wildcards):
-    return {
-        "engine": ENGINE.name,
-        "samples": PLAN.suite["calibration_samples"],
-        "seed": PLAN.suite["seed"],
-    }
+    """Only what changes the converted file: calibration settings for int8 formats alone."""
+    settings = {"engine": ENGINE.name}
+    if FORMATS[wildcards.format].precision == "int8":
+        settings["calibration"] = {
+            "samples": PLAN.suite["calibration_samples"],
+            "seed": PLAN.suite["seed"],
+        }
+    return settings
 
 
 def reference_dataset(wildcards):
@@ -142,11 +143,16 @@ def imagenet_settings(wildcards):
 
 
 def device_profile(wildcards):
+    if wildcards.device not in PLAN.devices:
+        raise WorkflowError(
+            f"device {wildcards.device!r} is not selected; add it to the run with "
+            f"--config devices={','.join([*PLAN.devices, wildcards.device])}"
+        )
     return PLAN.devices[wildcards.device]
 
 
 def suite_run_settings(wildcards):
-    return {key: PLAN.suite[key] for key in ("batch_sizes", "timing", "seed")}
+    return {key: PLAN.suite.get(key) for key in ("batch_sizes", "timing", "seed", "threads")}
 
 
 def run_threads(wildcards):

@@ -5,6 +5,7 @@ from pathlib import Path
 from edgebench.convert.engine import get_engine, run_conversion
 
 settings = snakemake.params.settings  # noqa: F821
+calibration = settings.get("calibration", {})  # int8 formats only: nothing else depends on it
 dataset = snakemake.input.get("dataset")  # noqa: F821
 image = snakemake.input.get("image")  # noqa: F821  (the image's record, when containers != none)
 run_conversion(
@@ -13,8 +14,8 @@ run_conversion(
     format_name=snakemake.wildcards.format,  # noqa: F821
     record=Path(snakemake.output.record),  # noqa: F821
     log=Path(snakemake.log[0]),  # noqa: F821
-    samples=settings["samples"],
-    seed=settings["seed"],
+    samples=calibration.get("samples", 100),
+    seed=calibration.get("seed", 0),
     dataset=Path(dataset) if dataset else None,
     image=Path(image) if image else None,
 )

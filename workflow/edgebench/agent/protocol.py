@@ -2,7 +2,8 @@
 
 Warm up for at least `warmup_runs` runs and `warmup_s` seconds; then time at least `min_runs`
 runs and `min_s` seconds, stopping at `max_s` seconds or `max_runs` runs, whichever comes
-first (the cap keeps raw logs of microsecond-scale blocks to a sane size). Only
+first (the cap keeps raw logs of microsecond-scale blocks to a sane size; `stopped_by` says
+which limit ended the window, so a window cut short by `max_runs` is visible). Only
 `runtime.infer()` sits between the two clock reads; every raw sample is kept.
 """
 
@@ -25,7 +26,21 @@ class Timing:
 
     @classmethod
     def from_dict(cls, settings: dict) -> Timing:
-        return cls(**{k: v for k, v in settings.items() if k in cls.__dataclass_fields__})
+        unknown = sorted(set(settings) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(
+                f"unknown timing key(s) {unknown}; valid: {', '.join(cls.__dataclass_fields__)}"
+            )
+        return cls(**settings)
+
+    def problems(self) -> list[str]:
+        """Settings that contradict each other (each range is checked by the schemas)."""
+        found = []
+        if self.min_s > self.max_s:
+            found.append(f"min_s ({self.min_s}) is larger than max_s ({self.max_s})")
+        if self.min_runs > self.max_runs:
+            found.append(f"min_runs ({self.min_runs}) is larger than max_runs ({self.max_runs})")
+        return found
 
 
 @dataclass
@@ -35,6 +50,7 @@ class Measurement:
     warmup_ns: int = 0
     starts: list[int] = field(default_factory=list)
     ends: list[int] = field(default_factory=list)
+    stopped_by: str = ""  # min_reached | max_s | max_runs
 
 
 def measure(infer, timing: Timing) -> Measurement:
@@ -62,7 +78,12 @@ def measure(infer, timing: Timing) -> Measurement:
         starts.append(start)
         ends.append(end)
         runs = len(ends)
-        if end >= deadline_max or runs >= timing.max_runs:
-            return result
         if runs >= timing.min_runs and end >= deadline_min:
+            result.stopped_by = "min_reached"
+            return result
+        if end >= deadline_max:
+            result.stopped_by = "max_s"
+            return result
+        if runs >= timing.max_runs:  # before min_s: the window is shorter than asked for
+            result.stopped_by = "max_runs"
             return result

@@ -43,6 +43,14 @@ class RunLog:
         os.replace(self.partial, self.path)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity), the default thread count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def now() -> int:
     return time.monotonic_ns()
 
@@ -75,7 +83,7 @@ def run_batch(runtime, model: str, batch: int, job: dict, log: RunLog) -> bool:
     record = {"type": "batch", "batch": batch, "status": "ok", "reason": ""}
     try:
         started = now()
-        runtime.prepare(model, batch, job.get("threads"))
+        runtime.prepare(model, batch, job["threads"])
         record["load_ns"] = now() - started
         runtime.feed(random_inputs(runtime, job["input_range"], job["seed"]))
         measurement = measure(runtime.infer, Timing.from_dict(job["timing"]))
@@ -90,6 +98,8 @@ def run_batch(runtime, model: str, batch: int, job: dict, log: RunLog) -> bool:
         warmup_runs=measurement.warmup_runs,
         warmup_ns=measurement.warmup_ns,
         runs=len(measurement.ends),
+        stopped_by=measurement.stopped_by,
+        window_ns=measurement.ends[-1] - measurement.starts[0],
         peak_rss_kb=peak_rss_kb(),
     )
     log.write(record)
@@ -99,7 +109,7 @@ def run_batch(runtime, model: str, batch: int, job: dict, log: RunLog) -> bool:
 def run_accuracy(runtime, model: str, job: dict, workdir: Path, out: Path, log: RunLog) -> None:
     """Every dataset sample through the model, one at a time; outputs go back to the host."""
     inputs = np.load(workdir / job["accuracy_inputs"])
-    runtime.prepare(model, 1, job.get("threads"))
+    runtime.prepare(model, 1, job["threads"])
     _, dtype, quantization = runtime.input_spec()
     outputs = []
     for sample in inputs:
@@ -122,7 +132,8 @@ def header(job: dict, model: Path) -> dict:
         "format": job["format"],
         "facts": device_facts(),
         "runtime": None,
-        "threads": job.get("threads"),
+        "threads": job["threads"],
+        "threads_from": job["threads_from"],
         "model": {"file": model.name, "sha256": sha256(model), "size_bytes": model.stat().st_size},
         "timing": job["timing"],
         "batch_sizes": job["batch_sizes"],
@@ -138,6 +149,8 @@ def run_job(job: dict, workdir: Path) -> str:
     """Run everything the job asks for; returns the end status written to run.jsonl."""
     out = workdir / job.get("out", "out")
     model = workdir / job["model"]
+    threads_from = "config" if job.get("threads") else "device cores"
+    job = {**job, "threads": job.get("threads") or usable_cores(), "threads_from": threads_from}
     log = RunLog(out / "run.jsonl")
     record = header(job, model)
     try:

@@ -19,7 +19,8 @@ class Runtime:
     name = ""
     version = ""
 
-    def prepare(self, model_path: str, batch: int, threads: int | None) -> None:
+    def prepare(self, model_path: str, batch: int, threads: int) -> None:
+        """Load for `batch` inputs, computing on exactly `threads` threads."""
         raise NotImplementedError
 
     def input_spec(self) -> tuple[tuple[int, ...], np.dtype, tuple[float, int] | None]:
@@ -104,9 +105,8 @@ class OnnxRuntime(Runtime):
 
     def prepare(self, model_path, batch, threads):
         options = self._module.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
         self._session = self._ort(model_path, options, providers=["CPUExecutionProvider"])
         spec = self._session.get_inputs()[0]
         self._name = spec.name

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from edgebench.agent.protocol import Timing
 from edgebench.agent.runner import RunLog
 from edgebench.convert.formats import FORMATS
 from edgebench.devices.local import LocalTransport
@@ -24,9 +26,21 @@ from edgebench.settings.errors import ConfigError
 TRANSPORTS = {"local": LocalTransport, "ssh": SshTransport}
 
 
-def board_resource(device: str) -> str:
-    """The Snakemake resource (capacity 1) that serialises the runs of one device."""
-    return "board_" + re.sub(r"\W", "_", device)
+def board_id(profile: dict) -> str:
+    """The physical board a profile drives: its `board` key, else host and port (ssh), else
+    this machine (local). Profiles of one board (several power modes of one Jetson) share it."""
+    if profile.get("board"):
+        return profile["board"]
+    if profile["transport"] == "local":
+        return "localhost"
+    if profile["transport"] == "ssh":
+        return f"{profile['host']}:{profile.get('port', 22)}"
+    return profile["name"]
+
+
+def board_resource(profile: dict) -> str:
+    """The Snakemake resource (capacity 1) that serialises the runs on one board."""
+    return "board_" + re.sub(r"\W", "_", board_id(profile))
 
 
 def transport_for(profile: dict):
@@ -39,6 +53,23 @@ def transport_for(profile: dict):
     return TRANSPORTS[kind](profile)
 
 
+def run_settings(profile: dict, suite: dict) -> dict:
+    """Timing (every key, defaults filled in) and threads of a device's runs: the profile's
+    values over the suite's. Threads None: the agent uses the device's core count."""
+    merged = {**suite.get("timing", {}), **profile.get("timing", {})}
+    try:
+        timing = Timing.from_dict(merged)
+    except ValueError as error:
+        raise ConfigError(f"device {profile['name']!r}: {error}") from None
+    problems = timing.problems()
+    if problems:
+        raise ConfigError(
+            f"device {profile['name']!r}: the timing settings (suite, then devices/"
+            f"{profile['name']}.yaml) contradict each other: {'; '.join(problems)}"
+        )
+    return {"timing": asdict(timing), "threads": profile.get("threads") or suite.get("threads")}
+
+
 def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> dict:
     """What the agent needs, from the suite, the device's overrides and the workload."""
     is_model = meta["group"] == "models"
@@ -48,8 +79,7 @@ def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> di
         "format": format_name,
         "family": FORMATS[format_name].family,
         "batch_sizes": suite["batch_sizes"] if is_model else [1],
-        "timing": {**suite.get("timing", {}), **profile.get("timing", {})},
-        "threads": profile.get("threads"),
+        **run_settings(profile, suite),
         "seed": suite["seed"],
         "input_range": meta["input_range"],
     }

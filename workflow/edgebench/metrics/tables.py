@@ -49,6 +49,7 @@ BATCH_COLUMNS = [
     "load_ms",
     "first_inference_ms",
     "peak_rss_kb",
+    "timing_note",
 ]
 ACCURACY_COLUMNS = [
     "accuracy_samples",
@@ -76,6 +77,7 @@ COLUMNS = [
     "load_ms",
     "first_inference_ms",
     "peak_rss_kb",
+    "timing_note",
     "throughput_ips",
     "max_batch",
     "params",
@@ -123,6 +125,7 @@ TEXT_COLUMNS = [
     "hostname",
     "accuracy_note",
     "power_note",
+    "timing_note",
 ]
 BOOLEAN_COLUMNS = ["unstable"]
 NS_PER_MS = 1_000_000
@@ -242,9 +245,21 @@ def ms(nanoseconds) -> float:
     return np.nan if nanoseconds is None else nanoseconds / NS_PER_MS
 
 
-def batch_columns(record: dict, samples: np.ndarray | None) -> dict:
+def timing_note(record: dict, timing: dict) -> str | None:
+    """Says when `max_runs` ended the timed window before `min_s`: a shorter window than asked."""
+    if record.get("stopped_by") != "max_runs":
+        return None
+    window_s = record.get("window_ns", 0) / 1e9
+    return (
+        f"max_runs ({timing.get('max_runs')}) ended the timed window after {window_s:.3g} s, "
+        f"before min_s ({timing.get('min_s')} s)"
+    )
+
+
+def batch_columns(record: dict, samples: np.ndarray | None, timing: dict | None = None) -> dict:
     """One batch record of a raw log as table columns, latency statistics included."""
     columns = {
+        "timing_note": timing_note(record, timing or {}),
         "batch": record["batch"],
         "batch_status": record["status"],
         "batch_reason": record.get("reason") or None,
@@ -343,7 +358,12 @@ def _run_frames(
             raise ValueError(f"{run.path}: complete, but without a single batch record")
         for record in run.batches:
             batch_rows.append(
-                {**identity, **batch_columns(record, run.samples.get(record["batch"]))}
+                {
+                    **identity,
+                    **batch_columns(
+                        record, run.samples.get(record["batch"]), run.header.get("timing")
+                    ),
+                }
             )
     return (
         pd.DataFrame(run_rows, columns=[*KEYS, *RUN_COLUMNS]),

@@ -78,22 +78,18 @@ def _load_models(path: Path, weights: str) -> dict[str, WorkloadSpec]:
 
 
 def _load_blocks(path: Path) -> dict[str, WorkloadSpec]:
+    catalog = validated(read_yaml(path), "blocks.schema.yaml", str(path))
     specs = {}
-    for name, entry in read_yaml(path).items():
+    for name, entry in catalog.items():
         _check_name(name, path)
-        try:
-            group, kind = entry["group"], entry["kind"]
-            input_shape = list(entry["input_shape"])
-        except (KeyError, TypeError) as error:
-            raise ConfigError(f"block {name!r} in {path} lacks {error}") from None
         specs[name] = WorkloadSpec(
             name=name,
-            group=f"{group}-blocks",
-            family=kind,
-            input_shape=input_shape,
+            group=f"{entry['group']}-blocks",
+            family=entry["kind"],
+            input_shape=list(entry["input_shape"]),
             weights="random",
             input_range=list(entry.get("input_range", [-1.0, 1.0])),
-            block_kind=kind,
+            block_kind=entry["kind"],
             params=dict(entry.get("params", {})),
             output_shape=entry.get("output_shape"),
         )

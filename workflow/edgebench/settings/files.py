@@ -1,7 +1,13 @@
-"""Reading and validating the project's YAML files."""
+"""Reading and validating the project's YAML files.
+
+Validation goes through Snakemake's `validate` (jsonschema, defaults filled in); a refusal is
+turned into one sentence that names the key, the value, why it is refused and what is valid.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -9,6 +15,11 @@ import yaml
 from edgebench.settings.errors import ConfigError
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "config"
+NAME = "[a-z0-9][a-z0-9_.-]*"
+NAME_RULE = (
+    "names use lower-case letters, digits and . _ - and start with a letter or digit "
+    "(pattern ^[a-z0-9][a-z0-9_.-]*$)"
+)
 
 
 def read_yaml(path: Path) -> dict:
@@ -21,16 +32,67 @@ def read_yaml(path: Path) -> dict:
     return data
 
 
-def validated(data: dict, schema: str, where: str) -> dict:
-    """Validate with Snakemake's validate (jsonschema, defaults filled in)."""
+def validated(
+    data: dict, schema: str, where: str, valid_names: Callable[[str], list[str]] | None = None
+) -> dict:
+    """Validate with Snakemake's validate; `valid_names(key)` lists what a refused key accepts."""
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
     try:
         validate(data, schema=str(schema_path(schema).resolve()), set_default=True)
     except WorkflowError as error:
-        raise ConfigError(f"{where} does not match {schema}: {error}") from None
+        cause = error.__context__  # the jsonschema ValidationError validate() caught
+        if not hasattr(cause, "validator"):
+            raise ConfigError(f"{where} does not match {schema}: {error}") from None
+        raise ConfigError(describe(cause, where, valid_names)) from None
     return data
+
+
+def describe(error, where: str, valid_names=None) -> str:
+    """One sentence for a jsonschema ValidationError: key, value, why, and the valid values."""
+    from jsonschema.exceptions import best_match
+
+    if error.context:  # oneOf/anyOf: the alternative of the value's own type says most
+        relevant = [e for e in error.context if e.validator != "type"] or error.context
+        error = best_match(relevant)
+    path = [str(part) for part in error.absolute_path]
+    key = ".".join(path) if path else None
+    value = error.instance
+    if value in ("", None):
+        return f"{where}: {key!r} is empty; name at least one{listed_names(path, valid_names)}"
+    if error.validator == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(value) - set(known)) if isinstance(value, dict) else []
+        inside = f" under {key!r}" if key else ""
+        return (
+            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}{inside}; "
+            f"valid keys: {', '.join(known)}. Check the spelling (nothing unknown is ignored)."
+        )
+    if error.validator == "required":
+        return f"{where}: {error.message}{f' under {key!r}' if key else ''}"
+    subject = f"{where}: {key!r} = {value!r}" if key else f"{where}: {value!r}"
+    if error.validator == "pattern":
+        bad = [n for n in str(value).split(",") if not re.fullmatch(NAME, n)]
+        subject = f"{where}: {key!r} = {', '.join(map(repr, bad or [value]))}"
+        reason = f"is refused: {NAME_RULE}"
+    elif error.validator == "enum":
+        reason = f"is not one of {', '.join(map(str, error.validator_value))}"
+    elif error.validator in ("minimum", "exclusiveMinimum", "maximum"):
+        reason = f"is out of range ({error.message})"
+    elif error.validator in ("minItems", "maxItems"):
+        reason = f"has the wrong length ({error.message})"
+        if error.schema.get("description"):
+            reason += f": {error.schema['description']}"
+    else:
+        reason = f"is refused: {error.message}"
+    return f"{subject} {reason}{listed_names(path, valid_names)}"
+
+
+def listed_names(path: list[str], valid_names) -> str:
+    top_key = path[0] if path else ""
+    valid = valid_names(top_key) if valid_names and top_key else []
+    return f"; valid {top_key}: {', '.join(valid)}" if valid else ""
 
 
 def schema_path(name: str) -> Path:

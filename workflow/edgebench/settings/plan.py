@@ -20,9 +20,22 @@ class Plan:
     formats: list[str]
     containers: str
     imagenet_val: dict | None = None
+    catalog: dict[str, WorkloadSpec] | None = None  # every known workload, selected or not
+    root: Path = Path(".")
 
     def spec(self, workload: str) -> WorkloadSpec:
-        return self.workloads[workload]
+        """A selected workload, or any other in the catalog (a target asked for by path)."""
+        if workload in self.workloads:
+            return self.workloads[workload]
+        if self.catalog and workload in self.catalog:
+            return self.catalog[workload]
+        raise unknown("workload", workload, self.catalog or self.workloads, "the requested target")
+
+    def device(self, name: str) -> dict:
+        """A selected device's profile, or another profile in devices/ (a target by path)."""
+        if name not in self.devices:
+            return load_device(name, self.root)
+        return self.devices[name]
 
     def conversions(self) -> list[tuple[str, str]]:
         return [(w, f) for w in self.workloads for f in self.formats]
@@ -103,6 +116,8 @@ def load_plan(config: dict, root: Path = Path(".")) -> Plan:
         formats=list(suite["formats"]),
         containers=config.get("containers", "none"),
         imagenet_val=config.get("imagenet_val"),
+        catalog=catalog,
+        root=root,
     )
 
 
@@ -119,7 +134,7 @@ def load_suite(name: str, root: Path) -> dict:
     path = folder / f"{name}.yaml"
     if not path.is_file():
         raise unknown("suite", name, available(folder), "config key 'suite'")
-    return validated(read_yaml(path), "suite.schema.yaml", str(path))
+    return validated(read_yaml(path), "suite.schema.yaml", str(path), config_names(root))
 
 
 def load_device(name: str, root: Path) -> dict:
@@ -127,13 +142,36 @@ def load_device(name: str, root: Path) -> dict:
     path = folder / f"{name}.yaml"
     if not path.is_file():
         raise unknown("device", name, available(folder), "config key 'devices'")
-    profile = validated(read_yaml(path), "device.schema.yaml", str(path))
+    profile = validated(read_yaml(path), "device.schema.yaml", str(path), config_names(root))
     if profile["name"] != name:
         raise ConfigError(f"{path} says name: {profile['name']!r}; it must match the file name")
     for fmt in profile["formats"]:
         if fmt not in FORMATS:
             raise unknown("format", fmt, FORMATS, str(path))
     return profile
+
+
+def config_names(root: Path = Path(".")):
+    """What a refused key accepts, for the message: `valid_names(key)`."""
+
+    def names(key: str) -> list[str]:
+        if key == "devices":
+            return available(root / "devices")
+        if key == "suite":
+            return available(root / "config" / "suites")
+        if key == "formats":
+            return list(FORMATS)
+        if key == "workloads":
+            return ["see config/models.yaml and config/blocks.yaml"]
+        return []
+
+    return names
+
+
+def validate_config(config: dict, root: Path = Path(".")) -> dict:
+    """The workflow config (config/config.yaml plus --config), checked before any job."""
+    where = "config (config/config.yaml and --config)"
+    return validated(config, "schema.yaml", where, config_names(root))
 
 
 def select_workloads(

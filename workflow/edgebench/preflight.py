@@ -1,0 +1,107 @@
+"""Checks the workflow makes when it loads, before any job: what would otherwise fail inside a
+job minutes later (a builder that does not exist, a labels file with bad lines, a device Python
+that is not there, timing settings that contradict each other) stops the run with a message
+that names the file, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+
+from edgebench.devices.dispatch import run_settings, transport_for
+from edgebench.settings import ConfigError, Plan
+from edgebench.workloads.datasets import read_labels
+
+
+def check_plan(plan: Plan) -> None:
+    for name in plan.workloads:
+        spec = plan.spec(name)
+        if spec.builder:
+            check_builder(spec.builder, name, plan.root)
+    if plan.imagenet_val and any(plan.accuracy_dataset(w) for w in plan.workloads):
+        check_imagenet(plan.imagenet_val)
+    for profile in plan.devices.values():
+        run_settings(profile, plan.suite)
+        transport_for(profile)
+        check_device_python(profile)
+
+
+def check_builder(reference: str, workload: str, root: Path = Path(".")) -> None:
+    """`file.py:function` or `package.module:function` names a function that exists, found
+    without running the module (importing TensorFlow at load would cost seconds)."""
+    location, _, function = reference.rpartition(":")
+    where = f"model {workload!r} in config/models.yaml: builder {reference!r}"
+    if location.endswith(".py"):
+        source = root / location
+        if not source.is_file():
+            raise ConfigError(f"{where}: no file {source.resolve()}")
+    else:
+        try:
+            found = importlib.util.find_spec(location)
+        except (ImportError, ValueError):
+            found = None
+        if found is None or not found.origin or not found.origin.endswith(".py"):
+            raise ConfigError(
+                f"{where}: no importable module {location!r}; use 'package.module:function' "
+                "or 'path/to/file.py:function' (see README, Adding a model)"
+            )
+        source = Path(found.origin)
+    if function not in top_level_names(source):
+        raise ConfigError(f"{where}: {source} defines no {function!r}")
+
+
+def top_level_names(source: Path) -> set[str]:
+    tree = ast.parse(source.read_text(), filename=str(source))
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.ImportFrom | ast.Import):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def check_imagenet(imagenet_val: dict) -> None:
+    folder = Path(imagenet_val["path"]).expanduser()
+    labels = folder / imagenet_val.get("labels", "labels.txt")
+    if not folder.is_dir():
+        raise ConfigError(
+            f"config key imagenet_val.path: the folder {folder} does not exist; point it at an "
+            "ImageNet-style folder you have (README, Datasets) or remove imagenet_val"
+        )
+    if not labels.is_file():
+        raise ConfigError(
+            f"config key imagenet_val.labels: no labels file {labels}; write one "
+            "'<relative image path> <class index>' line per image"
+        )
+    try:
+        entries = read_labels(labels)
+    except ValueError as error:
+        raise ConfigError(f"config key imagenet_val: {error}") from None
+    missing = [path for path, _ in entries if not (folder / path).is_file()]
+    if missing:
+        raise ConfigError(
+            f"config key imagenet_val: {labels} lists {len(missing)} image(s) that do not exist "
+            f"in {folder}, e.g. {missing[0]!r}"
+        )
+
+
+def check_device_python(profile: dict) -> None:
+    """A local device's `python:` must exist here (a board's is checked when it is reached)."""
+    python = profile.get("python")
+    if profile["transport"] != "local" or not python:
+        return
+    path = Path(python).expanduser()
+    found = shutil.which(python) if path.name == python else str(path)
+    if not found or not os.access(found, os.X_OK) or Path(found).is_dir():
+        raise ConfigError(
+            f"devices/{profile['name']}.yaml: python {python!r} does not exist or is not "
+            "executable on this machine; give the path of an interpreter with numpy and the "
+            "runtimes, or remove the key to use the workflow's own Python"
+        )
