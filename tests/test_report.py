@@ -114,6 +114,56 @@ def write_raw_run(root, device: str, workload: str, fmt: str, rng) -> str:
     return path
 
 
+def image_records() -> list[dict]:
+    """Image records as edgebench.images.build writes them, with this environment's real tool
+    versions and installed packages; one lists its packages as "name==version" strings, one
+    failed to build."""
+    from importlib import metadata
+
+    from edgebench.images.build import build_args
+    from edgebench.images.versions import read_versions
+
+    installed = {dist.metadata["Name"]: dist.version for dist in metadata.distributions()}
+    common = {
+        "engine": "docker",
+        "base_image": "edgebench/base:bookworm",
+        "build_args": build_args("edgebench/base:bookworm"),
+        "context_sha256": "c" * 64,
+        "extra_ca": False,
+        "gpu": False,
+    }
+    return [
+        {
+            **common,
+            "image": "tensorflow",
+            "tag": "edgebench/tensorflow:latest",
+            "status": "ok",
+            "reason": "",
+            "id": "sha256:" + "a" * 64,
+            "base_image_id": "sha256:" + "b" * 64,
+            "versions": read_versions("tensorflow"),
+            "packages": {"python": installed, "debian": {"libc6": "2.36-9+deb12u13"}},
+            "duration_s": 312.4,
+        },
+        {
+            **common,
+            "image": "openvino",
+            "tag": "edgebench/openvino:latest",
+            "status": "ok",
+            "id": "sha256:" + "d" * 64,
+            "versions": {"python": "3.11.9", "openvino": "2025.3.0"},
+            "packages": ["numpy==2.1.0", "openvino==2025.3.0"],
+        },
+        {
+            **common,
+            "image": "edgetpu",
+            "status": "failed",
+            "reason": "docker build exited with code 1: E: Unable to locate package",
+            "gpu": True,
+        },
+    ]
+
+
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory) -> dict:
     """A Report built from raw logs by the real table builder, and its page."""
@@ -162,6 +212,7 @@ def measured(tmp_path_factory) -> dict:
         table=table,
         digests=digests,
         conversions=[json.loads(p.read_text()) for p in conversions],
+        images=image_records(),
         context={"suite_name": "measured", "devices": profiles},
     )
     return {"report": report, "table": table, "index": report.write(root / "index.html")}
@@ -383,6 +434,7 @@ CHARTS_FIT = """Array.from(document.querySelectorAll(".plotly-graph-div")).every
 def test_nothing_is_wider_than_its_container(browser, measured, width):
     page = browser.open(measured["index"].as_uri(), width=width)
     page.wait_for(CHARTS_DRAWN)
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
     try:
         page.wait_for(CHARTS_FIT, timeout=10)
     except BrowserError:
@@ -557,3 +609,72 @@ def test_a_cv_made_by_outliers_says_so_and_gives_the_robust_spread(measured_page
     assert float(spread["CV"]["text"].rstrip("%")) > 10 and "outliers" not in spread["CV"]["text"]
     text = measured_page.evaluate("document.body.innerText")
     assert "A CV marked “outliers” is made by a few samples far from the rest" in text
+
+
+# --- provenance: container images -----------------------------------------------------------------
+
+IMAGE = """(name => {
+  const block = Array.from(document.querySelectorAll("#provenance .image"))
+    .find(b => b.querySelector("h4").textContent === name);
+  const table = title => {
+    const heading = Array.from(block.querySelectorAll("h5")).find(h => h.textContent === title);
+    return heading && Array.from(heading.parentElement.querySelectorAll("tbody tr"))
+      .map(r => [r.cells[0].textContent, r.cells[1].textContent]);
+  };
+  const details = block.querySelector("details");
+  return {
+    text: block.innerText,
+    facts: Array.from(block.querySelector("table.kv").rows)
+      .map(r => [r.cells[0].textContent, r.cells[1].textContent, r.cells[1].className]),
+    args: table("Build arguments"), versions: table("Tool versions"),
+    packages: details && {open: details.open, summary: details.querySelector("summary").textContent,
+      rows: Array.from(details.querySelectorAll("tbody tr")).map(
+        r => Array.from(r.cells).map(c => c.textContent))},
+  };
+})"""
+
+
+def image_block(page, name: str) -> dict:
+    return page.evaluate(f"{IMAGE}({json.dumps(name)})")
+
+
+def test_image_records_are_tables_not_python_dicts(measured_page):
+    from edgebench.images.versions import read_versions
+
+    records = {record["image"]: record for record in image_records()}
+    tensorflow = image_block(measured_page, "tensorflow")
+    assert tensorflow["args"] == [
+        [k, v] for k, v in sorted(records["tensorflow"]["build_args"].items())
+    ]
+    assert ["BASE_IMAGE", "edgebench/base:bookworm"] in tensorflow["args"]
+    versions = read_versions("tensorflow")
+    assert tensorflow["versions"] == [
+        [tool, "not found" if version is None else version]
+        for tool, version in sorted(versions.items())
+    ]
+    facts = {name: (value, kind) for name, value, kind in tensorflow["facts"]}
+    assert facts["base image id"] == ("sha256:" + "b" * 64, "mono")
+    assert facts["image id"] == ("sha256:" + "a" * 64, "mono")
+    assert facts["build time (s)"][0] == "312.4" and facts["needs a GPU"][0] == "no"
+    text = measured_page.evaluate("document.getElementById('provenance').innerText")
+    assert "{" not in text.split("Configuration")[0] and "': '" not in text
+
+
+def test_installed_packages_are_listed_folded_away(measured_page):
+    from importlib import metadata
+
+    tensorflow = image_block(measured_page, "tensorflow")["packages"]
+    python = {dist.metadata["Name"]: dist.version for dist in metadata.distributions()}
+    total = len(python) + 1
+    assert not tensorflow["open"]
+    assert tensorflow["summary"] == f"{total} installed packages (python: {len(python)}, debian: 1)"
+    assert len(tensorflow["rows"]) == total
+    assert ["python", "numpy", np.__version__] in tensorflow["rows"]
+    assert ["debian", "libc6", "2.36-9+deb12u13"] in tensorflow["rows"]
+    openvino = image_block(measured_page, "openvino")["packages"]
+    assert openvino["summary"] == "2 installed packages"
+    assert openvino["rows"] == [["numpy", "2.1.0"], ["openvino", "2025.3.0"]]
+    failed = image_block(measured_page, "edgetpu")
+    assert failed["packages"] is None and failed["args"]
+    assert ["status", "failed", ""] in failed["facts"]
+    assert "Unable to locate package" in failed["text"]

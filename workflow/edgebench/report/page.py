@@ -152,14 +152,22 @@ def data_table(
     )
 
 
-def key_values(pairs: list[tuple[str, object]]) -> str:
-    """A two-column table of facts; absent values are left out."""
-    rows = [
-        f'<tr><th scope="row">{esc(name)}</th><td>{esc(value)}</td></tr>'
-        for name, value in pairs
-        if not absent(value) and value != ""
-    ]
-    return f'<table class="data kv"><tbody>{"".join(rows)}</tbody></table>'
+def key_values(
+    pairs: list[tuple[str, object]], mono: set[str] = frozenset(), heads: tuple[str, str] = ()
+) -> str:
+    """A two-column table of facts; absent values are left out. Names in `mono` show their
+    value in a fixed-width font (ids, digests); `heads` titles the two columns."""
+    rows = []
+    for name, value in pairs:
+        if absent(value) or value == "":
+            continue
+        cell = '<td class="mono">' if name in mono else "<td>"
+        rows.append(f'<tr><th scope="row">{esc(name)}</th>{cell}{esc(value)}</td></tr>')
+    head = ""
+    if heads:
+        titles = "".join(f'<th scope="col">{esc(title)}</th>' for title in heads)
+        head = f"<thead><tr>{titles}</tr></thead>"
+    return f'<table class="data kv">{head}<tbody>{"".join(rows)}</tbody></table>'
 
 
 # --- charts, notes, sections ----------------------------------------------------------------------
