@@ -1,111 +1,212 @@
-"""The agent's median latency against a bare interpreter loop and against litert-benchmark
-(LiteRT's own tool, installed with ai-edge-litert), on the same .tflite files, interleaved in
-one run, one thread each. Target: agent / bare loop <= 1.02 on the median.
+"""The agent as the workflow runs it against a bare LiteRT loop, on the same .tflite files, with
+the same timing protocol and the same inputs, interleaved in one run. Target: agent / bare loop
+<= 1.02 on the median latency at batch 1.
 
-    .venv/bin/python benchmarks/harness_overhead.py [MODEL.tflite ...] [--rounds 3] [--runs 300]
+    .venv/bin/python benchmarks/harness_overhead.py [--results results] [--suite quick]
+        [--rounds 5] [WORKLOAD/FORMAT ...]
 
-Without model arguments it uses the fp32 TFLite files that `make run` converted.
+Agent: the job `edgebench.devices.dispatch.job_settings()` makes from the suite and the local
+device profile (its batch sweep and timing: warm-up runs and seconds, min_runs, min_s, max_s,
+max_runs), staged and run by `run_on_device()` exactly as the workflow's run step does (a fresh
+`python -m edgebench_agent` process), its raw log read back; the figure is the median of its
+batch-1 samples. Only the accuracy pass is left out: it runs after the sweep and is not timed.
+
+Bare loop: a fresh interpreter process with nothing but LiteRT and numpy: the same model, the
+same seeded inputs (drawn in the workload's input range, quantized with the model's input scale
+and zero point for int8 models), the same warm-up and timed window (at least warmup_runs runs
+and warmup_s seconds; then at least min_runs runs and min_s seconds, at most max_s and
+max_runs), only `invoke()` between the two clock reads.
+
+Both sides get 1 thread, explicitly, so the comparison does not depend on the device's default.
+Each round runs every model on both sides back to back, alternating which side goes first.
+Printed per model: the median over the rounds of each side's median, and agent / bare as the
+median of the per-round ratios (each from two processes that ran one after the other, so slow
+drift of the machine cancels), with their range. The load average is printed before and after:
+on a shared machine the spread between processes is larger than the harness's overhead.
+Default models: the fp32 and int8 TFLite files of mobilenetv2, cell-resnet-identity-f64 and
+digits-cnn under --results (made by `make run`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from edgebench.devices.staging import AGENT_PACKAGE, stage_run
+from edgebench.devices.dispatch import job_settings, run_on_device
+from edgebench.fileio import read_json
+from edgebench.metrics.tables import read_run
+from edgebench.settings.plan import load_device, load_suite
 
-DEFAULT_MODELS = [
-    "results/converted/mobilenetv2/tflite-fp32.tflite",
-    "results/converted/cell-resnet-identity-f64/tflite-fp32.tflite",
-    "results/converted/digits-cnn/tflite-fp32.tflite",
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RUNS = [
+    f"{workload}/{fmt}"
+    for workload in ("mobilenetv2", "cell-resnet-identity-f64", "digits-cnn")
+    for fmt in ("tflite-fp32", "tflite-int8")
 ]
-LITERT_BENCHMARK = str(Path(sys.executable).parent / "litert-benchmark")
+THREADS = 1
+NS_PER_MS = 1_000_000
 
-BARE_LOOP = """
-import sys, time, statistics, numpy as np
+# The bare loop: standard library, numpy and LiteRT only; the agent's protocol written out.
+BARE_LOOP = r"""
+import json, sys, time
+import numpy as np
 from ai_edge_litert.interpreter import Interpreter
-model, warmup, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-it = Interpreter(model_path=model, num_threads=1)
-it.allocate_tensors()
-d = it.get_input_details()[0]
-x = np.random.default_rng(0).uniform(-1, 1, d["shape"]).astype(d["dtype"])
-it.set_tensor(d["index"], x)
-for _ in range(warmup):
-    it.invoke()
+
+model, job = sys.argv[1], json.loads(sys.argv[2])
+timing, (low, high) = job["timing"], job["input_range"]
+interpreter = Interpreter(model_path=model, num_threads=job["threads"])
+interpreter.allocate_tensors()
+details = interpreter.get_input_details()[0]
+values = np.random.default_rng(job["seed"]).uniform(low, high, details["shape"])
+values = values.astype(np.float32)
+scale, zero = details["quantization"]
+if scale:  # an int8/uint8 input: quantize with the model's own scale and zero point
+    info = np.iinfo(details["dtype"])
+    values = np.clip(np.round(values / scale + zero), info.min, info.max)
+interpreter.set_tensor(details["index"], values.astype(details["dtype"]))
+invoke, clock, NS = interpreter.invoke, time.monotonic_ns, 1_000_000_000
+invoke()  # the first inference, apart
+warmup_runs, started = 0, clock()
+while warmup_runs < timing["warmup_runs"] or clock() - started < timing["warmup_s"] * NS:
+    invoke()
+    warmup_runs += 1
 samples = []
-for _ in range(runs):
-    t0 = time.monotonic_ns(); it.invoke(); samples.append(time.monotonic_ns() - t0)
-print(statistics.median(samples) / 1e6)
+deadline_min = clock() + int(timing["min_s"] * NS)
+deadline_max = clock() + int(timing["max_s"] * NS)
+while True:
+    start = clock()
+    invoke()
+    end = clock()
+    samples.append(end - start)
+    if end >= deadline_max or len(samples) >= timing["max_runs"]:
+        break
+    if len(samples) >= timing["min_runs"] and end >= deadline_min:
+        break
+print(json.dumps({"median_ns": float(np.median(samples)), "runs": len(samples),
+                  "warmup_runs": warmup_runs}))
 """
 
 
-def agent_median_ms(model: Path, warmup: int, runs: int) -> float:
-    with tempfile.TemporaryDirectory() as scratch:
-        stage = Path(scratch)
-        job = {
-            "device": "local", "workload": model.parent.name, "format": "tflite-fp32",
-            "family": "tflite", "batch_sizes": [1], "threads": 1, "seed": 0,
-            "input_range": [-1.0, 1.0],
-            "timing": {"warmup_runs": warmup, "warmup_s": 0.0, "min_runs": runs, "min_s": 0.0,
-                       "max_s": 600.0, "max_runs": runs},
-        }  # fmt: skip
-        stage_run(stage, model, job, None)
-        subprocess.run([sys.executable, "-m", AGENT_PACKAGE, "job.json"], cwd=stage, check=True,
-                       capture_output=True)  # fmt: skip
-        lines = (stage / "out" / "run.jsonl").read_text().splitlines()
-        samples = [json.loads(line) for line in lines if '"type":"sample"' in line]
-        return statistics.median(s["end_ns"] - s["start_ns"] for s in samples) / 1e6
+def local_job(meta: dict, fmt: str, suite: dict, timing: dict | None = None) -> tuple[dict, dict]:
+    """The local device's profile with 1 thread, and the job the workflow makes for it."""
+    profile = {**load_device("local", ROOT), "threads": THREADS}
+    if timing is not None:
+        profile["timing"] = timing
+    return profile, job_settings(profile, suite, meta, fmt)
 
 
-def bare_median_ms(model: Path, warmup: int, runs: int) -> float:
-    command = [sys.executable, "-c", BARE_LOOP, str(model), str(warmup), str(runs)]
+def run_agent(results: Path, workload: str, fmt: str, profile: dict, job: dict) -> dict:
+    """Stage and run the job as the workflow's run step does; batch 1 of its raw log."""
+    conversion = results / "converted" / workload / f"{fmt}.json"
+    with tempfile.TemporaryDirectory(prefix="harness-agent-") as scratch:
+        scratch = Path(scratch)
+        raw_log = scratch / "raw" / job["device"] / workload / fmt / "run.jsonl"
+        with open(scratch / "run.log", "w") as log:
+            status = run_on_device(
+                profile, job, conversion, raw_log, log, stage_root=scratch / "stage"
+            )
+        if status != "complete":
+            raise SystemExit(f"{workload}/{fmt}: the agent's run ended {status}: {raw_log}")
+        run = read_run(raw_log)
+    batch = next(record for record in run.batches if record["batch"] == 1)
+    return {
+        "median_ms": statistics.median(run.samples[1].tolist()) / NS_PER_MS,
+        "runs": batch["runs"],
+        "warmup_runs": batch["warmup_runs"],
+        "threads": run.header.get("threads"),
+    }
+
+
+def run_bare(model: Path, job: dict) -> dict:
+    bare_job = {key: job[key] for key in ("timing", "input_range", "seed", "threads")}
+    command = [sys.executable, "-c", BARE_LOOP, str(model), json.dumps(bare_job)]
     result = subprocess.run(command, check=True, capture_output=True, text=True)
-    return float(result.stdout.split()[-1])
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    return {**figures, "median_ms": figures["median_ns"] / NS_PER_MS}
 
 
-def litert_benchmark_median_ms(model: Path, warmup: int, runs: int) -> float | None:
-    with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch) / "result.json"
-        command = [
-            LITERT_BENCHMARK, "--model", str(model), "--num_threads", "1",
-            "--warmup_runs", str(warmup), "--num_runs", str(runs), "--result_json", str(out),
-        ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0 or not out.exists():
-            print(f"    litert-benchmark failed: {result.stderr.strip().splitlines()[-1:]}")
-            return None
-        return json.loads(out.read_text())["latency"]["median_ms"]
+def agent_median_ms(model: Path, warmup: int, runs: int) -> float:
+    """One staged agent run of `model` (results/converted/{workload}/{format}.tflite) with a
+    fixed count of warm-up and timed runs: the median at batch 1 (ms). For stability.py."""
+    results = model.resolve().parents[2]
+    workload, fmt = model.parent.name, model.stem
+    timing = {
+        "warmup_runs": warmup,
+        "warmup_s": 0.0,
+        "min_runs": runs,
+        "min_s": 0.0,
+        "max_s": 600.0,
+        "max_runs": runs,
+    }
+    suite = {"batch_sizes": [1], "seed": 0}
+    meta = read_json(results / "workloads" / workload / "meta.json")
+    profile, job = local_job(meta, fmt, suite, timing)
+    return run_agent(results, workload, fmt, profile, job)["median_ms"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="*", type=Path)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--warmup", type=int, default=30)
-    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("runs", nargs="*", default=DEFAULT_RUNS, help="WORKLOAD/FORMAT")
+    parser.add_argument("--results", type=Path, default=Path("results"))
+    parser.add_argument("--suite", default="quick")
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    models = args.models or [Path(m) for m in DEFAULT_MODELS if Path(m).exists()]
-    if not models:
-        raise SystemExit("no .tflite files: run `make run` first or name models")
-    print(f"median latency in ms, {args.runs} runs after {args.warmup} warm-ups, 1 thread")
-    for model in models:
-        agent, bare, tool = [], [], []
-        for _ in range(args.rounds):  # interleaved, so drift hits all three alike
-            agent.append(agent_median_ms(model, args.warmup, args.runs))
-            bare.append(bare_median_ms(model, args.warmup, args.runs))
-            tool.append(litert_benchmark_median_ms(model, args.warmup, args.runs))
-        a, b = statistics.median(agent), statistics.median(bare)
-        line = f"{model}: agent {a:.4f}  bare loop {b:.4f}  agent/bare {a / b:.3f}"
-        measured = [t for t in tool if t is not None]
-        if measured:
-            t = statistics.median(measured)
-            line += f"  litert-benchmark {t:.2f}  agent/litert-benchmark {a / t:.3f}"
-        print(line)
+    suite = load_suite(args.suite, ROOT)
+    plans = []
+    for name in args.runs:
+        workload, fmt = name.split("/")
+        conversion = args.results / "converted" / workload / f"{fmt}.json"
+        if not conversion.exists():
+            raise SystemExit(f"no {conversion}: run `make run` first, or pass --results")
+        record = read_json(conversion)
+        meta = read_json(args.results / "workloads" / workload / "meta.json")
+        profile, job = local_job(meta, fmt, suite)
+        model = conversion.parent / record["model_file"]
+        plans.append((name, workload, fmt, model, profile, job))
+    timing = plans[0][5]["timing"]
+    print(
+        f"suite {args.suite}: timing {json.dumps(timing)}, {THREADS} thread, batch 1, "
+        f"{args.rounds} rounds interleaved; load average {load()}"
+    )
+    figures = {name: {"agent": [], "bare": []} for name, *_ in plans}
+    for round_number in range(args.rounds):
+        for name, workload, fmt, model, profile, job in plans:
+            order = ["agent", "bare"] if round_number % 2 == 0 else ["bare", "agent"]
+            for side in order:
+                if side == "agent":
+                    measured = run_agent(args.results, workload, fmt, profile, job)
+                else:
+                    measured = run_bare(model, job)
+                figures[name][side].append(measured)
+            agent, bare = figures[name]["agent"][-1], figures[name]["bare"][-1]
+            print(
+                f"  round {round_number + 1} {name}: agent {agent['median_ms']:.4f} ms "
+                f"({agent['runs']} runs, {agent['warmup_runs']} warm-up, {agent['threads']} "
+                f"thread), bare {bare['median_ms']:.4f} ms ({bare['runs']} runs, "
+                f"{bare['warmup_runs']} warm-up)",
+                flush=True,
+            )
+    print(f"\nload average {load()}")
+    print("| run | agent (ms) | bare loop (ms) | agent / bare | range of the round ratios |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, *_ in plans:
+        agent = [f["median_ms"] for f in figures[name]["agent"]]
+        bare = [f["median_ms"] for f in figures[name]["bare"]]
+        ratios = [a / b for a, b in zip(agent, bare, strict=True)]
+        print(
+            f"| {name} | {statistics.median(agent):.4g} | {statistics.median(bare):.4g} | "
+            f"{statistics.median(ratios):.3f} | {min(ratios):.2f}-{max(ratios):.2f} |"
+        )
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":
