@@ -2,11 +2,13 @@
 bytes every time, in every engine.
 
 tf2onnx names the nodes and tensors it makes from process-wide counters (`Conv__18`,
-`.../mul_1__6:0`) and writes the traced function's name (`__inference_<lambda>_5581`, another
-counter) into the graph's doc string, so two conversions of one model differ in those. The
-counters (in node, tensor and symbolic dimension names) are renumbered in order of first
-appearance and the doc strings dropped; the graph, its weights and the names Keras gave are
-kept as they are."""
+`.../mul_1__6:0`, the symbolic batch dimension `unk__32`), writes the traced function's name
+(`__inference_<lambda>_5581`, another counter) into the graph's doc string, and orders and
+names its constants in an order that changes from process to process (hash order: of two equal
+constants it merges, either name may stay). So the counters are renumbered in order of first
+appearance, the doc strings dropped, and every constant (initializer) named after where it is
+first used (`<node>/input_<slot>`) and stored in that order. The graph, its weights and the
+names of the nodes Keras named are kept as they are."""
 
 from __future__ import annotations
 
@@ -43,30 +45,65 @@ def graphs(graph):
 
 
 def canonical(proto):
-    """The model with tf2onnx's generated name counters renumbered 1, 2, ... in order of first
-    appearance and without doc strings: deterministic for a given model and toolchain."""
+    """The model, deterministic for a given model and toolchain: tf2onnx's name counters
+    renumbered 1, 2, ... in order of first appearance, constants named after their first use
+    and stored in that order, no doc strings."""
     numbers: dict[str, str] = {}
+    constants: dict[str, str] = {}  # initializer name -> canonical name, every graph
+
+    def renumber(name: str) -> str:
+        return GENERATED.sub(lambda m: "__" + numbers.setdefault(m[1], str(len(numbers) + 1)), name)
 
     def rename(name: str) -> str:
-        return GENERATED.sub(lambda m: "__" + numbers.setdefault(m[1], str(len(numbers) + 1)), name)
+        return constants.get(name) or renumber(name)
 
     proto.doc_string = ""
     for graph in graphs(proto.graph):
         graph.doc_string = ""
+        interface = {value.name for value in graph.input}
+        initializers = {t.name: t for t in graph.initializer if t.name not in interface}
+        taken = set(interface) | {o for node in graph.node for o in node.output}
         for value in graph.input:
             rename_value(value, rename)
-        for value in graph.initializer:
-            value.name = rename(value.name)
-        for sparse in graph.sparse_initializer:
-            sparse.values.name = rename(sparse.values.name)
+        first_use = []
         for node in graph.node:
             node.doc_string = ""
-            node.name = rename(node.name)
+            node.name = renumber(node.name)
+            for slot, name in enumerate(node.input):
+                if name in initializers and name not in constants:
+                    constants[name] = unique(f"{node.name}/input_{slot}", taken)
+                    first_use.append(initializers[name])
             node.input[:] = [rename(n) for n in node.input]
             node.output[:] = [rename(n) for n in node.output]
+        unused = sorted(
+            (t for name, t in initializers.items() if name not in constants),
+            key=lambda t: (t.SerializeToString(deterministic=True), t.name),
+        )
+        for tensor in unused:
+            constants[tensor.name] = unique("unused_constant", taken)
+        for tensor in graph.initializer:
+            tensor.name = rename(tensor.name)
+        ordered = [*first_use, *unused]
+        ordered += [t for t in graph.initializer if all(t is not o for o in ordered)]
+        copies = [type(t)() for t in ordered]
+        for copy, tensor in zip(copies, ordered, strict=True):
+            copy.CopyFrom(tensor)
+        del graph.initializer[:]
+        graph.initializer.extend(copies)
+        for sparse in graph.sparse_initializer:
+            sparse.values.name = rename(sparse.values.name)
         for value in [*graph.output, *graph.value_info]:
             rename_value(value, rename)
     return proto
+
+
+def unique(name: str, taken: set[str]) -> str:
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}_{number}"
+    taken.add(candidate)
+    return candidate
 
 
 def rename_value(value, rename) -> None:
