@@ -25,3 +25,7 @@ rule all:
 
 onsuccess:
     print_report_location()
+
+
+onerror:
+    keep_what_completed()

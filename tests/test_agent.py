@@ -203,3 +203,39 @@ def test_killed_run_leaves_no_log_that_looks_complete(tmp_path, fc_model):
     process.wait()
     assert partial.exists(), "the agent should have been writing its log"
     assert not (tmp_path / "out" / "run.jsonl").exists()
+
+
+def test_the_hosts_copy_of_the_agents_exit_statuses_agrees():
+    from edgebench.agent import __main__ as agent_main
+    from edgebench.agent.boardlock import LIFELINE_EXIT
+    from edgebench.devices import dispatch
+
+    assert dispatch.BOARD_BUSY == agent_main.BOARD_BUSY
+    assert dispatch.LIFELINE == LIFELINE_EXIT
+
+
+def test_the_board_lock_stops_an_orphan_of_this_project_and_waits_for_others(tmp_path, fc_model):
+    from edgebench.agent.boardlock import BoardBusy, hold
+
+    lock = tmp_path / "board.lock"
+    slow = {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 1, "min_s": 60.0, "max_s": 90.0,
+            "max_runs": 10**9}  # fmt: skip
+    mine = {"host": "this-host", "project": "/this/project"}
+    stage = tmp_path / "orphan"
+    stage_run(stage, fc_model, agent_job(timing=slow, board_lock=str(lock), owner=mine), None)
+    orphan = subprocess.Popen([sys.executable, "-m", AGENT_PACKAGE, "job.json"], cwd=stage)
+    try:
+        deadline = time.monotonic() + 30
+        while not (stage / "out" / "run.jsonl.part").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        other = {"device": "x", "owner": {"host": "another-host", "project": "/p"}}
+        with pytest.raises(BoardBusy, match="layer-fc-128-32"):
+            hold(str(lock), other, wait_s=1, say=lambda line: None)
+        assert orphan.poll() is None  # another project's agent is never stopped
+        said = []
+        handle = hold(str(lock), {"device": "local", "owner": mine}, wait_s=30, say=said.append)
+        assert orphan.wait(timeout=15) == -signal.SIGTERM
+        assert "stopping an orphaned agent" in said[0]
+        handle.close()
+    finally:
+        orphan.kill()

@@ -158,7 +158,14 @@ def test_one_more_device_is_added_without_rebuilding_the_rest(run):
         jobs = project.planned_jobs(*SAME_CONFIG_ON_THE_COMMAND_LINE, "devices=local,second")
     finally:
         (project.root / "devices/second.yaml").unlink()
-    assert jobs == {"run": 1, "report_device": 1, "tables": 1, "report": 1, "all": 1}
+    assert jobs == {
+        "plan_manifest": 1,
+        "run": 1,
+        "report_device": 1,
+        "tables": 1,
+        "report": 1,
+        "all": 1,
+    }
 
 
 @pytest.mark.integration

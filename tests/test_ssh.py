@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -133,9 +137,18 @@ def test_unreachable_device_fails_alone_and_the_others_are_kept(boards, project,
     )
     output = result.stdout + result.stderr + ghost_logs
     assert "root@127.0.0.1" in output and "refused" in output.lower()
+    # the tables and report cover what completed; the dead board's rows say why
+    import pandas as pd
+
+    rows = pd.read_csv(project.root / "results/tables/results.csv")
+    assert (rows[rows.device == "board-b"].status == "ok").all()
+    ghost_rows = rows[rows.device == "ghost"]
+    assert len(ghost_rows) == 4 and (ghost_rows.status == "failed").all()
+    assert ghost_rows.reason.str.contains("refused", case=False).all()
+    assert (project.root / "results/report/index.html").exists()
     # resumed without the dead board: nothing already measured runs again
     jobs = project.planned_jobs("--config", "suite=ssh", "devices=board-b")
-    assert jobs == {"tables": 1, "report": 1, "all": 1}
+    assert jobs == {"plan_manifest": 1, "tables": 1, "report": 1, "all": 1}
 
 
 def test_link_cut_mid_run_is_retried_and_results_are_complete(boards, project):
@@ -180,3 +193,222 @@ def test_link_cut_mid_run_is_retried_and_results_are_complete(boards, project):
     )
     assert "retrying" in run_logs
     assert raw_logs(project, "board-b") == before  # the other board's results are untouched
+
+
+# --- one board, one run, whatever happens; errors that say what happened ---------------------
+
+
+def test_a_changed_host_key_is_reported_as_changed_with_the_safe_fix(boards, tmp_path):
+    board = boards[1]
+    stale = tmp_path / "known_hosts"
+    other_key = tmp_path / "other"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)], check=True
+    )
+    kind, key = Path(f"{other_key}.pub").read_text().split()[:2]
+    stale.write_text(f"{board.host_key_line.split()[0]} {kind} {key}\n")
+    profile = board.profile(PYTHON, host=f"root@{board.address}", port=board.port, retries=0)
+    profile["ssh_options"] = [f"UserKnownHostsFile={stale}", f"IdentityFile={board.keys.identity}"]
+    with pytest.raises(HostKeyError) as error:
+        SshTransport(profile).remote("true")
+    message = str(error.value)
+    assert "has CHANGED" in message and f"{stale} line 1" in message
+    assert f"ssh-keygen -R '[{board.address}]:{board.port}' -f {stale}" in message or (
+        f"ssh-keygen -R {board.address} -f {stale}" in message
+    )
+    assert "~/.ssh/known_hosts" not in message
+
+
+def test_an_unknown_key_hint_names_the_profiles_known_hosts_file(boards, tmp_path):
+    board = boards[1]
+    empty = tmp_path / "lab_known_hosts"
+    profile = board.profile(PYTHON, host=f"root@{board.address}", port=board.port, retries=0)
+    profile["ssh_options"] = [f"UserKnownHostsFile={empty}", f"IdentityFile={board.keys.identity}"]
+    with pytest.raises(HostKeyError, match=f">> {empty}"):
+        SshTransport(profile).remote("true")
+
+
+def test_the_control_socket_folder_is_private_and_never_someone_elses(tmp_path, monkeypatch):
+    import os
+    import tempfile
+
+    from edgebench.devices.ssh import control_dir
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    folder = Path(control_dir())
+    assert folder.stat().st_mode & 0o777 == 0o700
+    need(os.geteuid() == 0, "handing the folder to another user needs root")
+    os.chown(folder, 65534, 65534)
+    with pytest.raises(SshError, match="not a folder owned by you"):
+        control_dir()
+
+
+def stage_job(board: Board, tmp_path: Path, project_root: Path, **job_changes) -> Path:
+    """A staged run of the fc block on the board's own Python, as dispatch stages it."""
+    from edgebench.devices.dispatch import board_file_name
+    from edgebench.devices.staging import stage_run
+
+    profile = board.profile(PYTHON)
+    # the conv2d block takes ~0.1 ms: half a minute of samples stays small in memory
+    model = project_root / "results/converted/layer-conv2d-f32-s1/tflite-fp32.tflite"
+    job = {
+        "device": board.name,
+        "workload": "layer-conv2d-f32-s1",
+        "format": "tflite-fp32",
+        "family": "tflite",
+        "batch_sizes": [1],
+        "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 10, "min_s": 30.0,
+                   "max_s": 60.0, "max_runs": 10**6},
+        "threads": 1,
+        "seed": 0,
+        "input_range": [-1.0, 1.0],
+        "board_lock": SshTransport(profile).board_lock(board_file_name(profile)),
+        "owner": {"host": socket.gethostname(), "project": str(project_root.resolve())},
+        **job_changes,
+    }  # fmt: skip
+    stage = tmp_path / "stage"
+    stage_run(stage, model, job, None)
+    return stage
+
+
+def start_detached(transport: SshTransport, stage: Path) -> int:
+    """Start the staged agent on the board in a session of its own, as one that outlived its
+    connection; return its pid once it is timing."""
+    run_dir = Path(transport.run_dir(stage))
+    agent = f"exec {PYTHON} -m edgebench_agent job.json"
+    start = (  # the session's processes may be ended with it: wait until setsid has run
+        f"cd {run_dir} && rm -f agent.pid && (PYTHONPATH={transport.agent_dir()} setsid sh -c "
+        f"'echo $$ > agent.pid; {agent}' </dev/null >detached.log 2>&1 &) && "
+        "while [ ! -s agent.pid ]; do sleep 0.1; done"
+    )
+    transport.remote(start, timeout=30)
+    deadline = time.monotonic() + 30
+    while not list(run_dir.glob("out/run.jsonl.part")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    pid = int((run_dir / "agent.pid").read_text())
+    assert Path(f"/proc/{pid}").exists(), (run_dir / "detached.log").read_text()
+    return pid
+
+
+def agent_pids(marker: str) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
+    return [int(pid) for pid in found.split()]
+
+
+def test_an_orphaned_agent_on_the_board_is_stopped_before_the_next_run(boards, project, tmp_path):
+    """An agent left running on the board (its link dropped, its sshd session kept) holds the
+    board lock; the next run of the same project stops it before its own timed window."""
+    board = trusted(boards[1])
+    project.snakemake("--cores", "2", "--config", "suite=ssh", "devices=board-b")
+    transport = SshTransport(board.profile(PYTHON))
+    stage = stage_job(board, tmp_path, project.root)
+    transport.push(stage, sys.stdout)
+    orphan = start_detached(transport, stage)
+    for log in (project.root / "results/raw/board-b").glob("layer-conv2d-f32-s1/*/run.jsonl"):
+        log.unlink()  # run those again while the orphan holds the board
+    project.snakemake("--cores", "2", "--config", "suite=ssh", "devices=board-b")
+    assert not Path(f"/proc/{orphan}").exists() or orphan not in agent_pids("edgebench_agent")
+    run_logs = "".join(
+        p.read_text() for p in (project.root / "results/logs/run/board-b").rglob("*.log")
+    )
+    assert "stopping an orphaned agent" in run_logs
+    for log in (project.root / "results/raw/board-b").glob("layer-conv2d-f32-s1/*/run.jsonl"):
+        assert records(log)[-1]["status"] == "complete"
+
+
+def test_a_run_of_another_project_is_waited_for_never_overlapped(boards, project, tmp_path):
+    """The board lock held by another project's agent: the run waits lock_wait_s, then fails
+    with who holds the board; the failure is recorded and retried next time."""
+    board = trusted(boards[1])
+    transport = SshTransport(board.profile(PYTHON))
+    other = {"host": "another-lab-host", "project": "/elsewhere"}
+    stage = stage_job(board, tmp_path, project.root, owner=other)
+    transport.push(stage, sys.stdout)
+    start_detached(transport, stage)
+    try:
+        project.write_yaml("devices/board-b.yaml", board.profile(PYTHON, lock_wait_s=2))
+        for log in (project.root / "results/raw/board-b").glob("layer-fc-128-32/*/run.jsonl"):
+            log.unlink()
+        result = project.snakemake("--config", "suite=ssh", "devices=board-b", check=False)
+        assert result.returncode != 0
+        failure = project.root / "results/raw/board-b/layer-fc-128-32/tflite-fp32/failure.json"
+        reason = json.loads(failure.read_text())["reason"]
+        assert "board is busy" in reason and "another-lab-host:/elsewhere" in reason
+        rows = (project.root / "results/tables/results.csv").read_text()
+        assert "board is busy" in rows
+    finally:
+        for pid in agent_pids(f"{PYTHON} -m edgebench_agent job.json"):
+            os.kill(pid, signal.SIGKILL)
+        project.write_yaml("devices/board-b.yaml", board.profile(PYTHON))
+    time.sleep(0.5)
+    project.snakemake("--config", "suite=ssh", "devices=board-b")
+    assert not failure.exists()
+
+
+def test_an_agent_killed_by_a_signal_is_a_failed_run_not_a_broken_link(boards, project, tmp_path):
+    from edgebench.devices.dispatch import run_on_device
+
+    board = trusted(boards[1])
+    profile = board.profile(PYTHON)
+    conversion = project.root / "results/converted/layer-conv2d-f32-s1/tflite-fp32.json"
+    job = {
+        "device": board.name, "workload": "layer-conv2d-f32-s1", "format": "tflite-fp32",
+        "family": "tflite", "batch_sizes": [1], "threads": 1, "seed": 0,
+        "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 10, "min_s": 30.0,
+                   "max_s": 60.0, "max_runs": 10**6},
+        "input_range": [-1.0, 1.0],
+    }  # fmt: skip
+
+    def kill_when_timing() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if list(board.workdir.glob("runs/layer-conv2d-f32-s1/tflite-fp32/out/run.jsonl.part")):
+                time.sleep(0.5)
+                for pid in agent_pids(f"{PYTHON} -m edgebench_agent job.json"):
+                    os.kill(pid, signal.SIGKILL)
+                return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_when_timing, daemon=True)
+    killer.start()
+    raw = tmp_path / "raw" / "run.jsonl"
+    log_path = tmp_path / "run.log"
+    with open(log_path, "w") as log:
+        status = run_on_device(profile, job, conversion, raw, log, stage_root=tmp_path / "stage")
+    killer.join()
+    end = records(raw)[-1]
+    assert status == "failed" and "killed by SIGKILL" in end["reason"]
+    assert "retrying" not in log_path.read_text()
+
+
+def test_a_dead_board_costs_one_probe_not_one_per_run(boards, project, tmp_path):
+    ghost = boards[1].profile(
+        PYTHON, name="ghost", host="root@127.0.0.1", port=free_port(), retries=1, backoff_s=1
+    )
+    ghost["ssh_config"] = str(tmp_path / "empty_config")
+    (tmp_path / "empty_config").write_text("")
+    project.write_yaml("devices/ghost.yaml", ghost)
+    result = project.snakemake("--config", "suite=ssh", "devices=ghost", check=False)
+    assert result.returncode != 0
+    logs = [p.read_text() for p in (project.root / "results/logs/run/ghost").rglob("*.log")]
+    probed = [log for log in logs if "attempt 1 failed" in log]
+    skipped = [log for log in logs if "earlier in this run" in log]
+    assert len(probed) == 1 and len(skipped) == len(logs) - 1 == 3
+
+
+def test_two_profiles_of_one_board_never_run_at_the_same_time(boards, project):
+    """Two power modes of one board: two profiles, one host, one board resource and lock."""
+    board = trusted(boards[1])
+    project.write_yaml(
+        "devices/board-b-twin.yaml", board.profile(PYTHON, name="board-b-twin", threads=1)
+    )
+    project.snakemake("--cores", "4", "--config", "suite=ssh", "devices=board-b,board-b-twin")
+    spans = []
+    for device in ("board-b", "board-b-twin"):
+        for log in raw_logs(project, device):
+            samples = [r for r in records(log) if r["type"] == "sample"]
+            spans.append((samples[0]["start_ns"], samples[-1]["end_ns"], log))
+    spans.sort()
+    assert len(spans) == 8
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:], strict=False):
+        assert end < start, f"{first} and {second} overlapped on one board"

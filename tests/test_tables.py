@@ -324,3 +324,25 @@ def test_plan_without_any_run(inputs):
 def test_missing_run_log_raises(inputs):
     with pytest.raises(ValueError, match="no run.jsonl"):
         build_table(**{**inputs, "runs": inputs["runs"][1:]})
+
+
+def test_partial_table_marks_missing_runs_failed_with_their_reason(inputs):
+    missing = read_run(inputs["runs"][0]).header
+    key = (DEVICE, WORKLOAD, missing["format"])
+    reasons = {key: "device failed: ssh to board failed: Connection refused"}
+    table = build_table(**{**inputs, "runs": inputs["runs"][1:]}, missing_reasons=reasons)
+    failed = table[table["format"] == missing["format"]]
+    assert failed["status"].tolist() == ["failed"]
+    assert failed["reason"].iloc[0] == reasons[key]
+    assert (table[table["format"] != missing["format"]]["status"] != "failed").any()
+    no_reason = build_table(**{**inputs, "runs": inputs["runs"][1:]}, missing_reasons={})
+    assert "not run" in no_reason[no_reason["format"] == missing["format"]]["reason"].iloc[0]
+
+
+def test_a_window_cut_short_by_max_runs_is_noted():
+    from edgebench.metrics.tables import timing_note
+
+    timing = {"min_s": 1.0, "max_runs": 10000}
+    note = timing_note({"stopped_by": "max_runs", "window_ns": 280_000_000}, timing)
+    assert note == "max_runs (10000) ended the timed window after 0.28 s, before min_s (1.0 s)"
+    assert timing_note({"stopped_by": "min_reached", "window_ns": 10**9}, timing) is None

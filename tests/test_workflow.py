@@ -163,3 +163,61 @@ def test_runs_on_one_device_never_overlap(converted):
     assert len(spans) >= 9
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
         assert end < start, "two runs on the local device overlapped"
+
+
+# --- results survive partial runs (these change the project: they come last) -----------------
+
+
+def test_a_new_selection_is_planned_from_file_names_not_metadata(converted):
+    """With mtime triggers only (as cluster users set, or .snakemake/ gone), a suite switch
+    still plans the runs it needs: the plan is a file named by its digest."""
+    converted.write_yaml(
+        "config/suites/other.yaml",
+        dict(TINY_SUITE, workloads=["layer-fc-128-32", "layer-fc-256-64"]),
+    )
+    jobs = converted.planned_jobs("--rerun-triggers", "mtime", "--config", "suite=other")
+    assert jobs.get("build_workload") == 1  # layer-fc-256-64 only
+    assert jobs.get("convert") == len(TINY_SUITE["formats"])
+    assert jobs.get("run") == len(TINY_SUITE["formats"])
+    assert jobs.get("plan_manifest") == 1 and jobs.get("tables") == 1
+
+
+def test_a_subset_run_keeps_every_measured_row_in_the_table(converted):
+    before = table(converted)
+    converted.snakemake("--config", "workloads=layer-fc-128-32", "formats=tflite-fp32")
+    after = table(converted)
+    keys = ["device", "workload", "format", "batch"]
+    assert len(after) == len(before)
+    assert after.set_index(keys).index.equals(before.set_index(keys).index)
+
+
+def test_a_failed_device_keeps_the_others_results_and_says_why(converted, tmp_path):
+    """A board that cannot be driven (here: held by another project longer than lock_wait_s)
+    fails its jobs; the tables and report still cover everything that completed, its rows say
+    why, a summary is printed, and the next run retries only its runs."""
+    from edgebench.agent.boardlock import hold
+    from edgebench.devices.local import LocalTransport
+
+    profile = converted.read_yaml("devices/local.yaml")
+    converted.write_yaml(
+        "devices/busy.yaml", dict(profile, name="busy", lock_wait_s=1, formats=["tflite-fp32"])
+    )
+    lock_path = LocalTransport(profile).board_lock("localhost")
+    holder = {"device": "other", "workload": "w", "format": "f"}
+    lock = hold(lock_path, {**holder, "owner": {"host": "elsewhere", "project": "/other"}}, 60)
+    try:
+        result = converted.snakemake("--config", "devices=local,busy", check=False)
+    finally:
+        lock.close()
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    rows = table(converted)
+    busy = rows[rows.device == "busy"]
+    assert len(busy) == len(TINY_SUITE["workloads"]) and (busy.status != "ok").all()
+    ran = busy[busy.status == "failed"]
+    assert ran.reason.str.contains("board is busy with run other/w/f").all()
+    assert (rows[rows.device == "local"].status == "ok").sum() > 0
+    assert (converted.root / "results/report/index.html").exists()
+    assert "edgebench summary" in output and "busy:" in output and "failed" in output
+    jobs = converted.planned_jobs("--config", "devices=local,busy")
+    assert jobs.get("run") == len(ran) and "convert" not in jobs

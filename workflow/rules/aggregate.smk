@@ -1,4 +1,18 @@
-# Aggregation: one tidy table, one row per device x workload x format x batch.
+# Aggregation: one tidy table, one row per device x workload x format x batch, over this plan's
+# rows and every run measured in this results folder before (edgebench.outcome).
+
+
+rule plan_manifest:
+    output:
+        outcome.plan_manifest(PLAN),
+    log:
+        "results/logs/plans.log",
+    params:
+        rows=lambda wildcards: PLAN.run_rows(),
+    conda:
+        "../../envs/edgebench.yaml"
+    script:
+        "../scripts/plan_manifest.py"
 
 
 rule tables:
@@ -10,9 +24,7 @@ rule tables:
     log:
         "results/logs/tables.log",
     params:
-        devices=lambda wildcards: PLAN.devices,
-        plan_rows=lambda wildcards: PLAN.run_rows(),
-        workloads_with_accuracy=lambda wildcards: accuracy_workloads(),
+        settings=TABLE_SETTINGS,
     conda:
         "../../envs/edgebench.yaml"
     script:

@@ -1,12 +1,16 @@
 # Config validation, the run plan, wildcard constraints and every input/param helper.
 import glob
+import os
+import time
 from pathlib import Path
 
+import pandas
 from snakemake.exceptions import WorkflowError
 
+from edgebench import outcome
 from edgebench.convert.engine import get_engine
 from edgebench.convert.formats import FORMATS
-from edgebench.devices.dispatch import board_resource
+from edgebench.devices.dispatch import SESSION_VARIABLE, board_resource
 from edgebench.images.catalog import images_for
 from edgebench.images.checks import check_images
 from edgebench.preflight import check_plan
@@ -14,7 +18,8 @@ from edgebench.settings import ConfigError, load_plan
 from edgebench.settings.plan import resolved_config, validate_config
 
 try:
-    validate_config(config)  # JSON Schema through Snakemake's validate, defaults filled in
+    # JSON Schema through Snakemake's validate, defaults filled in
+    validate_config(config)
     PLAN = load_plan(config)
     ENGINE = get_engine(PLAN.containers)
     IMAGES_NEEDED = images_for(PLAN.formats) if ENGINE.name != "none" else []
@@ -22,6 +27,12 @@ try:
     check_plan(PLAN)
 except ConfigError as error:
     raise WorkflowError(f"edgebench configuration error: {error}") from None
+
+# What the tables and report cover: this plan's rows plus every run measured here before.
+TABLE_INPUTS = outcome.table_inputs(PLAN)
+TABLE_SETTINGS = outcome.table_settings(PLAN)
+# One id per workflow run: a device found unreachable is not tried again by its other jobs.
+os.environ[SESSION_VARIABLE] = f"{os.getpid()}-{time.time_ns()}"
 
 
 wildcard_constraints:
@@ -46,13 +57,33 @@ REPORT = "results/report/index.html"
 
 
 def all_targets():
-    return [REPORT]
+    """The report, the file that stands for this selection, and every planned raw log: all
+    targets, because Snakemake does not remake a missing file (a run that failed, a new
+    selection's runs) whose consumers (the tables) look up to date; a missing target it does."""
+    return [REPORT, TABLE_INPUTS["plan"], *TABLE_INPUTS["runs"]]
 
 
 def print_report_location():
-    """After a successful run: where the report is, as a path that opens directly."""
+    """After a successful run: the summary, and where the report is, as a path that opens
+    directly."""
+    table = Path("results/tables/results.parquet")
+    if table.exists():
+        print(outcome.summary(pandas.read_parquet(table)))
     if Path(REPORT).exists():
         print(f"edgebench report: {Path(REPORT).resolve()}")
+
+
+def keep_what_completed():
+    """After failed jobs: tables and report from what completed, the summary, and the report."""
+    try:
+        outcome.write_partial_results(
+            PLAN, report_context(None), report_images(), TABLE_INPUTS, TABLE_SETTINGS
+        )
+    except Exception as error:  # the failure that stopped the workflow matters more
+        print(f"edgebench: could not build tables from the partial results: {error}")
+        return
+    print("edgebench: some jobs FAILED; the tables and report below cover what completed.")
+    print_report_location()
 
 
 def conversion_record(workload, fmt):
@@ -110,12 +141,6 @@ def reference_dataset(wildcards):
     return PLAN.accuracy_dataset(wildcards.workload)
 
 
-def accuracy_workloads():
-    """Workloads scored for accuracy, with their dataset file."""
-    datasets = {w: PLAN.accuracy_dataset(w) for w in PLAN.workloads}
-    return {w: path for w, path in datasets.items() if path}
-
-
 def run_inputs(wildcards):
     inputs = {
         "conversion": conversion_record(wildcards.workload, wildcards.format),
@@ -162,31 +187,36 @@ def run_threads(wildcards):
 
 
 def table_inputs(wildcards):
-    return {
-        "runs": [
-            f"results/raw/{device}/{workload}/{fmt}/run.jsonl"
-            for device, workload, fmt in PLAN.runs()
-        ],
-        "conversions": [conversion_record(w, f) for w, f in PLAN.conversions()],
-        "metas": [f"results/workloads/{w}/meta.json" for w in PLAN.workloads],
-        "references": [f"results/reference/{w}.npz" for w in accuracy_workloads()],
-    }
+    return TABLE_INPUTS
 
 
 def device_runs(wildcards):
-    """Every raw log of one device, in the order of the plan."""
-    return [
-        f"results/raw/{device}/{workload}/{fmt}/run.jsonl"
-        for device, workload, fmt in PLAN.runs()
-        if device == wildcards.device
-    ]
+    """The raw logs this plan makes on one device (runs measured before are read as they are)."""
+    return [outcome.raw_log(*key) for key in PLAN.runs() if key[0] == wildcards.device]
+
+
+def table_device(wildcards):
+    return TABLE_SETTINGS["devices"][wildcards.device]
+
+
+def measured_device_runs(wildcards):
+    """Raw logs of the device measured before, outside this plan: read, never made again."""
+    return outcome.device_logs(TABLE_SETTINGS, wildcards.device, [])
+
+
+def measured_conversions(wildcards):
+    """Conversion records of the runs measured before, outside this plan."""
+    records = (outcome.conversion_record(w, f) for _, w, f in TABLE_SETTINGS["elsewhere"])
+    return [path for path in dict.fromkeys(records) if Path(path).exists()]
 
 
 def report_inputs(wildcards):
     return {
         "table": "results/tables/results.parquet",
-        "digests": [f"results/report/devices/{device}.json" for device in PLAN.devices],
-        "conversions": [conversion_record(w, f) for w, f in PLAN.conversions()],
+        "digests": [
+            f"results/report/devices/{device}.json" for device in TABLE_SETTINGS["devices"]
+        ],
+        "conversions": TABLE_INPUTS["conversions"],
         "images": report_images(),
     }
 

@@ -10,7 +10,8 @@ rule report_device:
     log:
         "results/logs/report/devices/{device}.log",
     params:
-        profile=device_profile,
+        profile=table_device,
+        measured=measured_device_runs,
     conda:
         "../../envs/edgebench.yaml"
     script:
@@ -26,6 +27,7 @@ rule report:
         "results/logs/report/index.log",
     params:
         context=report_context,
+        measured_conversions=measured_conversions,
     conda:
         "../../envs/edgebench.yaml"
     script:

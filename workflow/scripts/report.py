@@ -10,7 +10,7 @@ with redirected_to(snakemake.log[0]):  # noqa: F821
     report = load_report(
         table=inputs.table,
         digests=list(inputs.digests),
-        conversions=list(inputs.conversions),
+        conversions=[*inputs.conversions, *snakemake.params.measured_conversions],  # noqa: F821
         images=list(inputs.images),
         context=snakemake.params.context,  # noqa: F821
     )

@@ -6,7 +6,10 @@ import json
 import sys
 from pathlib import Path
 
+from .boardlock import BoardBusy, hold, start_lifeline
 from .runner import run_job
+
+BOARD_BUSY = 73  # exit status: another project's run held the board for longer than lock_wait_s
 
 
 def main(argv: list[str]) -> int:
@@ -15,7 +18,19 @@ def main(argv: list[str]) -> int:
         return 2
     job_path = Path(argv[0]).resolve()
     job = json.loads(job_path.read_text())
+    if job.get("lifeline"):
+        start_lifeline()
+    lock = None
+    if job.get("board_lock"):
+        holder = {k: job.get(k) for k in ("device", "workload", "format", "owner")}
+        try:
+            lock = hold(job["board_lock"], holder, float(job.get("lock_wait_s", 3600)))
+        except BoardBusy as error:
+            print(f"board busy: {error}", file=sys.stderr)
+            return BOARD_BUSY
     status = run_job(job, job_path.parent)
+    if lock is not None:
+        lock.close()  # the board is free for the next run
     print(f"{job['device']} {job['workload']} {job['format']}: {status}")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -148,6 +149,7 @@ def header(job: dict, model: Path) -> dict:
 def run_job(job: dict, workdir: Path) -> str:
     """Run everything the job asks for; returns the end status written to run.jsonl."""
     out = workdir / job.get("out", "out")
+    shutil.rmtree(out, ignore_errors=True)  # the board lock is held: nothing else writes here
     model = workdir / job["model"]
     threads_from = "config" if job.get("threads") else "device cores"
     job = {**job, "threads": job.get("threads") or usable_cores(), "threads_from": threads_from}

@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from edgebench.devices.staging import AGENT_PACKAGE
 
 
 class LocalTransport:
+    stages_agent = True
+
     def __init__(self, profile: dict):
         self.profile = profile
         self.python = profile.get("python") or sys.executable
 
+    def board_lock(self, board: str) -> str:
+        """The lock file of this machine as a board (per user: a private folder in /tmp)."""
+        folder = Path(tempfile.gettempdir()) / f"edgebench-{os.getuid()}"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return str(folder / f"board-{board}.lock")
+
     def run(self, stage: Path, log) -> int:
-        """Run the staged job; its results are left in `stage/out`."""
+        """Run the staged job; its results are left in `stage/out`. The agent's stdin stays
+        open while this process lives (its lifeline): if this process is killed, it stops."""
         command = [self.python, "-m", AGENT_PACKAGE, "job.json"]
         log.write("$ " + " ".join(command) + f"  (in {stage})\n")
         log.flush()
-        return subprocess.run(command, cwd=stage, stdout=log, stderr=subprocess.STDOUT).returncode
+        agent = subprocess.Popen(
+            command, cwd=stage, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            return agent.wait()
+        finally:
+            agent.stdin.close()
 
     def cleanup(self, stage: Path) -> None:
         shutil.rmtree(stage, ignore_errors=True)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -40,10 +42,16 @@ class SshError(RuntimeError):
 
 
 class HostKeyError(SshError):
-    """The device's host key is not in known_hosts: never accepted automatically."""
+    """The device's host key is not in known_hosts, or changed: never accepted automatically."""
+
+
+CHANGED_KEY = "remote host identification has changed"
+OFFENDING_KEY = re.compile(r"Offending \S+ key in (\S+):(\d+)")
 
 
 class SshTransport:
+    stages_agent = True
+
     def __init__(self, profile: dict):
         self.profile = profile
         self.name = profile["name"]
@@ -96,31 +104,56 @@ class SshTransport:
         return result
 
     def connection_error(self, stderr: str) -> SshError:
-        lines = [line for line in stderr.strip().splitlines() if line.strip()]
+        """ssh's own words (the agent's output goes to stdout, never here) and what to do."""
+        lines = [line for line in stderr.strip().splitlines() if line.strip("@ \t")]
         detail = lines[-1] if lines else "ssh exited with status 255"
+        if CHANGED_KEY in stderr.lower():
+            return self.changed_key_error(stderr)
         if "host key verification failed" in stderr.lower():
-            hostname, port = self.resolved_address()
+            hostname, port, known_hosts = self.resolved_address()
             return HostKeyError(
                 f"device {self.name!r}: the host key of {self.host} ({hostname}:{port}) is not "
-                "in known_hosts, and edgebench never accepts an unknown key by itself. Check the "
-                f"key with the board's owner, then add it: ssh-keyscan -p {port} "
-                f"{shlex.quote(hostname)} >> ~/.ssh/known_hosts"
+                f"in {known_hosts}, and edgebench never accepts an unknown key by itself. Check "
+                f"the key with the board's owner, then add it: ssh-keyscan -p {port} "
+                f"{shlex.quote(hostname)} >> {shlex.quote(known_hosts)}"
             )
         return SshError(f"device {self.name!r}: ssh to {self.host} failed: {detail}")
 
-    def resolved_address(self) -> tuple[str, str]:
-        """HostName and Port after the user's ssh config (`ssh -G`)."""
+    def changed_key_error(self, stderr: str) -> HostKeyError:
+        hostname, port, known_hosts = self.resolved_address()
+        offending = OFFENDING_KEY.search(stderr)
+        where = f"{offending.group(1)} line {offending.group(2)}" if offending else known_hosts
+        key_file = offending.group(1) if offending else known_hosts
+        entry = hostname if port == "22" else f"[{hostname}]:{port}"
+        return HostKeyError(
+            f"device {self.name!r}: the host key of {self.host} ({hostname}:{port}) has CHANGED "
+            f"since it was recorded in {where}. Either the board was reinstalled (new keys) or "
+            "someone is intercepting the connection; edgebench stops here. If the board's "
+            "owner confirms the new key's fingerprint, remove the old one with: ssh-keygen -R "
+            f"{shlex.quote(entry)} -f {shlex.quote(key_file)}; then add the new one with: "
+            f"ssh-keyscan -p {port} {shlex.quote(hostname)} >> {shlex.quote(key_file)}"
+        )
+
+    def resolved_address(self) -> tuple[str, str, str]:
+        """HostName, Port and the first UserKnownHostsFile after the user's ssh config."""
         command = ["ssh", "-G", *self.ssh_options(control=False), "--", self.host]
         result = subprocess.run(command, capture_output=True)
         settings = dict(
             line.split(" ", 1) for line in result.stdout.decode().splitlines() if " " in line
         )
-        return settings.get("hostname", self.host), settings.get("port", "22")
+        known_hosts = (settings.get("userknownhostsfile") or "~/.ssh/known_hosts").split()[0]
+        return settings.get("hostname", self.host), settings.get("port", "22"), known_hosts
+
+    def board_lock(self, board: str) -> str:
+        """On the board, in the login folder, named by the board id that also names the
+        workflow's board resource: every profile and workdir of that board shares it."""
+        return f"~/.edgebench/board-{board}.lock"
 
     # --- one run --------------------------------------------------------------------------
 
     def run_subdir(self, stage: Path) -> str:
-        return f"runs/{stage.parent.name}/{stage.name}"
+        job = json.loads((stage / "job.json").read_text())
+        return f"runs/{job['workload']}/{job['format']}"
 
     def run_dir(self, stage: Path) -> str:
         return f"{self.workdir}/{self.run_subdir(stage)}"
@@ -217,24 +250,32 @@ class SshTransport:
                 raise RuntimeError(f"device {self.name!r}: pre-run {shlex.join(argv)} failed")
 
     def execute(self, stage: Path, log) -> int:
+        """Run the agent; its output (stdout and stderr) goes to the log, ssh's own errors
+        stay apart. Its stdin is the lifeline: it stops when this side goes away. The board
+        lock (held by the agent) stops or waits for any earlier agent."""
         run_dir = shlex.quote(self.run_dir(stage))
         agent = shlex.join([self.python, "-m", AGENT_PACKAGE, "job.json"])
         relative_to_login = "" if self.agent_dir().startswith("/") else '"$PWD"/'
         script = (
             f"agent_path={relative_to_login}{shlex.quote(self.agent_dir())} && cd {run_dir} && "
-            # an agent left running by a dropped connection would disturb this run: stop it
-            'if [ -f agent.pid ]; then old=$(cat agent.pid); kill "$old" 2>/dev/null; '
-            'while kill -0 "$old" 2>/dev/null; do sleep 0.1; done; fi; '
-            f'rm -rf out && echo $$ > agent.pid && PYTHONPATH="$agent_path" exec {agent}'
+            # not the shell's last command, so never exec'd: a signal that kills the agent is
+            # its exit status (128 + N), not an ssh failure (255)
+            f'PYTHONPATH="$agent_path" {agent} 2>&1; exit $?'
         )
         log.write(f"$ ssh {self.host} {script}\n")
         log.flush()
-        result = subprocess.run(self.command(script), stdout=log, stderr=subprocess.PIPE)
-        stderr = result.stderr.decode(errors="replace")
+        process = subprocess.Popen(
+            self.command(script), stdin=subprocess.PIPE, stdout=log, stderr=subprocess.PIPE
+        )
+        try:
+            stderr = process.stderr.read().decode(errors="replace")
+            code = process.wait()
+        finally:
+            process.stdin.close()
         log.write(stderr)
-        if result.returncode == SSH_FAILED:
+        if code == SSH_FAILED:
             raise self.connection_error(stderr)
-        return result.returncode
+        return code
 
     def pull(self, stage: Path) -> None:
         out = stage / "out"
@@ -251,7 +292,7 @@ class SshTransport:
 
     def cleanup(self, stage: Path) -> None:
         """Remove the run's outputs and inputs on the device; keep model and agent for reuse."""
-        leftovers = [f"{self.run_dir(stage)}/{name}" for name in ("out", "inputs.npy", "agent.pid")]
+        leftovers = [f"{self.run_dir(stage)}/{name}" for name in ("out", "inputs.npy")]
         try:
             self.remote(shlex.join(["rm", "-rf", *leftovers]), timeout=60)
         except (SshError, subprocess.TimeoutExpired):
@@ -260,9 +301,21 @@ class SshTransport:
 
 
 def control_dir() -> str:
-    """A short folder for ControlMaster sockets (unix socket paths are limited to ~100 bytes)."""
+    """A short, private folder for ControlMaster sockets (unix socket paths are limited to
+    ~100 bytes). Its name is predictable, so one that someone else made is refused."""
     path = Path(tempfile.gettempdir()) / f"edgebench-ssh-{os.getuid()}"
-    path.mkdir(mode=0o700, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise SshError(
+            f"{path} exists but is not a folder owned by you (uid {os.getuid()}); another user "
+            "may be trying to intercept the ssh connections: remove it and run again"
+        )
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        path.chmod(0o700)
     return str(path)
 
 

@@ -129,6 +129,8 @@ TEXT_COLUMNS = [
 ]
 BOOLEAN_COLUMNS = ["unstable"]
 NS_PER_MS = 1_000_000
+NOT_RUN = "not run: the workflow stopped before this run (see its log under results/logs/run/)"
+NOT_CONVERTED = "not converted: the workflow stopped before this conversion finished"
 
 CONVERSION_STATUSES = {"ok", "unsupported", "failed"}
 BATCH_STATUSES = {"ok", "failed"}
@@ -339,13 +341,21 @@ def _run_frames(
     runs: list[Path],
     references: dict[str, Path],
     datasets: dict[str, Path],
+    missing_reasons: dict[tuple[str, str, str], str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One row per run, and one row per batch of the complete runs."""
+    """One row per run, and one row per batch of the complete runs. A run without a log is an
+    error, unless `missing_reasons` is given (a partial table): then it is a failed row."""
     paths = {run_key(path): Path(path) for path in runs}
-    if missing := [key for key in wanted if key not in paths]:
+    missing = [key for key in wanted if key not in paths]
+    if missing and missing_reasons is None:
         raise ValueError(f"no run.jsonl for device x workload x format {missing}")
     run_rows, batch_rows = [], []
-    for key in wanted:
+    for key in missing:
+        reason = missing_reasons.get(key) or NOT_RUN
+        run_rows.append(
+            {**dict(zip(KEYS, key, strict=True)), "end_status": "failed", "end_reason": reason}
+        )
+    for key in (key for key in wanted if key in paths):
         run = read_run(paths[key])
         identity = dict(zip(KEYS, key, strict=True))
         workload = identity["workload"]
@@ -501,18 +511,28 @@ def build_table(
     plan_rows: list[tuple[str, str, str]],
     references: dict[str, Path],
     datasets: dict[str, Path],
+    missing_reasons: dict[tuple[str, str, str], str] | None = None,
 ) -> pd.DataFrame:
-    """The tidy table of everything the plan covers; see the module docstring."""
+    """The tidy table of everything the plan covers; see the module docstring.
+
+    With `missing_reasons` (a workflow that stopped early) a missing workload, conversion or
+    run log is a failed row, with the reason given for it or the note that it did not run."""
+    partial = missing_reasons is not None
     table = _plan_frame(plan_rows, devices)
     table = table.merge(_meta_frame(metas), on="workload", how="left", validate="many_to_one")
-    _require(table, "group", table["workload"].notna(), "no meta.json for workloads")
+    if not partial:
+        _require(table, "group", table["workload"].notna(), "no meta.json for workloads")
     conversion = _conversion_frame(conversions)
     table = table.merge(conversion, on=["workload", "format"], how="left", validate="many_to_one")
+    if partial:
+        unconverted = table["conversion_status"].isna()
+        table.loc[unconverted, "conversion_status"] = "failed"
+        table.loc[unconverted, "conversion_reason"] = NOT_CONVERTED
     table["stage"] = _stage(table)
     needs_run = table["stage"].eq("run")
     _require(table, "conversion_status", needs_run, "no conversion record for")
     wanted = list(table.loc[needs_run, KEYS].itertuples(index=False, name=None))
-    run_frame, batch_frame = _run_frames(wanted, runs, references, datasets)
+    run_frame, batch_frame = _run_frames(wanted, runs, references, datasets, missing_reasons)
     table = table.merge(run_frame, on=KEYS, how="left", validate="one_to_one")
     table = table.merge(batch_frame, on=KEYS, how="left", validate="one_to_many")
     table = _resolve_status(table)

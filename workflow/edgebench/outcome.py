@@ -1,0 +1,222 @@
+"""What a workflow run leaves behind: tables and a report over everything measured in this
+results folder, also when some jobs failed, and a summary the user cannot miss.
+
+- The tables cover the current plan's rows plus every run already measured here (read from
+  the raw logs' headers): a run with `--config workloads=...` or another suite adds rows, it
+  never shrinks the project's table. `make clean` starts afresh.
+- The plan itself is a file named by its digest (`results/plans/{digest}.json`), an input of
+  the tables: a new selection is a new file, so what must run follows from file names, not
+  from Snakemake's metadata (this holds with `--rerun-triggers mtime` or without `.snakemake/`).
+- When jobs failed (an unreachable board, a crashed conversion), Snakemake skips the table
+  rule; `write_partial_results` then builds the tables and report from what completed, each
+  missing run a `failed` row with the reason its job recorded (`failure.json`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from edgebench.devices.dispatch import FAILURE_FILE
+from edgebench.fileio import read_json, write_json
+from edgebench.metrics.tables import build_table, write_tables
+from edgebench.settings import ConfigError, Plan
+
+RESULTS = Path("results")
+Key = tuple[str, str, str]
+
+
+def raw_log(device: str, workload: str, fmt: str) -> str:
+    return f"results/raw/{device}/{workload}/{fmt}/run.jsonl"
+
+
+def conversion_record(workload: str, fmt: str) -> str:
+    return f"results/converted/{workload}/{fmt}.json"
+
+
+def meta_file(workload: str) -> str:
+    return f"results/workloads/{workload}/meta.json"
+
+
+def plan_manifest(plan: Plan) -> str:
+    """The file that stands for this plan's selection of runs (see the module docstring)."""
+    return f"results/plans/{plan_digest(plan.run_rows())}.json"
+
+
+def plan_digest(rows: list[Key]) -> str:
+    text = json.dumps(sorted(map(list, rows)))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def measured_runs(root: Path = RESULTS) -> list[Key]:
+    """(device, workload, format) of every complete raw log in the results folder, read from
+    the log's header."""
+    keys = []
+    for path in sorted((root / "raw").glob("*/*/*/run.jsonl")):
+        with open(path) as handle:
+            header = json.loads(handle.readline() or "{}")
+        if all(header.get(k) for k in ("device", "workload", "format")):
+            keys.append((header["device"], header["workload"], header["format"]))
+    return keys
+
+
+def measured_elsewhere(plan: Plan, root: Path = RESULTS) -> list[Key]:
+    """Runs measured here before that this plan does not cover. They are read, never run
+    again: no job of this workflow produces them (a device not selected is not driven)."""
+    planned = set(plan.run_rows())
+    return [key for key in measured_runs(root) if key not in planned]
+
+
+def accuracy_files(plan: Plan, workloads) -> dict[str, str]:
+    """Workload -> its accuracy dataset file, for the workloads that have one."""
+    found = {}
+    for workload in workloads:
+        try:
+            found[workload] = plan.accuracy_dataset(workload)
+        except ConfigError:  # measured before, since removed from the catalog
+            found[workload] = None
+    return {w: path for w, path in found.items() if path}
+
+
+def row_devices(plan: Plan, rows: list[Key]) -> dict[str, dict]:
+    """The profile of every device in the rows; a measured device whose profile is gone keeps
+    its rows (it ran those formats) and says it has no power source."""
+    devices = {}
+    for device in dict.fromkeys(d for d, _, _ in rows):
+        try:
+            devices[device] = plan.device(device)
+        except ConfigError:
+            formats = sorted({f for d, _, f in rows if d == device})
+            devices[device] = {"name": device, "formats": formats, "power": {"source": "none"}}
+    return devices
+
+
+def table_inputs(plan: Plan) -> dict:
+    """The tables rule's inputs: this plan's files only (what it may have to make)."""
+    workloads = list(plan.workloads)
+    return {
+        "plan": plan_manifest(plan),
+        "runs": [raw_log(*key) for key in plan.runs()],
+        "conversions": [conversion_record(w, f) for w, f in plan.conversions()],
+        "metas": [meta_file(w) for w in workloads],
+        "references": [f"results/reference/{w}.npz" for w in accuracy_files(plan, workloads)],
+    }
+
+
+def table_settings(plan: Plan, root: Path = RESULTS) -> dict:
+    """The tables' rows: the plan's, then the runs measured here before (see module doc)."""
+    elsewhere = measured_elsewhere(plan, root)
+    rows = plan.run_rows() + elsewhere
+    return {
+        "rows": [list(row) for row in rows],
+        "elsewhere": [list(row) for row in elsewhere],
+        "devices": row_devices(plan, rows),
+        "accuracy": accuracy_files(plan, dict.fromkeys(w for _, w, _ in rows)),
+    }
+
+
+def build_results_table(
+    inputs: dict, settings: dict, partial: bool = False, root: Path = Path(".")
+) -> pd.DataFrame:
+    """The table from the rule's inputs plus the runs measured elsewhere (read as they are);
+    `partial`: only the files that exist are read, and each missing run says why."""
+    elsewhere = [tuple(key) for key in settings["elsewhere"]]
+
+    def present(planned, measured):
+        """The rule's inputs (all there, unless partial), then the measured files there are."""
+        paths = [p for p in planned if not partial or (root / p).exists()]
+        paths += [p for p in measured if (root / p).exists()]
+        return [root / p for p in dict.fromkeys(paths)]
+
+    runs = present(inputs["runs"], [raw_log(*key) for key in elsewhere])
+    conversions = present(inputs["conversions"], [conversion_record(w, f) for _, w, f in elsewhere])
+    metas = present(inputs["metas"], [meta_file(w) for _, w, _ in elsewhere])
+
+    accuracy = settings["accuracy"]
+    missing_reasons = None
+    if partial:
+        missing_reasons = {}
+        for path in inputs["runs"]:
+            failure = (root / path).with_name(FAILURE_FILE)
+            if failure.exists():
+                record = read_json(failure)
+                key = (record["device"], record["workload"], record["format"])
+                missing_reasons[key] = f"device failed: {record['reason']}"
+    return build_table(
+        runs=runs,
+        conversions=conversions,
+        metas=metas,
+        devices=settings["devices"],
+        plan_rows=[tuple(row) for row in settings["rows"]],
+        references={w: root / f"results/reference/{w}.npz" for w in accuracy},
+        datasets={w: root / path for w, path in accuracy.items()},
+        missing_reasons=missing_reasons,
+    )
+
+
+def device_logs(settings: dict, device: str, planned: list[str]) -> list[str]:
+    """A device's raw logs for its digest: the planned ones, then those measured elsewhere."""
+    elsewhere = [raw_log(*key) for key in settings["elsewhere"] if key[0] == device]
+    return [*planned, *elsewhere]
+
+
+def write_partial_results(
+    plan: Plan, context: dict, images: list[str], inputs: dict, settings: dict
+) -> Path:
+    """After failed jobs: tables, digests and report from what completed (see docstring)."""
+    from edgebench.report.build import load_report
+    from edgebench.report.data import device_digest
+
+    table = build_results_table(inputs, settings, partial=True)
+    write_tables(table, RESULTS / "tables")
+    digests = []
+    for device, profile in settings["devices"].items():
+        planned = [p for p in inputs["runs"] if read_device(p) == device]
+        path = RESULTS / "report" / "devices" / f"{device}.json"
+        write_json(path, device_digest(device, profile, device_logs(settings, device, planned)))
+        digests.append(path)
+    elsewhere = [conversion_record(w, f) for _, w, f in settings["elsewhere"]]
+    conversions = [p for p in [*inputs["conversions"], *elsewhere] if Path(p).exists()]
+    images = [p for p in images if Path(p).exists()]
+    report = load_report(
+        RESULTS / "tables" / "results.parquet", digests, conversions, images, context
+    )
+    return report.write(RESULTS / "report" / "index.html")
+
+
+def read_device(path: str) -> str | None:
+    """The device a raw log's header names; None when there is no complete log."""
+    if not Path(path).exists():
+        return None
+    with open(path) as handle:
+        return json.loads(handle.readline() or "{}").get("device")
+
+
+def summary(table: pd.DataFrame, top: int = 3) -> str:
+    """Counts of ok / unsupported / failed rows per device, and the most common reasons."""
+    lines = ["edgebench summary (rows of results/tables/results.csv):"]
+    for device, rows in table.groupby("device", sort=False):
+        counts = Counter(rows["status"].fillna("failed"))
+        figures = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "unsupported", "failed"))
+        lines.append(f"  {device}: {figures}")
+        reasons = Counter(
+            shorten(reason) for reason in rows.loc[rows["status"].ne("ok"), "reason"].dropna()
+        )
+        for reason, count in reasons.most_common(top):
+            lines.append(f"      {count} x {reason}")
+    failed = int(table["status"].eq("failed").sum())
+    if failed:
+        lines.append(
+            f"  {failed} failed row(s): fix what the reasons say and run again; only what is "
+            "missing or failed to reach its device runs again."
+        )
+    return "\n".join(lines)
+
+
+def shorten(reason: str, width: int = 160) -> str:
+    reason = " ".join(str(reason).split())
+    return reason if len(reason) <= width else reason[: width - 3] + "..."
