@@ -1,17 +1,19 @@
-# Images: one toolchain image per vendor (containers/<image>/Dockerfile), built only when
-# containers != none; its record (image id, tool versions) is an input of the conversions
-# that run in it, so a changed Dockerfile reconverts only those.
+# Images: one toolchain image per vendor (containers/<image>/Dockerfile, built FROM the common
+# base in containers/common), built only when containers != none; its record (image id, tool
+# versions) is an input of the conversions that run in it, so a changed Dockerfile reconverts
+# only those. A build that fails fails this job (an environment error, with the fix).
+from edgebench.images.build import build_inputs, build_settings
 
 
 rule build_image:
     input:
-        unpack(image_inputs),
+        unpack(lambda wildcards: build_inputs(wildcards.image, config)),
     output:
         "results/images/{image}.json",
     log:
         "results/logs/images/{image}.log",
     params:
-        settings=image_settings,
+        settings=lambda wildcards: build_settings(ENGINE.name, config),
     conda:
         "../../envs/edgebench.yaml"
     script:

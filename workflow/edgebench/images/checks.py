@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from edgebench.images.build import COMMON, ca_bundle_path
 from edgebench.images.catalog import IMAGES
 from edgebench.settings.errors import ConfigError
 
@@ -20,14 +21,16 @@ def check_images(images: list[str], config: dict, root: Path = Path(".")) -> Non
             )
     if not images:
         return
+    common = root / "containers" / COMMON / "Dockerfile"
+    if not common.is_file():
+        raise ConfigError(
+            f"every toolchain image is built from the common base, but {common} does not "
+            "exist; restore it (containers/common/ of edgebench) or run with "
+            "--config containers=none"
+        )
     ca_bundle = config.get("ca_bundle")
     if ca_bundle:
-        path = root / ca_bundle
-        if not path.is_file() or b"BEGIN CERTIFICATE" not in path.read_bytes():
-            raise ConfigError(
-                f"config key 'ca_bundle' names {ca_bundle!r}, which is not a PEM file of "
-                "certificates (-----BEGIN CERTIFICATE-----)"
-            )
+        check_ca_bundle(ca_bundle, root)
     base = config.get("base_image")
     if base:
         found = subprocess.run(["docker", "image", "inspect", base], capture_output=True)
@@ -37,3 +40,27 @@ def check_images(images: list[str], config: dict, root: Path = Path(".")) -> Non
                 f"make it with `python -m edgebench.images base --tag {base}` (debootstrap, "
                 "no registry needed) or leave base_image unset to use each Dockerfile's default"
             )
+
+
+def check_ca_bundle(value: str, root: Path = Path(".")) -> Path:
+    """The CA bundle file (`~` expanded, relative to the project folder), or a ConfigError
+    that says what is wrong with it."""
+    path = root / ca_bundle_path(value)
+    where = f"config key 'ca_bundle' names {value!r}" + (f" ({path})" if str(path) != value else "")
+    if not path.exists():
+        raise ConfigError(
+            f"{where}, which does not exist; give the PEM file of your proxy's CA "
+            "certificate(s), e.g. --config ca_bundle=/usr/local/share/ca-certificates/proxy.crt"
+        )
+    if not path.is_file():
+        raise ConfigError(f"{where}, which is not a file; give one PEM file of certificates")
+    try:
+        text = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{where}, which cannot be read: {error.strerror}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in text:
+        raise ConfigError(
+            f"{where}, which is not a PEM file of certificates (no -----BEGIN CERTIFICATE----- "
+            "line); convert a DER file with `openssl x509 -inform der -in FILE -out FILE.pem`"
+        )
+    return path
