@@ -103,10 +103,25 @@ def get_engine(name: str) -> Engine:
         problem = docker_problem()
         if problem:
             raise ConfigError(
-                f"containers={name} needs a running Docker daemon, but {problem}; start it (or "
-                "point DOCKER_HOST at one) or run with --config containers=none"
+                f"containers={name} needs a running Docker daemon, but {problem}; "
+                f"{daemon_hint()} or run with --config containers=none"
             )
     return Engine(name)
+
+
+def daemon_hint() -> str:
+    """What to do when no daemon answers: export the private daemon's DOCKER_HOST when that
+    one answers, else start it."""
+    from edgebench.images.daemon import SOCKET, reachable
+
+    private = f"unix://{SOCKET}"
+    if os.environ.get("DOCKER_HOST") != private and reachable(private, timeout=10):
+        return f"edgebench's private daemon answers: `export DOCKER_HOST={private}`,"
+    return (
+        "start Docker (or point DOCKER_HOST at a daemon), or start edgebench's private daemon "
+        "with `sudo .venv/bin/python -m edgebench.images daemon` and export the DOCKER_HOST "
+        "it prints,"
+    )
 
 
 def run_conversion(

@@ -4,11 +4,13 @@ with `--build-arg BASE_IMAGE=edgebench/base:bookworm` (config key `base_image`).
 
     python -m edgebench.images base [--tag edgebench/base:bookworm] [--suite bookworm]
 
-Cached: nothing is done when the tag already exists.
+Cached: nothing is done when the tag already exists. Needs root (debootstrap) and a Docker
+daemon, which is asked first.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -55,8 +57,18 @@ def apt_mirror(suite: str = DEFAULT_SUITE, sources: Path = Path("/etc/apt")) -> 
 
 
 def image_exists(tag: str) -> bool:
+    """Whether the Docker daemon has `tag`; BaseImageError when no daemon answers."""
     result = subprocess.run(["docker", "image", "inspect", tag], capture_output=True, text=True)
-    return result.returncode == 0
+    if result.returncode == 0:
+        return True
+    if re.search(r"no such (image|object)", result.stderr, re.IGNORECASE):
+        return False
+    lines = result.stderr.strip().splitlines()
+    raise BaseImageError(
+        f"the Docker daemon does not answer ({lines[-1] if lines else result.returncode}); "
+        "start one with `sudo .venv/bin/python -m edgebench.images daemon` and export the "
+        "DOCKER_HOST it prints"
+    )
 
 
 def make_base_image(
@@ -66,13 +78,20 @@ def make_base_image(
     workdir: Path | None = None,
     log=sys.stderr,
 ) -> bool:
-    """Make `tag` from a minbase debootstrap unless it exists; True when it was made now."""
+    """Make `tag` from a minbase debootstrap unless it exists; True when it was made now.
+
+    The daemon is asked first: no minute of debootstrap for an image that cannot be stored."""
+    for tool, package in (("docker", "docker.io"), ("debootstrap", "debootstrap")):
+        if shutil.which(tool) is None:
+            raise BaseImageError(f"making {tag} needs '{tool}' (Debian package {package})")
     if image_exists(tag):
         print(f"{tag} exists; nothing to do", file=log)
         return False
-    for tool in ("debootstrap", "docker"):
-        if shutil.which(tool) is None:
-            raise BaseImageError(f"making {tag} needs '{tool}' (Debian package {tool})")
+    if os.geteuid() != 0:
+        raise BaseImageError(
+            f"making {tag} runs debootstrap, which needs root: "
+            "`sudo .venv/bin/python -m edgebench.images base`"
+        )
     mirror = mirror or apt_mirror(suite)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="edgebench-base-", dir=workdir) as tmp:
