@@ -9,18 +9,27 @@ tensorflow image's pip install is ~600 MB) are built once and reused by later se
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
+import re
 import shutil
+import ssl
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 import tomllib
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import Project, need
-from edgebench.convert.engine import Engine, run_conversion
+from edgebench.convert.engine import PACKAGE_ROOT, Engine, run_conversion
 from edgebench.fileio import read_json
 from edgebench.images.base import (
     DEFAULT_TAG,
@@ -29,9 +38,18 @@ from edgebench.images.base import (
     image_exists,
     make_base_image,
 )
-from edgebench.images.build import build_image
+from edgebench.images.build import ImageBuildError, build_image
 from edgebench.images.catalog import IMAGES
-from edgebench.images.daemon import DaemonError, cache_dir, reachable, start_daemon, stop_daemon
+from edgebench.images.daemon import (
+    DaemonError,
+    cache_dir,
+    find_daemon,
+    group_id,
+    mounts_under,
+    reachable,
+    start_daemon,
+    stop_daemon,
+)
 from edgebench.settings.project import REPO
 
 pytestmark = pytest.mark.integration
@@ -53,7 +71,8 @@ SUITE = {
 @pytest.fixture(scope="session")
 def docker_host():
     """A Docker daemon: DOCKER_HOST's, else the default one, else a private dockerd started
-    here (root) with its data root in the cache folder, stopped again at the end."""
+    here (root) with its data root in the cache folder and its socket where the docker group
+    reaches it (/run/edgebench/docker.sock), stopped again at the end."""
     need(shutil.which("docker") is not None, "no docker command (Debian package docker.io)")
     started = None
     if os.environ.get("DOCKER_HOST") and reachable(os.environ["DOCKER_HOST"]):
@@ -71,7 +90,7 @@ def docker_host():
     yield host
     patch.undo()
     if started is not None:
-        stop_daemon(started)
+        stop_daemon(process=started)
 
 
 @pytest.fixture(scope="session")
@@ -125,6 +144,27 @@ def image(project, name):
     return read_json(project.root / f"results/images/{name}.json")
 
 
+def layers(reference: str) -> list[str]:
+    result = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}", reference],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
+def image_id(reference: str) -> str:
+    result = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", reference],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return result.stdout.strip()
+
+
+def canonical(name: str) -> str:
+    """A Python distribution's name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
 def test_images_are_built_in_the_dag_with_the_pinned_tool_versions(converted):
     pins = dict(
         line.split("==")
@@ -133,12 +173,80 @@ def test_images_are_built_in_the_dag_with_the_pinned_tool_versions(converted):
     tensorflow = image(converted, "tensorflow")
     assert tensorflow["status"] == "ok", tensorflow["reason"]
     assert tensorflow["id"].startswith("sha256:") and tensorflow["base_image"] == DEFAULT_TAG
+    assert tensorflow["base_image_id"] == image_id(DEFAULT_TAG)  # the id, not only the tag
     for dist in ("tensorflow", "keras", "tf2onnx", "onnx", "numpy", "protobuf", "ai-edge-litert"):
         assert tensorflow["versions"][dist] == pins[dist], dist
+    # every package inside the image: the pinned requirements, and the base's Debian packages
+    python = {
+        canonical(name): version for name, version in tensorflow["packages"]["python"].items()
+    }
+    for line in (REPO / "containers/tensorflow/requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            assert python[canonical(name)] == version, name
+    assert "edgebench" not in python  # mounted at run time, not installed
+    assert tensorflow["packages"]["debian"]["python3"].startswith("3.11")
     openvino = image(converted, "openvino")
     assert openvino["status"] == "ok", openvino["reason"]
     assert openvino["versions"]["openvino"] and openvino["versions"]["numpy"] == pins["numpy"]
     assert not (converted.root / "results/images/edgetpu.json").exists()  # not needed here
+
+
+def test_images_built_in_parallel_share_one_common_base(converted):
+    """The two images were built at the same time (--cores 2): both start with the layers of
+    the one common base, built once."""
+    tensorflow, openvino = image(converted, "tensorflow"), image(converted, "openvino")
+    assert tensorflow["common_image_id"] == openvino["common_image_id"]
+    common = layers(tensorflow["common_image_id"])
+    assert layers(DEFAULT_TAG) == common[: len(layers(DEFAULT_TAG))]
+    for record in (tensorflow, openvino):
+        assert layers(record["id"])[: len(common)] == common, record["image"]
+
+
+def write_image(containers: Path, name: str, steps: str) -> None:
+    (containers / name).mkdir(parents=True, exist_ok=True)
+    (containers / name / "Dockerfile").write_text(
+        f"ARG COMMON_IMAGE\nFROM ${{COMMON_IMAGE}}\n{steps}\n"
+    )
+
+
+def remove_images(*references: str) -> None:
+    for reference in references:
+        subprocess.run(["docker", "rmi", reference], capture_output=True)
+
+
+def test_parallel_builds_build_the_common_base_once_and_rebuild_to_the_same_ids(
+    base_image, tmp_path
+):
+    """A fresh CA bundle makes the common base new, so both builds need it at once; it is
+    built once, and building each image again (one at a time) gives the same image ids."""
+    containers = tmp_path / "containers"
+    shutil.copytree(REPO / "containers/common", containers / "common")
+    for name in ("parallel-a", "parallel-b"):
+        write_image(containers, name, f"RUN echo {name} > /{name}")
+    _, certificate = self_signed(tmp_path)
+
+    def build(name):
+        with open(tmp_path / f"{name}.log", "a") as log:
+            return build_image(
+                name, containers, tmp_path / f"{name}.json", log,
+                base_image=base_image, ca_bundle=certificate,
+            )  # fmt: skip
+
+    with ThreadPoolExecutor(2) as pool:
+        first = list(pool.map(build, ["parallel-a", "parallel-b"]))
+    try:
+        assert first[0]["common_image_id"] == first[1]["common_image_id"]
+        assert [build(r["image"])["id"] for r in first] == [r["id"] for r in first]
+        builds = sum(
+            (tmp_path / f"{r['image']}.log")
+            .read_text()
+            .count("RUN update-ca-certificates\n ---> Running")
+            for r in first
+        )
+        assert builds == 1  # the common base's own steps ran once, in one of the two
+    finally:
+        remove_images(*(r["id"] for r in first), first[0]["common_image_id"])
 
 
 def test_every_conversion_ran_inside_its_image(converted):
@@ -176,41 +284,38 @@ def onnx_outputs(path, x):
     return session.run(None, {session.get_inputs()[0].name: x})[0]
 
 
-def test_docker_and_none_engines_give_the_same_models(converted, tmp_path):
-    """TFLite files are byte-identical; ONNX files differ at most in generated constant names,
-    so their outputs are compared (held-out digits, seeded random inputs for the block)."""
-    from concurrent.futures import ThreadPoolExecutor
-
+def test_docker_and_none_engines_give_identical_files(converted, tmp_path, monkeypatch):
+    """Converted again here with the `none` engine, every TFLite and ONNX file is byte-identical
+    to the one made in the tensorflow image; the IR made again in the openvino image from that
+    ONNX file is byte-identical to the workflow's too (tests/test_determinism.py: every format
+    this environment converts, converted twice)."""
     root = converted.root
     dataset = root / "results/datasets/digits.npz"
     jobs = [(w, f) for w in WORKLOADS for f in LOCAL_FORMATS]
+    monkeypatch.chdir(tmp_path)  # the docker engine mounts the working folder
+    for workload in WORKLOADS:
+        shutil.copytree(root / f"results/workloads/{workload}", tmp_path / "workloads" / workload)
 
-    def convert_here(job):
+    def convert_here(job, engine="none"):
         workload, fmt = job
         use_dataset = workload == "digits-cnn" and fmt == "tflite-int8"
         run_conversion(
-            Engine("none"), root / f"results/workloads/{workload}", fmt,
-            tmp_path / workload / f"{fmt}.json", tmp_path / f"{workload}-{fmt}.log",
-            samples=8, seed=0, dataset=dataset if use_dataset else None,
+            Engine(engine), Path("workloads") / workload, fmt, Path(workload) / f"{fmt}.json",
+            Path(f"{workload}-{fmt}.log"), samples=8, seed=0,
+            dataset=dataset if use_dataset else None,
+            image=root / "results/images/openvino.json" if engine == "docker" else None,
         )  # fmt: skip
         return read_json(tmp_path / workload / f"{fmt}.json")
 
     with ThreadPoolExecutor(2) as pool:
         mine = dict(zip(jobs, pool.map(convert_here, jobs), strict=True))
     for (workload, fmt), here in mine.items():
-        there = record(converted, workload, fmt)
         assert here["status"] == "ok", here["reason"]
-        if fmt.startswith("tflite"):
-            assert here["sha256"] == there["sha256"], (workload, fmt)
-            continue
-        meta = read_json(root / f"results/workloads/{workload}/meta.json")
-        shape = (50, *meta["input_shape"][0])
-        x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
-        if workload == "digits-cnn":
-            x = np.load(dataset)["x_test"].astype(np.float32)
-        ours = onnx_outputs(tmp_path / workload / here["model_file"], x)
-        theirs = onnx_outputs(root / f"results/converted/{workload}/{there['model_file']}", x)
-        assert np.abs(ours - theirs).max() < 1e-6, workload
+        assert here["sha256"] == record(converted, workload, fmt)["sha256"], (workload, fmt)
+    for workload in WORKLOADS:
+        again = convert_here((workload, "openvino-fp32"), engine="docker")
+        assert again["status"] == "ok", again["reason"]
+        assert again["files"] == record(converted, workload, "openvino-fp32")["files"]
 
 
 def in_image(project, image_id, script: str) -> None:
@@ -235,49 +340,180 @@ def test_openvino_ir_made_in_its_image_matches_the_onnx_model(converted):
     assert np.abs(np.load(root / "ir.npy") - reference).max() < 1e-4
 
 
-def test_converted_files_belong_to_the_calling_user(converted, tmp_path, monkeypatch):
-    """Run as uid 4321 (what a non-root user gets: --user uid:gid), files come out as theirs."""
-    work = tmp_path / "shared"
-    shutil.copytree(converted.root / "results/workloads/layer-fc-128-32", work / "w")
-    for path in [work, work / "w", *work.rglob("*")]:
-        path.chmod(0o777 if path.is_dir() else 0o644)
-    monkeypatch.setattr(os, "getuid", lambda: 4321)
-    monkeypatch.setattr(os, "getgid", lambda: 4321)
-    monkeypatch.chdir(work)
-    code = run_conversion(
-        Engine("docker"), Path("w"), "tflite-fp32", Path("out/tflite-fp32.json"),
-        Path("log"), samples=8, seed=0, image=converted.root / "results/images/tensorflow.json",
+def socket_path(host: str | None) -> Path:
+    return Path((host or "unix:///var/run/docker.sock").removeprefix("unix://"))
+
+
+def as_user(command, env, cwd, groups=()) -> subprocess.CompletedProcess:
+    """Run a command as uid/gid 4321, a user with no home and no sudo, in `groups`."""
+    return subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True,
+        user=4321, group=4321, extra_groups=list(groups),
     )  # fmt: skip
-    assert code == 0, (work / "log").read_text()[-2000:]
-    for name in ("tflite-fp32.json", "tflite-fp32.tflite"):
-        stat = (work / "out" / name).stat()
-        assert (stat.st_uid, stat.st_gid) == (4321, 4321)
+
+
+def python_for_others() -> str | None:
+    """This environment's Python, else the system's, if any user may run it (a virtual
+    environment made from a Python under /root may not be)."""
+    for candidate in (sys.executable, "/usr/bin/python3"):
+        path = Path(candidate).resolve()
+        if path.is_file() and all(p.stat().st_mode & 0o001 for p in [path, *path.parents]):
+            return candidate
+    return None
+
+
+def test_a_docker_group_user_converts_without_root(converted, docker_host):
+    """What the README tells a user in the docker group: with the daemon's socket where the
+    group reaches it, their conversions run in the images, files come out as theirs; the same
+    user outside the group is refused."""
+    need(os.geteuid() == 0, "acting as another user needs root")
+    socket = socket_path(docker_host)
+    docker_gid = group_id("docker")
+    need(
+        docker_gid is not None and socket.stat().st_gid == docker_gid,
+        f"the daemon's socket {socket} does not belong to a docker group",
+    )
+    work = Path(tempfile.mkdtemp(prefix="edgebench-user-"))
+    try:
+        work.chmod(0o755)
+        shutil.copytree(converted.root / "results/workloads/layer-fc-128-32", work / "w")
+        shutil.copy(converted.root / "results/images/tensorflow.json", work / "tensorflow.json")
+        for path in [work, *work.rglob("*")]:
+            os.chown(path, 4321, 4321)
+        env = {
+            "PATH": os.environ["PATH"], "HOME": str(work),
+            "DOCKER_HOST": f"unix://{socket}",
+        }  # fmt: skip
+        refused = as_user(["docker", "version"], env, work)
+        assert refused.returncode != 0 and "permission denied" in refused.stderr.lower()
+        script = (
+            "from pathlib import Path\n"
+            "from edgebench.convert.engine import Engine, run_conversion\n"
+            "raise SystemExit(run_conversion(Engine('docker'), Path('w'), 'tflite-fp32',"
+            " Path('out/tflite-fp32.json'), Path('log'), 8, 0, image=Path('tensorflow.json')))\n"
+        )
+        python = python_for_others()
+        need(python is not None, f"no Python that uid 4321 may run ({sys.executable} is not)")
+        env["PYTHONPATH"] = str(PACKAGE_ROOT)  # that Python may lack the editable install
+        result = as_user([python, "-c", script], env, work, groups=[docker_gid])
+        assert result.returncode == 0, result.stderr + (work / "log").read_text()[-2000:]
+        assert "--user 4321:4321" in (work / "log").read_text()
+        for name in ("tflite-fp32.json", "tflite-fp32.tflite"):
+            stat = (work / "out" / name).stat()
+            assert (stat.st_uid, stat.st_gid) == (4321, 4321)
+        converted_here = read_json(work / "out/tflite-fp32.json")
+        assert (
+            converted_here["sha256"]
+            == record(converted, "layer-fc-128-32", "tflite-fp32")["sha256"]
+        )
+    finally:
+        shutil.rmtree(work)
 
 
 def test_complete_run_has_nothing_left_to_do(converted):
     assert converted.planned_jobs() == {}
 
 
-def test_image_that_cannot_be_built_is_an_unsupported_row_with_the_reason(
-    converted, base_image, tmp_path
-):
-    (tmp_path / "containers/broken").mkdir(parents=True)
-    (tmp_path / "containers/broken/Dockerfile").write_text(
-        "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo 'no such toolchain' >&2 && exit 3\n"
+def docker_ids(*args: str) -> set[str]:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, check=True)
+    return set(result.stdout.split())
+
+
+def test_failed_build_fails_with_the_builders_words_and_leaves_nothing_behind(base_image, tmp_path):
+    containers = tmp_path / "containers"
+    shutil.copytree(REPO / "containers/common", containers / "common")
+    write_image(
+        containers, "broken", "RUN echo step > /step\nRUN echo 'no such toolchain' >&2 && exit 3"
     )
-    with open(tmp_path / "build.log", "w") as log:
-        built = build_image(
-            "broken", tmp_path / "containers", tmp_path / "broken.json", log, base_image=base_image
-        )
-    assert built["status"] == "failed" and "exited with code" in built["reason"]
-    out = tmp_path / "out" / "tflite-fp32.json"
-    workload = converted.root / "results/workloads/layer-fc-128-32"
-    run_conversion(
-        Engine("docker"), workload, "tflite-fp32", out, tmp_path / "log", 8, 0,
-        image=tmp_path / "broken.json",
+    before = docker_ids("ps", "--all", "--quiet", "--no-trunc")
+    dangling = docker_ids("images", "--filter", "dangling=true", "--quiet", "--no-trunc")
+    with open(tmp_path / "build.log", "w") as log, pytest.raises(ImageBuildError) as failed:
+        build_image("broken", containers, tmp_path / "broken.json", log, base_image=base_image)
+    message = str(failed.value)
+    assert "building the broken image failed (docker build exited with code 3)" in message
+    assert "no such toolchain" in message and f"Full build output: {tmp_path}" in message
+    assert not (tmp_path / "broken.json").exists()
+    assert docker_ids("ps", "--all", "--quiet", "--no-trunc") == before  # no stopped container
+    assert docker_ids("images", "--filter", "dangling=true", "--quiet", "--no-trunc") <= dangling
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A key and a self-signed CA certificate for 127.0.0.1, as a TLS-intercepting proxy has."""
+    key, certificate = folder / "proxy-ca.key", folder / "proxy-ca.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-keyout", key, "-out", certificate, "-subj", f"/CN=edgebench test proxy {time.time()}",
+            "-addext", "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True, capture_output=True,
     )  # fmt: skip
-    row = read_json(out)
-    assert row["status"] == "unsupported" and built["reason"] in row["reason"]
+    return key, certificate
+
+
+@contextmanager
+def https_server(key: Path, certificate: Path):
+    """An HTTPS server on 127.0.0.1 with that certificate: 200 for /, 404 for anything else
+    (an empty package index)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/" else 404)
+            self.end_headers()
+            self.wfile.write(b"edgebench test server\n")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_untrusted_tls_fails_the_run_and_says_to_set_ca_bundle(
+    docker_host, base_image, project, tmp_path, monkeypatch
+):
+    """A pip index behind a certificate the images do not trust, as behind a TLS-intercepting
+    proxy without ca_bundle: the image build fails, so does the run, and the console says what
+    the builder said and that ca_bundle fixes it; no conversion ran. With the certificate as
+    ca_bundle, a build trusts that server."""
+    key, certificate = self_signed(tmp_path)
+    suite = {**SUITE, "workloads": ["layer-fc-128-32"], "formats": ["tflite-fp32"]}
+    project.write_yaml("config/suites/tiny.yaml", suite)
+    project.write_yaml(
+        "config/config.yaml",
+        {"devices": ["local"], "suite": "tiny", "containers": "docker", "base_image": base_image},
+    )
+    with https_server(key, certificate) as url:
+        monkeypatch.setenv("PIP_INDEX_URL", f"{url}/simple")
+        monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+        result = project.snakemake(check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output[-3000:]
+        assert "building the tensorflow image failed" in output
+        assert "CERTIFICATE_VERIFY_FAILED" in output and "--config ca_bundle=" in output
+        assert not (project.root / "results/images/tensorflow.json").exists()
+        assert not (project.root / "results/converted/layer-fc-128-32/tflite-fp32.json").exists()
+
+        containers = tmp_path / "containers"
+        shutil.copytree(REPO / "containers/common", containers / "common")
+        fetch = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1]).status)"
+        write_image(containers, "fetch", f"RUN python3 -c '{fetch}' {url}/")
+        with open(tmp_path / "fetch.log", "w") as log:
+            built = build_image(
+                "fetch", containers, tmp_path / "fetch.json", log,
+                base_image=base_image, ca_bundle=certificate,
+            )  # fmt: skip
+    remove_images(built["id"], built["common_image_id"])
+    assert built["extra_ca"] and "\n200\n" in (tmp_path / "fetch.log").read_text()
 
 
 def edit(path: Path, line: str) -> str:
@@ -305,6 +541,14 @@ def test_changed_dockerfile_rebuilds_its_image_and_reconverts_only_what_uses_it(
     finally:
         tensorflow.write_text(original)
         os.utime(tensorflow, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as before: no rebuild
+    common = root / "containers/common/Dockerfile"
+    stat = common.stat()
+    original = edit(common, "LABEL org.edgebench.test=edited")
+    try:  # the common base is the first layers of both images
+        assert converted.planned_jobs()["build_image"] == 2
+    finally:
+        common.write_text(original)
+        os.utime(common, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     openvino = root / "containers/openvino/Dockerfile"
     before = image(converted, "openvino")["id"]
     tensorflow_records = {w: record(converted, w, "onnx-fp32") for w in WORKLOADS}
@@ -329,17 +573,38 @@ def test_changed_dockerfile_rebuilds_its_image_and_reconverts_only_what_uses_it(
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"containers": "docker", "base_image": "edgebench/missing:0"}, "edgebench.images base"),
-        ({"containers": "docker", "ca_bundle": "config/config.yaml"}, "not a PEM file"),
+        ({"base_image": "edgebench/missing:0"}, "edgebench.images base"),
+        ({"ca_bundle": "config/config.yaml"}, "which is not a PEM file of certificates"),
+        ({"ca_bundle": "config/proxy-ca.pem"}, "'config/proxy-ca.pem', which does not exist"),
+        ({"ca_bundle": "~/no-such.pem"}, "which does not exist"),
     ],
 )
 def test_missing_base_image_or_bad_ca_bundle_stops_before_any_job(
     docker_host, project, config, message
 ):
-    project.write_yaml("config/config.yaml", {"devices": ["local"], "suite": "quick", **config})
+    project.write_yaml(
+        "config/config.yaml",
+        {"devices": ["local"], "suite": "quick", "containers": "docker", **config},
+    )
     result = project.snakemake("-n", check=False)
     assert result.returncode != 0 and message in result.stdout + result.stderr
     assert "Building DAG" not in result.stdout + result.stderr
+
+
+def test_ca_bundle_expands_the_home_folder(docker_host, project, tmp_path, monkeypatch):
+    """`~/proxy-ca.pem` is the file in the user's home, as for the other path keys."""
+    home = tmp_path / "home"
+    home.mkdir()
+    _, certificate = self_signed(tmp_path)
+    shutil.copy(certificate, home / "proxy-ca.pem")
+    monkeypatch.setenv("HOME", str(home))
+    project.write_yaml(
+        "config/config.yaml",
+        {"devices": ["local"], "suite": "quick", "containers": "docker",
+         "ca_bundle": "~/proxy-ca.pem"},
+    )  # fmt: skip
+    jobs = project.snakemake("-n", "results/images/tensorflow.json").stdout
+    assert f"{home}/proxy-ca.pem" in jobs  # an input of the image build, so edits rebuild it
 
 
 def test_missing_dockerfile_or_daemon_stops_before_any_job(docker_host, project):
@@ -373,6 +638,73 @@ def test_base_image_is_made_offline_once_and_has_what_images_need(base_image):
         ["docker", "run", "--rm", "--network", "none", base_image, "update-ca-certificates"],
         capture_output=True, check=True,
     )  # fmt: skip
+
+
+def images_command(*args: str, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "edgebench.images", *args],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+
+
+def test_base_asks_the_daemon_before_debootstrap(tmp_path):
+    need(shutil.which("docker") is not None, "no docker command (Debian package docker.io)")
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-daemon.sock"}
+    started = time.monotonic()
+    result = images_command("base", "--tag", "edgebench/never:0", env=env)
+    assert result.returncode == 1 and time.monotonic() - started < 60
+    assert "no Docker daemon answers at DOCKER_HOST=" in result.stderr
+    assert "edgebench.images daemon" in result.stderr and "debootstrap" not in result.stderr
+
+
+def test_daemon_command_starts_a_daemon_the_docker_group_reaches_and_stop_cleans_up(tmp_path):
+    """`daemon` as the README runs it (another socket and cache here, beside the session's
+    daemon), then `stop`: no process, no mount and no socket left."""
+    need(shutil.which("docker") is not None, "no docker command (Debian package docker.io)")
+    need(os.geteuid() == 0 and shutil.which("dockerd"), "starting dockerd needs root and dockerd")
+    short = Path(tempfile.mkdtemp(prefix="eb-"))  # unix socket paths: 107 bytes at most
+    socket, cache = short / "run/docker.sock", short / "cache"
+    args = ["--cache", str(cache), "--socket", str(socket)]
+    started = images_command("daemon", *args)
+    try:
+        assert started.returncode == 0, started.stderr
+        assert started.stdout.strip() == f"export DOCKER_HOST=unix://{socket}"
+        assert oct(socket.parent.stat().st_mode & 0o777) == "0o755"
+        assert oct(socket.stat().st_mode & 0o777) == "0o660"
+        if group_id("docker") is not None:
+            assert socket.stat().st_gid == group_id("docker")
+        again = images_command("daemon", *args)
+        assert again.returncode == 0 and "already running" in again.stderr
+        env = {**os.environ, "DOCKER_HOST": f"unix://{socket}"}
+        root = tmp_path / "rootfs"  # the smallest image that runs: /usr/bin/true and its libc
+        for path in ("/usr/bin/true", *shared_libraries("/usr/bin/true")):
+            (root / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, root / path.lstrip("/"))
+        tar = subprocess.run(["tar", "-C", root, "-c", "."], capture_output=True, check=True)
+        docker = ["docker", "import", "-", "edgebench-test/true:1"]
+        subprocess.run(docker, input=tar.stdout, env=env, capture_output=True, check=True)
+        run = [
+            "docker",
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "edgebench-test/true:1",
+            "/usr/bin/true",
+        ]
+        subprocess.run(run, env=env, capture_output=True, check=True)
+        assert mounts_under([cache])  # the daemon's data root, its network namespace
+    finally:
+        stopped = images_command("stop", "--socket", str(socket))
+    assert stopped.returncode == 0 and "stopped the dockerd" in stopped.stdout
+    assert find_daemon(socket=socket) is None and not reachable(f"unix://{socket}")
+    assert mounts_under([cache]) == [] and not socket.exists()
+    shutil.rmtree(short)
+
+
+def shared_libraries(binary: str) -> list[str]:
+    output = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
+    return [part for part in output.split() if part.startswith("/")]
 
 
 def test_debian_mirror_is_read_from_apt_sources(tmp_path):
@@ -468,12 +800,15 @@ def test_dockerfiles_are_hadolint_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_image_takes_a_base_image_and_an_extra_ca_bundle():
+def test_every_image_starts_from_the_common_base_which_takes_a_base_image_and_a_ca_bundle():
+    common = (REPO / "containers/common/Dockerfile").read_text()
+    assert "ARG BASE_IMAGE=python:3.11-slim-bookworm\nFROM ${BASE_IMAGE}\n" in common
+    assert "COPY ca/ /usr/local/share/ca-certificates/" in common
+    assert "RUN update-ca-certificates" in common and "PIP_CERT=" in common
     for name in IMAGES:
         text = (REPO / "containers" / name / "Dockerfile").read_text()
-        assert "ARG BASE_IMAGE=python:3.11-slim-bookworm\nFROM ${BASE_IMAGE}\n" in text, name
-        assert "COPY ca/ /usr/local/share/ca-certificates/" in text, name
-        assert "RUN update-ca-certificates" in text and "PIP_CERT=" in text, name
+        assert "ARG COMMON_IMAGE=edgebench/common:latest\nFROM ${COMMON_IMAGE}\n" in text, name
+        assert "update-ca-certificates" not in text and "COPY ca/" not in text, name
 
 
 def test_pip_index_reaches_the_build_only_where_a_build_can_reach_it(monkeypatch):
