@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,7 +170,11 @@ def run_conversion(
         code = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT).returncode
     if code != 0 or not record.exists():
         lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-        last = f": {lines[-1].strip()[:300]}" if lines and not lines[-1].startswith("$ ") else ""
+        last = (
+            f": {textwrap.shorten(lines[-1], 300, placeholder=' [...]')}"
+            if lines and not lines[-1].startswith("$ ")
+            else ""
+        )
         write_json(
             record,
             {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import platform
+import textwrap
 import time
 import traceback
 from importlib import metadata
@@ -58,7 +59,12 @@ def short_reason(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     flagged = [line for line in lines if "error" in line.lower()] or lines
     text = " | ".join(dict.fromkeys(flagged)) or type(error).__name__
-    return f"{type(error).__name__}: {text}"[:REASON_LIMIT]
+    return clip(f"{type(error).__name__}: {text}")
+
+
+def clip(text: str, limit: int = REASON_LIMIT) -> str:
+    """The text whole, or cut at a word and marked: never mid-word."""
+    return text if len(text) <= limit else textwrap.shorten(text, limit, placeholder=" [...]")
 
 
 def sha256(path: Path) -> str:
@@ -157,8 +163,10 @@ def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) 
     if source["status"] != "ok":
         return {
             "status": "unsupported",
-            "reason": f"{fmt.name} is made from {fmt.source}, which is {source['status']}: "
-            f"{source['reason']}"[:REASON_LIMIT],
+            "reason": clip(
+                f"{fmt.name} is made from {fmt.source}, which is {source['status']}: "
+                f"{source['reason']}"
+            ),
         }
     out = model_path_for(record_path, fmt)
     calibration = (
