@@ -18,10 +18,10 @@ _EXPORTS = {
     "BenchmarkResult": "edgebench.api",
     "WorkflowFailed": "edgebench.api",
     "load_results": "edgebench.report.data",
-    "batch_size_vs_throughput_grid": "edgebench.report.plots",
-    "max_batch_size": "edgebench.report.plots",
-    "throughput_vs_device": "edgebench.report.plots",
-    "throughput_vs_accuracy": "edgebench.report.plots",
+    "batch_size_vs_throughput_grid": "edgebench.report.figures",
+    "max_batch_size": "edgebench.report.figures",
+    "throughput_vs_device": "edgebench.report.figures",
+    "throughput_vs_accuracy": "edgebench.report.figures",
 }
 __all__ = ["__version__", *_EXPORTS]
 

@@ -22,7 +22,7 @@ import pandas as pd
 
 from edgebench.metrics.stats import UNSTABLE_CV
 from edgebench.metrics.tables import KEYS
-from edgebench.report.plots import flags, model_rows, ok_rows
+from edgebench.report.rows import flags, model_rows, ok_rows
 
 NORMAL_IQR = 1.349  # the interquartile range of a normal distribution, in standard deviations
 OUTLIER_RATIO = 3.0

@@ -59,6 +59,10 @@ FORMAT_COLOURS = {
 }
 EXTRA_FORMAT_PALETTE = ["#9d755d", "#bab0ac", "#ff9da6", "#79706e"]
 HEATMAP_SCALE = "Viridis"
+# Lines and markers that tell devices apart where colour already stands for something else.
+DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "star", "hexagon", "cross"]
+THROUGHPUT_TITLE = "throughput (images/s)"
 
 
 def label(value) -> str:
@@ -125,3 +129,14 @@ def styled(figure: go.Figure, height: int | None = None) -> go.Figure:
     if height is not None:
         figure.update_layout(height=height)
     return figure
+
+
+def empty(message: str, height: int = 260) -> go.Figure:
+    """A chart with nothing to draw: the message in its middle, no axes."""
+    figure = go.Figure()
+    figure.add_annotation(
+        text=label(message), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
+    )
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    return styled(figure, height)

@@ -1,0 +1,137 @@
+"""What several sections share: the table's column sets, the CV and CI cells, the outlier note."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from edgebench.report import summary
+from edgebench.report.page import FORMATTERS, Column, absent, esc, note
+
+GROUP_TITLES = {"layer-blocks": "Layer blocks", "cell-blocks": "Cell blocks", "models": "Models"}
+
+IDENTITY = [
+    Column("device", "device"),
+    Column("workload", "workload"),
+    Column("format", "format"),
+    Column("batch", "batch", "int"),
+    Column("status", "status", "status"),
+]
+
+
+def ci_cell(row) -> tuple:
+    low, high = row.get("latency_ms_ci_low"), row.get("latency_ms_ci_high")
+    if absent(low) or absent(high):
+        return "", '<span class="empty">—</span>'
+    level = row.get("latency_ci_level")
+    tip = (
+        f' title="{100 * level:.1f}% confidence interval of the median"'
+        if not absent(level)
+        else ""
+    )
+    return low, f"<span{tip}>{low:.4g} – {high:.4g}</span>"
+
+
+def cv_cell(row) -> tuple:
+    """The CV; one made by a few outliers is marked, and says so on hover (summary.py)."""
+    cv = row.get("latency_cv")
+    if absent(cv):
+        return "", '<span class="empty">—</span>'
+    text = esc(FORMATTERS["cv"](cv))
+    median, iqr = row.get("latency_ms_median"), row.get("latency_ms_iqr")
+    if not summary.outlier_dominated(cv, iqr, median):
+        return cv, text
+    slowest = row.get("latency_ms_max")
+    tip = (
+        f"This CV comes from a few outliers: the standard deviation is inflated by samples far "
+        f"from the rest (slowest {FORMATTERS['ms'](slowest)} ms against a median of "
+        f"{FORMATTERS['ms'](median)} ms), while the middle half of the samples lies within "
+        f"{FORMATTERS['pct'](summary.relative_iqr(iqr, median))} of the median (IQR / median). "
+        "Read the median, its confidence interval and IQR / median, not the mean and CV."
+        if not absent(slowest)
+        else "This CV comes from a few outliers; read the median and IQR / median instead."
+    )
+    return cv, (
+        f'<span class="cv-outliers" title="{esc(tip)}">{text} '
+        '<span class="badge outliers">outliers</span></span>'
+    )
+
+
+def relative_iqr_cell(row) -> tuple:
+    value = summary.relative_iqr(row.get("latency_ms_iqr"), row.get("latency_ms_median"))
+    if absent(value):
+        return "", '<span class="empty">—</span>'
+    return value, esc(FORMATTERS["pct"](value))
+
+
+CV_HELP = (
+    "coefficient of variation (sd / mean); above 10% the run is unstable. Marked 'outliers' "
+    "when a few samples far from the rest make it (hover for the figures)"
+)
+IQR_HELP = "robust spread: width of the middle half of the samples over the median"
+OUTLIER_NOTE = (
+    "A CV marked “outliers” is made by a few samples far from the rest (a stall: another "
+    "process, a page fault, a frequency change): they inflate the standard deviation, and with "
+    "it the CV, to many times the mean, while the other samples agree closely. For those runs "
+    "read the median, its confidence interval and IQR / median, which outliers do not move; "
+    "hover the CV for the slowest sample."
+)
+
+
+def outlier_note(rows: pd.DataFrame) -> str:
+    """The note that explains the 'outliers' mark, where a row of `rows` carries it."""
+    if "latency_cv" not in rows.columns or rows.empty:
+        return ""
+    marked = [
+        summary.outlier_dominated(cv, iqr, median)
+        for cv, iqr, median in zip(
+            rows["latency_cv"], rows["latency_ms_iqr"], rows["latency_ms_median"], strict=True
+        )
+    ]
+    return note(OUTLIER_NOTE) if any(marked) else ""
+
+
+LATENCY = [
+    Column("latency_ms_median", "median ms", "ms", "median latency of all timed runs"),
+    Column("latency_ms_p90", "p90 ms", "ms", "90th percentile latency"),
+    Column(
+        "latency_ms_ci_low",
+        "95% CI of median (ms)",
+        "ms",
+        "distribution-free confidence interval of the median",
+        render=ci_cell,
+    ),
+    Column("latency_cv", "CV", "cv", CV_HELP, render=cv_cell),
+    Column("latency_ms_iqr", "IQR / median", "pct", IQR_HELP, render=relative_iqr_cell),
+    Column("unstable", "stability", "flag"),
+    Column("throughput_ips", "images/s", "ips", "batch / median latency"),
+    Column("flops", "FLOPs", "flops", "float operations per image (2 x MACs)"),
+    Column("achieved_flops", "FLOPS", "flops", "achieved: throughput x FLOPs"),
+]
+ACCURACY = [
+    Column("accuracy_top1", "top-1", "pct"),
+    Column("accuracy_drop", "accuracy drop", "pp", "float32 reference top-1 minus this top-1"),
+    Column("vips", "VIPS", "ips", "valid images per second: top-1 x images/s"),
+]
+POWER = [
+    Column("power_w", "power", "w"),
+    Column("energy_per_inference_mj", "energy/inference", "mj"),
+    Column("efficiency_ips_per_w", "images/s/W", "num"),
+]
+REASON = [Column("reason", "reason", "wrap")]
+
+
+def has(table: pd.DataFrame, column: str) -> bool:
+    return column in table.columns and table[column].notna().any()
+
+
+def present(table: pd.DataFrame, columns: list[Column]) -> list[Column]:
+    """Columns with at least one figure ("where present")."""
+    return [c for c in columns if c.render is not None or has(table, c.key)]
+
+
+def groups(table: pd.DataFrame) -> pd.Series:
+    return table["group"] if "group" in table.columns else pd.Series("models", table.index)
+
+
+def power_present(table: pd.DataFrame) -> bool:
+    return any(has(table, c.key) for c in POWER)

@@ -1,0 +1,41 @@
+"""Models: one row per device x model x format x batch."""
+
+from __future__ import annotations
+
+from edgebench.report.page import Charts, Column, Section, data_table, lead, note
+from edgebench.report.sections.common import (
+    ACCURACY,
+    IDENTITY,
+    LATENCY,
+    POWER,
+    REASON,
+    groups,
+    outlier_note,
+    present,
+)
+
+
+def section(report, charts: Charts) -> Section:
+    table = report.table
+    rows = table[groups(table).eq("models")]
+    if rows.empty:
+        body = note("No whole model in this report (the suite selected blocks only).")
+    else:
+        columns = [
+            *IDENTITY[:2],
+            Column("family", "family"),
+            *IDENTITY[2:],
+            *LATENCY,
+            *present(rows, ACCURACY),
+            *present(rows, POWER),
+            *REASON,
+        ]
+        body = (
+            lead(
+                "One row per device x model x format x batch. Click a header to sort; absent "
+                "figures are empty, never zero."
+            )
+            + data_table(rows, columns, "models-table")
+            + outlier_note(rows)
+        )
+    return Section("models", "Models", body)
