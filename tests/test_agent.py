@@ -239,3 +239,66 @@ def test_the_board_lock_stops_an_orphan_of_this_project_and_waits_for_others(tmp
         handle.close()
     finally:
         orphan.kill()
+
+
+def test_the_agents_raw_format_version_is_the_one_the_host_reads():
+    from edgebench import agent, rawlog
+
+    assert agent.FORMAT_VERSION == rawlog.FORMAT_VERSION
+    assert rawlog.FORMAT_VERSION in rawlog.READABLE_VERSIONS
+
+
+def test_header_and_end_place_the_run_on_the_wall_clock(tmp_path, fc_model):
+    stage_run(tmp_path, fc_model, agent_job(), None)
+    assert run_agent(tmp_path).returncode == 0
+    log = records(tmp_path)
+    start, end = log[0]["wall_clock"], log[-1]["wall_clock"]
+    assert 0 <= start["uncertainty_ns"] < 10_000_000
+    # the two clocks advance together between the anchors (within the readings' spread)
+    wall_elapsed = end["time_ns"] - start["time_ns"]
+    monotonic_elapsed = end["monotonic_ns"] - start["monotonic_ns"]
+    assert abs(wall_elapsed - monotonic_elapsed) < 50_000_000
+    first_sample = next(r for r in log if r["type"] == "sample")
+    assert start["monotonic_ns"] <= first_sample["start_ns"] <= end["monotonic_ns"]
+
+
+def test_the_profiles_runtime_module_is_the_one_used_and_recorded(tmp_path, fc_model):
+    chosen = tmp_path / "chosen"
+    stage_run(chosen, fc_model, agent_job(runtime_module="ai_edge_litert"), None)
+    assert run_agent(chosen).returncode == 0
+    runtime = records(chosen)[0]["runtime"]
+    assert runtime["name"] == runtime["requested"] == "ai_edge_litert"
+    absent = tmp_path / "absent"  # tflite_runtime is not installed here
+    stage_run(absent, fc_model, agent_job(runtime_module="tflite_runtime"), None)
+    assert run_agent(absent).returncode == 0
+    end = records(absent)[-1]
+    assert end["status"] == "unsupported" and "tflite_runtime" in end["reason"]
+
+
+def test_every_file_the_device_wrote_comes_back_verified(tmp_path, fc_model):
+    from edgebench.devices.dispatch import keep_results
+    from edgebench.fileio import sha256_file
+
+    stage = tmp_path / "stage"
+    inputs = np.random.default_rng(1).uniform(-1, 1, (3, 128)).astype(np.float32)
+    stage_run(stage, fc_model, agent_job(batch_sizes=[1]), inputs)
+    assert run_agent(stage).returncode == 0
+    out, raw = stage / "out", tmp_path / "raw" / "run.jsonl"
+    end = records(stage)[-1]
+    assert end["files"] == {"accuracy.npz": sha256_file(out / "accuracy.npz")}
+    model_hash = records(stage)[0]["model"]["sha256"]
+    assert keep_results(out, raw, model_hash) == "complete"
+    assert sorted(p.name for p in raw.parent.iterdir()) == ["accuracy.npz", "run.jsonl"]
+    (out / "stray.csv").write_text("not written by the run\n")
+    with pytest.raises(RuntimeError, match="stray.csv"):
+        keep_results(out, tmp_path / "again" / "run.jsonl", model_hash)
+
+
+def test_a_model_of_several_files_is_staged_under_one_stem(tmp_path):
+    xml, weights = tmp_path / "openvino-fp32.xml", tmp_path / "openvino-fp32.bin"
+    xml.write_text("<net/>")
+    weights.write_bytes(b"\0" * 8)
+    stage = tmp_path / "stage"
+    stage_run(stage, xml, agent_job(format="openvino-fp32", family="openvino"), None, [weights])
+    assert json.loads((stage / "job.json").read_text())["model"] == "model.xml"
+    assert (stage / "model.bin").read_bytes() == weights.read_bytes()

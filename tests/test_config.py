@@ -142,6 +142,7 @@ def checked_plan(project, **config):
         ({"timing": {"max_runs": 5}}, "min_runs (20) is larger than max_runs (5)"),
         ({"power": {"source": "none", "rail": "VDD_IN"}}, "unknown key(s) 'rail' under 'power'"),
         ({"python": "/no/such/python3"}, "python '/no/such/python3' does not exist"),
+        ({"power": {"source": "tegrastats"}}, "power source 'tegrastats' is not built yet"),
     ],
 )
 def test_device_profile_mistakes_are_refused_naming_the_key(project, changes, expected):

@@ -346,3 +346,23 @@ def test_a_window_cut_short_by_max_runs_is_noted():
     note = timing_note({"stopped_by": "max_runs", "window_ns": 280_000_000}, timing)
     assert note == "max_runs (10000) ended the timed window after 0.28 s, before min_s (1.0 s)"
     assert timing_note({"stopped_by": "min_reached", "window_ns": 10**9}, timing) is None
+
+
+def test_a_raw_log_of_an_unknown_format_version_is_refused(inputs, tmp_path):
+    lines = Path(inputs["runs"][0]).read_text().splitlines()
+    header = json.loads(lines[0])
+    path = tmp_path / "future" / "run.jsonl"
+    path.parent.mkdir()
+    path.write_text("\n".join([json.dumps({**header, "format_version": 99}), *lines[1:]]) + "\n")
+    with pytest.raises(ValueError, match="format_version 99"):
+        read_run(path)
+
+
+def test_run_ids_come_from_the_header_not_the_path(inputs, tmp_path):
+    from edgebench.rawlog import run_key
+
+    moved = tmp_path / "anywhere.jsonl"
+    moved.write_text(Path(inputs["runs"][0]).read_text())
+    header = json.loads(moved.read_text().splitlines()[0])
+    assert run_key(moved) == (header["device"], header["workload"], header["format"])
+    assert read_run(moved).key == run_key(moved)

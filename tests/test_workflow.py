@@ -76,11 +76,15 @@ def test_complete_run_has_nothing_left_to_do(converted):
     assert converted.planned_jobs() == {}
 
 
-def test_editing_a_device_profile_reruns_its_runs_and_tables_not_conversions(converted):
+def test_editing_a_device_profile_reruns_only_what_it_changes(converted):
     path = converted.root / "devices" / "local.yaml"
     original = path.read_text()
     try:
+        # a description or a connection setting changes no measurement: no run again
         path.write_text(original.replace("embedded default", "default, edited"))
+        assert "run" not in converted.planned_jobs() and "convert" not in converted.planned_jobs()
+        # the thread count does: every run on the device again, nothing reconverted
+        path.write_text(original + "threads: 1\n")
         assert converted.planned_jobs() == {
             "run": RUNNABLE,
             "tables": 1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -46,3 +47,13 @@ def write_bytes(path: Path | str, data: bytes) -> None:
 
 def read_json(path: Path | str):
     return json.loads(Path(path).read_text())
+
+
+def sha256_file(path: Path | str) -> str:
+    """The file's SHA-256 (hex), read in chunks: the host's one hash helper (the agent keeps its
+    own, being standalone)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -21,30 +21,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from edgebench.devices.dispatch import FAILURE_FILE
+from edgebench import paths
 from edgebench.fileio import read_json, write_json
 from edgebench.metrics.tables import build_table, write_tables
 from edgebench.settings import ConfigError, Plan
 
-RESULTS = Path("results")
 Key = tuple[str, str, str]
-
-
-def raw_log(device: str, workload: str, fmt: str) -> str:
-    return f"results/raw/{device}/{workload}/{fmt}/run.jsonl"
-
-
-def conversion_record(workload: str, fmt: str) -> str:
-    return f"results/converted/{workload}/{fmt}.json"
-
-
-def meta_file(workload: str) -> str:
-    return f"results/workloads/{workload}/meta.json"
 
 
 def plan_manifest(plan: Plan) -> str:
     """The file that stands for this plan's selection of runs (see the module docstring)."""
-    return f"results/plans/{plan_digest(plan.run_rows())}.json"
+    return paths.plan_manifest(plan_digest(plan.run_rows()))
 
 
 def plan_digest(rows: list[Key]) -> str:
@@ -52,11 +39,11 @@ def plan_digest(rows: list[Key]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def measured_runs(root: Path = RESULTS) -> list[Key]:
+def measured_runs() -> list[Key]:
     """(device, workload, format) of every complete raw log in the results folder, read from
     the log's header."""
     keys = []
-    for path in sorted((root / "raw").glob("*/*/*/run.jsonl")):
+    for path in sorted(Path().glob(paths.raw_logs_glob())):
         with open(path) as handle:
             header = json.loads(handle.readline() or "{}")
         if all(header.get(k) for k in ("device", "workload", "format")):
@@ -64,11 +51,11 @@ def measured_runs(root: Path = RESULTS) -> list[Key]:
     return keys
 
 
-def measured_elsewhere(plan: Plan, root: Path = RESULTS) -> list[Key]:
+def measured_elsewhere(plan: Plan) -> list[Key]:
     """Runs measured here before that this plan does not cover. They are read, never run
     again: no job of this workflow produces them (a device not selected is not driven)."""
     planned = set(plan.run_rows())
-    return [key for key in measured_runs(root) if key not in planned]
+    return [key for key in measured_runs() if key not in planned]
 
 
 def accuracy_files(plan: Plan, workloads) -> dict[str, str]:
@@ -100,16 +87,16 @@ def table_inputs(plan: Plan) -> dict:
     workloads = list(plan.workloads)
     return {
         "plan": plan_manifest(plan),
-        "runs": [raw_log(*key) for key in plan.runs()],
-        "conversions": [conversion_record(w, f) for w, f in plan.conversions()],
-        "metas": [meta_file(w) for w in workloads],
-        "references": [f"results/reference/{w}.npz" for w in accuracy_files(plan, workloads)],
+        "runs": [paths.raw_log(*key) for key in plan.runs()],
+        "conversions": [paths.conversion_record(w, f) for w, f in plan.conversions()],
+        "metas": [paths.workload_meta(w) for w in workloads],
+        "references": [paths.reference(w) for w in accuracy_files(plan, workloads)],
     }
 
 
-def table_settings(plan: Plan, root: Path = RESULTS) -> dict:
+def table_settings(plan: Plan) -> dict:
     """The tables' rows: the plan's, then the runs measured here before (see module doc)."""
-    elsewhere = measured_elsewhere(plan, root)
+    elsewhere = measured_elsewhere(plan)
     rows = plan.run_rows() + elsewhere
     return {
         "rows": [list(row) for row in rows],
@@ -132,27 +119,27 @@ def build_results_table(
         paths += [p for p in measured if (root / p).exists()]
         return [root / p for p in dict.fromkeys(paths)]
 
-    runs = present(inputs["runs"], [raw_log(*key) for key in elsewhere])
-    conversions = present(inputs["conversions"], [conversion_record(w, f) for _, w, f in elsewhere])
-    metas = present(inputs["metas"], [meta_file(w) for _, w, _ in elsewhere])
+    runs = present(inputs["runs"], [paths.raw_log(*key) for key in elsewhere])
+    conversions = present(
+        inputs["conversions"], [paths.conversion_record(w, f) for _, w, f in elsewhere]
+    )
+    metas = present(inputs["metas"], [paths.workload_meta(w) for _, w, _ in elsewhere])
 
     accuracy = settings["accuracy"]
     missing_reasons = None
     if partial:
         missing_reasons = {}
-        for path in inputs["runs"]:
-            failure = (root / path).with_name(FAILURE_FILE)
+        for key in map(tuple, settings["rows"]):
+            failure = root / paths.failure_record(*key)
             if failure.exists():
-                record = read_json(failure)
-                key = (record["device"], record["workload"], record["format"])
-                missing_reasons[key] = f"device failed: {record['reason']}"
+                missing_reasons[key] = f"device failed: {read_json(failure)['reason']}"
     return build_table(
         runs=runs,
         conversions=conversions,
         metas=metas,
         devices=settings["devices"],
         plan_rows=[tuple(row) for row in settings["rows"]],
-        references={w: root / f"results/reference/{w}.npz" for w in accuracy},
+        references={w: root / paths.reference(w) for w in accuracy},
         datasets={w: root / path for w, path in accuracy.items()},
         missing_reasons=missing_reasons,
     )
@@ -160,7 +147,7 @@ def build_results_table(
 
 def device_logs(settings: dict, device: str, planned: list[str]) -> list[str]:
     """A device's raw logs for its digest: the planned ones, then those measured elsewhere."""
-    elsewhere = [raw_log(*key) for key in settings["elsewhere"] if key[0] == device]
+    elsewhere = [paths.raw_log(*key) for key in settings["elsewhere"] if key[0] == device]
     return [*planned, *elsewhere]
 
 
@@ -172,20 +159,18 @@ def write_partial_results(
     from edgebench.report.data import device_digest
 
     table = build_results_table(inputs, settings, partial=True)
-    write_tables(table, RESULTS / "tables")
+    write_tables(table, paths.TABLES)
     digests = []
     for device, profile in settings["devices"].items():
         planned = [p for p in inputs["runs"] if read_device(p) == device]
-        path = RESULTS / "report" / "devices" / f"{device}.json"
+        path = paths.device_digest(device)
         write_json(path, device_digest(device, profile, device_logs(settings, device, planned)))
         digests.append(path)
-    elsewhere = [conversion_record(w, f) for _, w, f in settings["elsewhere"]]
+    elsewhere = [paths.conversion_record(w, f) for _, w, f in settings["elsewhere"]]
     conversions = [p for p in [*inputs["conversions"], *elsewhere] if Path(p).exists()]
     images = [p for p in images if Path(p).exists()]
-    report = load_report(
-        RESULTS / "tables" / "results.parquet", digests, conversions, images, context
-    )
-    return report.write(RESULTS / "report" / "index.html")
+    report = load_report(paths.TABLE_PARQUET, digests, conversions, images, context)
+    return report.write(paths.REPORT)
 
 
 def read_device(path: str) -> str | None:

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from edgebench.devices.dispatch import run_settings, transport_for
+from edgebench.power import check_source
 from edgebench.settings import ConfigError, Plan
 from edgebench.workloads.datasets import read_labels
 
@@ -25,6 +26,7 @@ def check_plan(plan: Plan) -> None:
     if plan.imagenet_val and any(plan.accuracy_dataset(w) for w in plan.workloads):
         check_imagenet(plan.imagenet_val)
     for profile in plan.devices.values():
+        check_source(profile["power"]["source"], profile["name"])
         run_settings(profile, plan.suite)
         transport_for(profile)
         check_device_python(profile)

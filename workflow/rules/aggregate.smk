@@ -6,7 +6,7 @@ rule plan_manifest:
     output:
         outcome.plan_manifest(PLAN),
     log:
-        "results/logs/plans.log",
+        paths.log("plans"),
     params:
         rows=lambda wildcards: PLAN.run_rows(),
     conda:
@@ -19,10 +19,10 @@ rule tables:
     input:
         unpack(table_inputs),
     output:
-        csv="results/tables/results.csv",
-        parquet="results/tables/results.parquet",
+        csv=paths.TABLE_CSV,
+        parquet=paths.TABLE_PARQUET,
     log:
-        "results/logs/tables.log",
+        paths.log("tables"),
     params:
         settings=TABLE_SETTINGS,
     conda:

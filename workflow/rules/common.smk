@@ -7,10 +7,14 @@ from pathlib import Path
 import pandas
 from snakemake.exceptions import WorkflowError
 
-from edgebench import outcome
+from edgebench import outcome, paths
 from edgebench.convert.engine import get_engine
 from edgebench.convert.formats import FORMATS
-from edgebench.devices.dispatch import SESSION_VARIABLE, board_resource
+from edgebench.devices.dispatch import (
+    SESSION_VARIABLE,
+    board_resource,
+    measurement_settings,
+)
 from edgebench.images.catalog import images_for
 from edgebench.images.checks import check_images
 from edgebench.preflight import check_plan
@@ -53,7 +57,7 @@ for _board in sorted({board_resource(p) for p in PLAN.devices.values()}):
     )
 
 
-REPORT = "results/report/index.html"
+REPORT = paths.REPORT
 
 
 def all_targets():
@@ -66,7 +70,7 @@ def all_targets():
 def print_report_location():
     """After a successful run: the summary, and where the report is, as a path that opens
     directly."""
-    table = Path("results/tables/results.parquet")
+    table = Path(paths.TABLE_PARQUET)
     if table.exists():
         print(outcome.summary(pandas.read_parquet(table)))
     if Path(REPORT).exists():
@@ -87,7 +91,7 @@ def keep_what_completed():
 
 
 def conversion_record(workload, fmt):
-    return f"results/converted/{workload}/{fmt}.json"
+    return paths.conversion_record(workload, fmt)
 
 
 def workload_spec(wildcards):
@@ -111,8 +115,8 @@ def workload_inputs(wildcards):
 
 def conversion_inputs(wildcards):
     inputs = {
-        "model": f"results/workloads/{wildcards.workload}/model.keras",
-        "meta": f"results/workloads/{wildcards.workload}/meta.json",
+        "model": paths.workload_model(wildcards.workload),
+        "meta": paths.workload_meta(wildcards.workload),
     }
     dataset = trained_on(wildcards.workload)
     if dataset and FORMATS[wildcards.format].precision == "int8":
@@ -144,7 +148,7 @@ def reference_dataset(wildcards):
 def run_inputs(wildcards):
     inputs = {
         "conversion": conversion_record(wildcards.workload, wildcards.format),
-        "meta": f"results/workloads/{wildcards.workload}/meta.json",
+        "meta": paths.workload_meta(wildcards.workload),
     }
     dataset = PLAN.accuracy_dataset(wildcards.workload)
     if dataset:
@@ -192,7 +196,7 @@ def table_inputs(wildcards):
 
 def device_runs(wildcards):
     """The raw logs this plan makes on one device (runs measured before are read as they are)."""
-    return [outcome.raw_log(*key) for key in PLAN.runs() if key[0] == wildcards.device]
+    return [paths.raw_log(*key) for key in PLAN.runs() if key[0] == wildcards.device]
 
 
 def table_device(wildcards):
@@ -206,15 +210,15 @@ def measured_device_runs(wildcards):
 
 def measured_conversions(wildcards):
     """Conversion records of the runs measured before, outside this plan."""
-    records = (outcome.conversion_record(w, f) for _, w, f in TABLE_SETTINGS["elsewhere"])
+    records = (paths.conversion_record(w, f) for _, w, f in TABLE_SETTINGS["elsewhere"])
     return [path for path in dict.fromkeys(records) if Path(path).exists()]
 
 
 def report_inputs(wildcards):
     return {
-        "table": "results/tables/results.parquet",
+        "table": paths.TABLE_PARQUET,
         "digests": [
-            f"results/report/devices/{device}.json" for device in TABLE_SETTINGS["devices"]
+            paths.device_digest(device) for device in TABLE_SETTINGS["devices"]
         ],
         "conversions": TABLE_INPUTS["conversions"],
         "images": report_images(),
@@ -224,7 +228,7 @@ def report_inputs(wildcards):
 def report_images():
     """Records of the images this run converts in; with no engine, whatever records exist."""
     if ENGINE.name == "none":
-        return sorted(glob.glob("results/images/*.json"))
+        return sorted(glob.glob(paths.image_record("*")))
     return sorted({image_record(FORMATS[fmt].image) for fmt in PLAN.formats})
 
 
@@ -239,7 +243,7 @@ def report_context(wildcards):
 
 
 def image_record(image):
-    return f"results/images/{image}.json"
+    return paths.image_record(image)
 
 
 def image_inputs(wildcards):

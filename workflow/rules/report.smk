@@ -6,9 +6,9 @@ rule report_device:
     input:
         runs=device_runs,
     output:
-        "results/report/devices/{device}.json",
+        paths.device_digest("{device}"),
     log:
-        "results/logs/report/devices/{device}.log",
+        paths.log("report", "devices", "{device}"),
     params:
         profile=table_device,
         measured=measured_device_runs,
@@ -24,7 +24,7 @@ rule report:
     output:
         REPORT,
     log:
-        "results/logs/report/index.log",
+        paths.log("report", "index"),
     params:
         context=report_context,
         measured_conversions=measured_conversions,

@@ -5,12 +5,12 @@
 
 rule reference_outputs:
     input:
-        model="results/workloads/{workload}/model.keras",
+        model=paths.workload_model("{workload}"),
         dataset=reference_dataset,
     output:
-        "results/reference/{workload}.npz",
+        paths.reference("{workload}"),
     log:
-        "results/logs/reference/{workload}.log",
+        paths.log("reference", "{workload}"),
     conda:
         "../../envs/edgebench.yaml"
     script:
@@ -21,11 +21,11 @@ rule run:
     input:
         unpack(run_inputs),
     output:
-        "results/raw/{device}/{workload}/{format}/run.jsonl",
+        paths.raw_log("{device}", "{workload}", "{format}"),
     log:
-        "results/logs/run/{device}/{workload}/{format}.log",
+        paths.log("run", "{device}", "{workload}", "{format}"),
     params:
-        profile=device_profile,
+        measured_by=lambda wildcards: measurement_settings(device_profile(wildcards)),
         suite=suite_run_settings,
     threads: run_threads
     resources:

@@ -3,9 +3,9 @@
 
 rule prepare_digits:
     output:
-        "results/datasets/digits.npz",
+        paths.dataset("digits"),
     log:
-        "results/logs/datasets/digits.log",
+        paths.log("datasets", "digits"),
     params:
         seed=0,
         test_fraction=0.3,
@@ -19,9 +19,9 @@ rule prepare_imagenet:
     input:
         labels=imagenet_labels,
     output:
-        "results/datasets/imagenet/{workload}.npz",
+        paths.imagenet_set("{workload}"),
     log:
-        "results/logs/datasets/imagenet-{workload}.log",
+        paths.log("datasets", "imagenet-{workload}"),
     params:
         settings=imagenet_settings,
     conda:
@@ -34,10 +34,10 @@ rule build_workload:
     input:
         unpack(workload_inputs),
     output:
-        model="results/workloads/{workload}/model.keras",
-        meta="results/workloads/{workload}/meta.json",
+        model=paths.workload_model("{workload}"),
+        meta=paths.workload_meta("{workload}"),
     log:
-        "results/logs/workloads/{workload}.log",
+        paths.log("workloads", "{workload}"),
     params:
         spec=workload_spec,
     conda:

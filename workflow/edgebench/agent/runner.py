@@ -17,7 +17,7 @@ from .protocol import Timing, measure
 from .runtimes import Runtime, RuntimeUnavailable, load_runtime
 
 
-class RunLog:
+class RunLogWriter:
     """run.jsonl, streamed to run.jsonl.part and renamed only once the `end` record is in."""
 
     def __init__(self, path: Path):
@@ -36,8 +36,18 @@ class RunLog:
         )
         self._file.writelines(lines)
 
+    def other_files(self) -> dict[str, str]:
+        """Every other file in the log's folder (accuracy.npz ...), with its SHA-256: what the
+        host verifies before it keeps them."""
+        return {
+            path.name: sha256(path)
+            for path in sorted(self.path.parent.iterdir())
+            if path.is_file() and path not in (self.path, self.partial)
+        }
+
     def end(self, status: str, reason: str = "") -> None:
-        self.write({"type": "end", "status": status, "reason": reason, "finished_ns": now()})
+        end = {"type": "end", "status": status, "reason": reason, "finished_ns": now()}
+        self.write({**end, "files": self.other_files(), "wall_clock": wall_clock()})
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
@@ -54,6 +64,19 @@ def usable_cores() -> int:
 
 def now() -> int:
     return time.monotonic_ns()
+
+
+def wall_clock() -> dict:
+    """A wall-clock reading next to a monotonic one: places samples taken on another clock
+    (a power meter read by the host) on this run's timeline (docs/raw-format.md)."""
+    before = time.monotonic_ns()
+    wall = time.time_ns()
+    after = time.monotonic_ns()
+    return {
+        "time_ns": wall,
+        "monotonic_ns": (before + after) // 2,
+        "uncertainty_ns": after - before,
+    }
 
 
 def sha256(path: Path) -> str:
@@ -80,7 +103,7 @@ def random_inputs(runtime: Runtime, value_range, seed: int) -> np.ndarray:
     return quantize(values, dtype, quantization)
 
 
-def run_batch(runtime, model: str, batch: int, job: dict, log: RunLog) -> bool:
+def run_batch(runtime, model: str, batch: int, job: dict, log: RunLogWriter) -> bool:
     record = {"type": "batch", "batch": batch, "status": "ok", "reason": ""}
     try:
         started = now()
@@ -107,7 +130,9 @@ def run_batch(runtime, model: str, batch: int, job: dict, log: RunLog) -> bool:
     return True
 
 
-def run_accuracy(runtime, model: str, job: dict, workdir: Path, out: Path, log: RunLog) -> None:
+def run_accuracy(
+    runtime, model: str, job: dict, workdir: Path, out: Path, log: RunLogWriter
+) -> None:
     """Every dataset sample through the model, one at a time; outputs go back to the host."""
     inputs = np.load(workdir / job["accuracy_inputs"])
     runtime.prepare(model, 1, job["threads"])
@@ -143,6 +168,7 @@ def header(job: dict, model: Path) -> dict:
         "host_clock": job.get("host_clock"),
         "process_started_ns": PROCESS_STARTED_NS,
         "started_ns": now(),
+        "wall_clock": wall_clock(),
     }
 
 
@@ -153,15 +179,19 @@ def run_job(job: dict, workdir: Path) -> str:
     model = workdir / job["model"]
     threads_from = "config" if job.get("threads") else "device cores"
     job = {**job, "threads": job.get("threads") or usable_cores(), "threads_from": threads_from}
-    log = RunLog(out / "run.jsonl")
+    log = RunLogWriter(out / "run.jsonl")
     record = header(job, model)
     try:
-        runtime = load_runtime(job["family"])
+        runtime = load_runtime(job["family"], job.get("runtime_module"))
     except RuntimeUnavailable as error:
         log.write(record)
         log.end("unsupported", str(error))
         return "unsupported"
-    record["runtime"] = {"name": runtime.name, "version": runtime.version}
+    record["runtime"] = {
+        "name": runtime.name,
+        "version": runtime.version,
+        "requested": job.get("runtime_module"),  # the profile's `runtimes` entry, if any
+    }
     log.write(record)
     any_ok = False
     for batch in job["batch_sizes"]:

@@ -39,7 +39,13 @@ class Runtime:
         raise NotImplementedError
 
 
-def _import_first(candidates: list[tuple[str, str]]):
+def _import_first(candidates: list[tuple[str, str]], wanted: str | None = None):
+    """The first candidate module that imports; only `wanted` (a top-level module name, from
+    the device profile's `runtimes`) when one is named."""
+    if wanted is not None:
+        candidates = [c for c in candidates if c[0].split(".")[0] == wanted]
+        if not candidates:
+            raise RuntimeUnavailable(f"the agent cannot drive {wanted!r} for this format")
     for module_name, attribute in candidates:
         try:
             module = importlib.import_module(module_name)
@@ -59,8 +65,8 @@ class LiteRT(Runtime):
         ("tflite_runtime.interpreter", "Interpreter"),
     ]
 
-    def __init__(self):
-        module_name, self._interpreter_class = _import_first(self.CANDIDATES)
+    def __init__(self, wanted: str | None = None):
+        module_name, self._interpreter_class = _import_first(self.CANDIDATES, wanted)
         self.name = module_name.split(".")[0]
         self.version = _version(self.name)
 
@@ -96,8 +102,8 @@ class OnnxRuntime(Runtime):
     family = "onnx"
     DTYPES = {"tensor(float)": np.float32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8}
 
-    def __init__(self):
-        _, self._ort = _import_first([("onnxruntime", "InferenceSession")])
+    def __init__(self, wanted: str | None = None):
+        _, self._ort = _import_first([("onnxruntime", "InferenceSession")], wanted)
         import onnxruntime
 
         self._module = onnxruntime
@@ -131,10 +137,11 @@ class OnnxRuntime(Runtime):
 RUNTIMES: dict[str, type[Runtime]] = {"tflite": LiteRT, "onnx": OnnxRuntime}
 
 
-def load_runtime(family: str) -> Runtime:
+def load_runtime(family: str, wanted: str | None = None) -> Runtime:
+    """The runtime of a format family; `wanted` names the module the profile asks for."""
     if family not in RUNTIMES:
         raise RuntimeUnavailable(f"the agent has no runtime for format family {family!r}")
-    return RUNTIMES[family]()
+    return RUNTIMES[family](wanted)
 
 
 def _version(module_name: str) -> str:

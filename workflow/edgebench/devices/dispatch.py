@@ -17,19 +17,33 @@ from pathlib import Path
 
 import numpy as np
 
+from edgebench import paths
 from edgebench.agent.protocol import Timing
-from edgebench.agent.runner import RunLog
 from edgebench.convert.formats import FORMATS
 from edgebench.devices.local import LocalTransport
 from edgebench.devices.ssh import SshError, SshTransport
 from edgebench.devices.staging import stage_run
-from edgebench.fileio import read_json, write_json
+from edgebench.devices.transport import Transport
+from edgebench.fileio import read_json, sha256_file, write_json
+from edgebench.rawlog import write_unrun
 from edgebench.settings.errors import ConfigError
 
-TRANSPORTS = {"local": LocalTransport, "ssh": SshTransport}
-FAILURE_FILE = "failure.json"  # beside run.jsonl: why the last attempt could not drive the device
+TRANSPORTS: dict[str, type[Transport]] = {"local": LocalTransport, "ssh": SshTransport}
 SESSION_VARIABLE = "EDGEBENCH_SESSION"  # one workflow run (set when the Snakefile loads)
 BOARD_BUSY, LIFELINE = 73, 75  # agent exit statuses (edgebench.agent.__main__, boardlock)
+
+
+# Profile keys that change how a device is reached or described, never what it measures:
+# editing them reruns nothing (the run rule's rerun trigger is `measurement_settings`).
+NOT_MEASURED = (
+    "description", "retries", "backoff_s", "connect_timeout_s", "alive_interval_s",
+    "alive_count", "reuse_connection", "lock_wait_s",
+)  # fmt: skip
+
+
+def measurement_settings(profile: dict) -> dict:
+    """The profile's keys that can change a measurement."""
+    return {key: value for key, value in profile.items() if key not in NOT_MEASURED}
 
 
 def board_id(profile: dict) -> str:
@@ -54,7 +68,7 @@ def board_resource(profile: dict) -> str:
     return "board_" + re.sub(r"\W", "_", board_id(profile))
 
 
-def transport_for(profile: dict):
+def transport_for(profile: dict) -> Transport:
     kind = profile["transport"]
     if kind not in TRANSPORTS:
         raise ConfigError(
@@ -89,17 +103,13 @@ def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> di
         "workload": meta["workload"],
         "format": format_name,
         "family": FORMATS[format_name].family,
+        # the module the profile names for this family (None: the agent's first that imports)
+        "runtime_module": profile.get("runtimes", {}).get(FORMATS[format_name].family),
         "batch_sizes": suite["batch_sizes"] if is_model else [1],
         **run_settings(profile, suite),
         "seed": suite["seed"],
         "input_range": meta["input_range"],
     }
-
-
-def write_unrun(raw_log: Path, job: dict, status: str, reason: str) -> None:
-    log = RunLog(raw_log)
-    log.write({"type": "header", "format_version": 1, **job})
-    log.end(status, reason)
 
 
 class DeviceFailed(RuntimeError):
@@ -114,14 +124,15 @@ def run_on_device(
     raw_log: Path,
     log,
     dataset: Path | None = None,
-    stage_root: Path = Path("results/stage"),
+    stage_root: Path | None = None,
 ) -> str:
     record = read_json(conversion)
     if record["status"] != "ok":
         reason = f"conversion {record['status']}: {record['reason']}"
         write_unrun(raw_log, job, "unsupported", reason)
         return "unsupported"
-    failure = raw_log.with_name(FAILURE_FILE)
+    failure = Path(paths.failure_record(job["device"], job["workload"], job["format"]))
+    stage_root = Path(stage_root or paths.stage_root())
     try:
         status = drive(profile, job, conversion, record, raw_log, log, dataset, stage_root)
     except DeviceFailed as error:
@@ -153,7 +164,10 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
             inputs = data["x_test"]
     # a stage of its own: a leftover job of a killed workflow never shares (or deletes) it
     stage = stage_root / job["device"] / job["workload"] / job["format"] / f"job-{os.getpid()}"
-    stage_run(stage, conversion.parent / record["model_file"], job, inputs)
+    model = conversion.parent / record["model_file"]
+    companions = [conversion.parent / name for name in record.get("files", {})]
+    companions = [path for path in companions if path != model]
+    stage_run(stage, model, job, inputs, companions, with_agent=transport.stages_agent)
     try:
         try:
             code = transport.run(stage, log)
@@ -217,17 +231,26 @@ def mark_unreachable(stage_root: Path, device: str, error: str) -> None:
 
 
 def keep_results(out: Path, raw_log: Path, model_sha256: str) -> str:
-    """Verify what came back, then move it beside the declared output (run.jsonl last)."""
+    """Verify what came back (a complete log of the model asked for, and every other file the
+    device wrote into its out folder, each against the hash the end record lists), then move
+    it beside the declared output, each file atomically and run.jsonl last."""
     records = [json.loads(line) for line in (out / "run.jsonl").read_text().splitlines()]
     header, end = records[0], records[-1]
     if header.get("type") != "header" or end.get("type") != "end":
         raise RuntimeError(f"{out / 'run.jsonl'} came back incomplete")
     if header["model"]["sha256"] != model_sha256:
         raise RuntimeError(f"the device ran a different model than {raw_log.parent} asked for")
+    listed = end.get("files", {})
+    others = sorted(p for p in out.iterdir() if p.is_file() and p.name != "run.jsonl")
+    for path in others:
+        if path.name not in listed or sha256_file(path) != listed[path.name]:
+            raise RuntimeError(
+                f"{path} came back without the hash the run's end record lists for it: "
+                "incomplete or not written by this run"
+            )
     raw_log.parent.mkdir(parents=True, exist_ok=True)
-    for name in ("accuracy.npz", "run.jsonl"):
-        if (out / name).exists():
-            partial = raw_log.parent / f".{name}.part"
-            shutil.copy2(out / name, partial)
-            partial.replace(raw_log.parent / name)
+    for path in [*others, out / "run.jsonl"]:
+        partial = raw_log.parent / f".{path.name}.part"
+        shutil.copy2(path, partial)
+        partial.replace(raw_log.parent / path.name)
     return end["status"]

@@ -10,7 +10,6 @@ before the job starts again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -24,6 +23,7 @@ import time
 from pathlib import Path
 
 from edgebench.devices.staging import AGENT_PACKAGE
+from edgebench.fileio import sha256_file
 
 SSH_FAILED = 255  # ssh's own exit status for connection and authentication errors
 
@@ -216,7 +216,7 @@ class SshTransport:
         missing = [
             (remote, path)
             for (remote, path), digest in zip(wanted.items(), present, strict=True)
-            if digest != sha256(path)
+            if digest != sha256_file(path)
         ]
         log.write(f"push: {len(missing)} of {len(wanted)} files to {self.host}:{self.workdir}\n")
         if missing:
@@ -317,7 +317,3 @@ def control_dir() -> str:
     if stat.S_IMODE(info.st_mode) & 0o077:
         path.chmod(0o700)
     return str(path)
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -2,7 +2,8 @@
 
 stage/
   edgebench_agent/   the agent package (standard library + numpy + one runtime)
-  model.<suffix>     the converted model
+  model.<suffix>     the converted model, and its companion files under the same stem
+                     (OpenVINO's model.xml finds its weights as model.bin)
   inputs.npy         accuracy inputs, when the workload has a dataset
   job.json           what to run: format family, batch sizes, timing, threads, seed
 """
@@ -19,15 +20,28 @@ AGENT_SOURCE = Path(__file__).resolve().parents[1] / "agent"
 AGENT_PACKAGE = "edgebench_agent"
 
 
-def stage_run(stage: Path, model: Path, job: dict, accuracy_inputs: np.ndarray | None) -> Path:
-    """Fill `stage` (emptied first) and return the job file's path."""
+def stage_run(
+    stage: Path,
+    model: Path,
+    job: dict,
+    accuracy_inputs: np.ndarray | None,
+    companions: list[Path] = (),
+    with_agent: bool = True,
+) -> Path:
+    """Fill `stage` (emptied first) and return the job file's path. `companions` are the
+    model's other files (OpenVINO's .bin), staged under the model's stem."""
     if stage.exists():
         shutil.rmtree(stage)
-    shutil.copytree(
-        AGENT_SOURCE, stage / AGENT_PACKAGE, ignore=shutil.ignore_patterns("__pycache__")
-    )
+    if with_agent:  # not for a board that runs firmware (its transport sends no Python)
+        shutil.copytree(
+            AGENT_SOURCE, stage / AGENT_PACKAGE, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    else:
+        stage.mkdir(parents=True)
     staged_model = stage / f"model{model.suffix}"
     shutil.copy2(model, staged_model)
+    for companion in companions:
+        shutil.copy2(companion, stage / f"model{companion.suffix}")
     job = {**job, "model": staged_model.name, "out": "out"}
     if accuracy_inputs is not None:
         np.save(stage / "inputs.npy", accuracy_inputs.astype(np.float32))

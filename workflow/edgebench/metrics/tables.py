@@ -11,8 +11,6 @@ workloads/build.py (meta.json). Anything inconsistent in them raises ValueError 
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +18,8 @@ import pandas as pd
 
 from edgebench.fileio import atomic_path, read_json
 from edgebench.metrics import accuracy, stats
+from edgebench.rawlog import KEYS, RawRun, expect, read_run, run_key
 
-KEYS = ["device", "workload", "format"]
 IDENTITY_COLUMNS = [*KEYS, "batch", "group", "family", "status", "reason"]
 LATENCY_COLUMNS = {  # stats.summarize() key -> table column
     "median": "latency_ms_median",
@@ -133,111 +131,6 @@ NOT_RUN = "not run: the workflow stopped before this run (see its log under resu
 NOT_CONVERTED = "not converted: the workflow stopped before this conversion finished"
 
 CONVERSION_STATUSES = {"ok", "unsupported", "failed"}
-BATCH_STATUSES = {"ok", "failed"}
-END_STATUSES = {"complete", "unsupported", "failed"}
-
-
-# --- raw run logs -----------------------------------------------------------------------------
-
-
-@dataclass
-class RunLog:
-    """One run.jsonl: its records; each batch's samples as int64 end - start durations (ns)."""
-
-    path: Path
-    header: dict
-    samples: dict[int, np.ndarray]
-    batches: list[dict]
-    accuracy: dict | None
-    end: dict
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return run_key(self.path)
-
-
-def run_key(path: Path) -> tuple[str, str, str]:
-    """(device, workload, format) from results/raw/{device}/{workload}/{format}/run.jsonl."""
-    device, workload, format_name = Path(path).parts[-4:-1]
-    return device, workload, format_name
-
-
-def _records(path: Path) -> list[tuple[int, dict]]:
-    records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append((number, json.loads(line)))
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{number}: not a JSON record ({error})") from error
-    return records
-
-
-def _check_framing(path: Path, records: list[tuple[int, dict]]) -> None:
-    if not records or records[-1][1].get("type") != "end":
-        raise ValueError(f"{path}: no end record; the run log is incomplete")
-    if records[0][1].get("type") != "header":
-        raise ValueError(f"{path}: the first record is not a header")
-    for number, record in records[1:-1]:
-        if record.get("type") in ("header", "end"):
-            raise ValueError(f"{path}:{number}: a {record['type']} record in the middle of the log")
-
-
-def _check_identity(path: Path, header: dict) -> None:
-    """The header, as far as it is known, must describe the run its path names."""
-    for name, expected in zip(KEYS, run_key(path), strict=True):
-        if header.get(name) not in (None, expected):
-            raise ValueError(
-                f"{path}: header {name} {header[name]!r} but the path says {expected!r}"
-            )
-
-
-def _check_samples(path: Path, samples: dict[int, np.ndarray], batches: list[dict]) -> None:
-    recorded = {record["batch"] for record in batches}
-    if orphans := sorted(set(samples) - recorded):
-        raise ValueError(f"{path}: samples for batch sizes {orphans} that have no batch record")
-    for batch, durations in samples.items():
-        if (durations < 0).any():
-            raise ValueError(f"{path}: batch {batch} has samples with end_ns before start_ns")
-    for record in batches:
-        _expect(record.get("status"), BATCH_STATUSES, f"{path}: batch {record['batch']} status")
-        count = len(samples.get(record["batch"], ()))
-        if record["status"] == "ok" and (count == 0 or count != record.get("runs")):
-            raise ValueError(
-                f"{path}: batch {record['batch']} is ok with runs={record.get('runs')} "
-                f"but has {count} samples"
-            )
-
-
-def read_run(path: Path | str) -> RunLog:
-    """Parse and check one run.jsonl; an incomplete or inconsistent log raises ValueError."""
-    path = Path(path)
-    records = _records(path)
-    _check_framing(path, records)
-    header, end = records[0][1], records[-1][1]
-    _check_identity(path, header)
-    _expect(end.get("status"), END_STATUSES, f"{path}: end status")
-    durations: dict[int, list[int]] = {}
-    batches, accuracy_record = [], None
-    for number, record in records[1:-1]:
-        kind = record.get("type")
-        if kind == "sample":
-            durations.setdefault(record["batch"], []).append(record["end_ns"] - record["start_ns"])
-        elif kind == "batch":
-            batches.append(record)
-        elif kind == "accuracy":
-            accuracy_record = record
-        else:
-            raise ValueError(f"{path}:{number}: unknown record type {kind!r}")
-    samples = {batch: np.asarray(values, dtype=np.int64) for batch, values in durations.items()}
-    _check_samples(path, samples, batches)
-    return RunLog(path, header, samples, batches, accuracy_record, end)
-
-
-def _expect(value, allowed: set[str], what: str) -> None:
-    if value not in allowed:
-        raise ValueError(f"{what} is {value!r}, expected one of {sorted(allowed)}")
 
 
 # --- per-run and per-batch columns --------------------------------------------------------------
@@ -289,7 +182,7 @@ def _first(array: np.ndarray, count: int, path: Path, what: str) -> np.ndarray:
     return array[:count]
 
 
-def _accuracy_columns(run: RunLog, labels_path: Path | None, reference_path: Path | None) -> dict:
+def _accuracy_columns(run: RawRun, labels_path: Path | None, reference_path: Path | None) -> dict:
     """Scores of accuracy.npz; the host sent the first N test inputs, in order."""
     record = run.accuracy
     if record is None:
@@ -321,7 +214,7 @@ def _accuracy_columns(run: RunLog, labels_path: Path | None, reference_path: Pat
     }
 
 
-def _run_columns(run: RunLog, labels_path: Path | None, reference_path: Path | None) -> dict:
+def _run_columns(run: RawRun, labels_path: Path | None, reference_path: Path | None) -> dict:
     facts = run.header.get("facts") or {}
     runtime = run.header.get("runtime") or {}
     return {
@@ -394,7 +287,7 @@ def _conversion_frame(conversions: list[Path]) -> pd.DataFrame:
     rows = []
     for path in conversions:
         record = read_json(path)
-        _expect(record.get("status"), CONVERSION_STATUSES, f"{path}: conversion status")
+        expect(record.get("status"), CONVERSION_STATUSES, f"{path}: conversion status")
         rows.append(
             {
                 "workload": record["workload"],

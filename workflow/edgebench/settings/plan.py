@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgebench import paths
 from edgebench.convert.formats import FORMATS
 from edgebench.settings.catalog import GROUPS, WorkloadSpec, load_catalog
 from edgebench.settings.errors import ConfigError, unknown
@@ -43,7 +44,7 @@ class Plan:
     def trained_on(self, workload: str) -> str | None:
         """The dataset file a workload is trained and int8-calibrated on, if any."""
         dataset = self.spec(workload).dataset
-        return f"results/datasets/{dataset}.npz" if dataset else None
+        return paths.dataset(dataset) if dataset else None
 
     def accuracy_dataset(self, workload: str) -> str | None:
         """What the accuracy pass feeds: the held-out split of a trained model's dataset, or
@@ -52,7 +53,7 @@ class Plan:
         if spec.dataset:
             return self.trained_on(workload)
         if self.imagenet_val and spec.group == "models" and spec.preprocessing:
-            return f"results/datasets/imagenet/{workload}.npz"
+            return paths.imagenet_set(workload)
         return None
 
     def run_rows(self) -> list[tuple[str, str, str]]:

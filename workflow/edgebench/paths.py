@@ -1,0 +1,87 @@
+"""The results layout, one owner: every path the workflow writes is built here.
+
+Rules use these with wildcard names (`raw_log("{device}", "{workload}", "{format}")` is the
+rule's output pattern); the code uses them with values. Nothing parses a path back into ids:
+the ids are in the records (raw-log headers, conversion records, meta.json).
+"""
+
+from __future__ import annotations
+
+RESULTS = "results"
+
+
+def dataset(name: str) -> str:
+    return f"{RESULTS}/datasets/{name}.npz"
+
+
+def imagenet_set(workload: str) -> str:
+    """An ImageNet-style folder preprocessed the model's way."""
+    return f"{RESULTS}/datasets/imagenet/{workload}.npz"
+
+
+def workload_model(workload: str) -> str:
+    return f"{RESULTS}/workloads/{workload}/model.keras"
+
+
+def workload_meta(workload: str) -> str:
+    return f"{RESULTS}/workloads/{workload}/meta.json"
+
+
+def image_record(image: str) -> str:
+    return f"{RESULTS}/images/{image}.json"
+
+
+def conversion_record(workload: str, fmt: str) -> str:
+    """The conversion record; the converted files lie beside it, named in it."""
+    return f"{RESULTS}/converted/{workload}/{fmt}.json"
+
+
+def reference(workload: str) -> str:
+    """float32 Keras outputs on the accuracy inputs."""
+    return f"{RESULTS}/reference/{workload}.npz"
+
+
+def raw_log(device: str, workload: str, fmt: str) -> str:
+    """run.jsonl; the other files the device wrote (accuracy.npz ...) lie beside it."""
+    return f"{RESULTS}/raw/{device}/{workload}/{fmt}/run.jsonl"
+
+
+def raw_logs_glob() -> str:
+    return f"{RESULTS}/raw/*/*/*/run.jsonl"
+
+
+def failure_record(device: str, workload: str, fmt: str) -> str:
+    """Why the last attempt could not drive the device (while there is no run.jsonl)."""
+    return f"{RESULTS}/raw/{device}/{workload}/{fmt}/failure.json"
+
+
+def stage_root() -> str:
+    return f"{RESULTS}/stage"
+
+
+def stage(device: str, workload: str, fmt: str, job: str) -> str:
+    """What a device receives for one job (removed after the run)."""
+    return f"{stage_root()}/{device}/{workload}/{fmt}/{job}"
+
+
+def unreachable_note(device: str) -> str:
+    return f"{stage_root()}/unreachable/{device}.json"
+
+
+def plan_manifest(digest: str) -> str:
+    return f"{RESULTS}/plans/{digest}.json"
+
+
+TABLES = f"{RESULTS}/tables"
+TABLE_CSV = f"{TABLES}/results.csv"
+TABLE_PARQUET = f"{TABLES}/results.parquet"
+REPORT = f"{RESULTS}/report/index.html"
+
+
+def device_digest(device: str) -> str:
+    return f"{RESULTS}/report/devices/{device}.json"
+
+
+def log(*parts: str) -> str:
+    """A job's log: results/logs/<parts>.log."""
+    return f"{RESULTS}/logs/{'/'.join(parts)}.log"

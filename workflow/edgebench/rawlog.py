@@ -1,0 +1,143 @@
+"""The raw run log (`run.jsonl`, docs/raw-format.md): its version, its reader, and the host's
+writer for runs that never reached a device. The agent writes it on the device with its own
+copy of FORMAT_VERSION (it must stay standalone); tests/test_agent.py checks the two agree.
+
+Every other module reads raw logs through `read_run` (or `run_key` for the ids alone): the ids
+come from the header record, never from the file's path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1  # written by this version of the agent
+READABLE_VERSIONS = {1}  # what read_run accepts
+KEYS = ["device", "workload", "format"]
+BATCH_STATUSES = {"ok", "failed"}
+END_STATUSES = {"complete", "unsupported", "failed"}
+
+
+@dataclass
+class RawRun:
+    """One run.jsonl: its records; each batch's samples as int64 end - start durations (ns)."""
+
+    path: Path
+    header: dict
+    samples: dict[int, np.ndarray]
+    batches: list[dict]
+    accuracy: dict | None
+    end: dict
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return header_key(self.header, self.path)
+
+
+def header_key(header: dict, path: Path | str) -> tuple[str, str, str]:
+    missing = [name for name in KEYS if not header.get(name)]
+    if missing:
+        raise ValueError(f"{path}: the header names no {', '.join(missing)}")
+    return header["device"], header["workload"], header["format"]
+
+
+def run_key(path: Path | str) -> tuple[str, str, str]:
+    """(device, workload, format) of a raw log, from its header record."""
+    with open(path) as handle:
+        first = handle.readline()
+    try:
+        header = json.loads(first)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}:1: not a JSON record ({error})") from error
+    return header_key(header, path)
+
+
+def _records(path: Path) -> list[tuple[int, dict]]:
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append((number, json.loads(line)))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: not a JSON record ({error})") from error
+    return records
+
+
+def _check_framing(path: Path, records: list[tuple[int, dict]]) -> None:
+    if not records or records[-1][1].get("type") != "end":
+        raise ValueError(f"{path}: no end record; the run log is incomplete")
+    if records[0][1].get("type") != "header":
+        raise ValueError(f"{path}: the first record is not a header")
+    version = records[0][1].get("format_version")
+    if version not in READABLE_VERSIONS:
+        raise ValueError(
+            f"{path}: raw log format_version {version!r}, but this edgebench reads "
+            f"{sorted(READABLE_VERSIONS)}; read it with the edgebench version that wrote it, "
+            "or run it again"
+        )
+    for number, record in records[1:-1]:
+        if record.get("type") in ("header", "end"):
+            raise ValueError(f"{path}:{number}: a {record['type']} record in the middle of the log")
+
+
+def _check_samples(path: Path, samples: dict[int, np.ndarray], batches: list[dict]) -> None:
+    recorded = {record["batch"] for record in batches}
+    if orphans := sorted(set(samples) - recorded):
+        raise ValueError(f"{path}: samples for batch sizes {orphans} that have no batch record")
+    for batch, durations in samples.items():
+        if (durations < 0).any():
+            raise ValueError(f"{path}: batch {batch} has samples with end_ns before start_ns")
+    for record in batches:
+        expect(record.get("status"), BATCH_STATUSES, f"{path}: batch {record['batch']} status")
+        count = len(samples.get(record["batch"], ()))
+        if record["status"] == "ok" and (count == 0 or count != record.get("runs")):
+            raise ValueError(
+                f"{path}: batch {record['batch']} is ok with runs={record.get('runs')} "
+                f"but has {count} samples"
+            )
+
+
+def read_run(path: Path | str) -> RawRun:
+    """Parse and check one run.jsonl; an incomplete, inconsistent or unknown-version log
+    raises ValueError naming the file."""
+    path = Path(path)
+    records = _records(path)
+    _check_framing(path, records)
+    header, end = records[0][1], records[-1][1]
+    header_key(header, path)
+    expect(end.get("status"), END_STATUSES, f"{path}: end status")
+    durations: dict[int, list[int]] = {}
+    batches, accuracy_record = [], None
+    for number, record in records[1:-1]:
+        kind = record.get("type")
+        if kind == "sample":
+            durations.setdefault(record["batch"], []).append(record["end_ns"] - record["start_ns"])
+        elif kind == "batch":
+            batches.append(record)
+        elif kind == "accuracy":
+            accuracy_record = record
+        else:
+            raise ValueError(f"{path}:{number}: unknown record type {kind!r}")
+    samples = {batch: np.asarray(values, dtype=np.int64) for batch, values in durations.items()}
+    _check_samples(path, samples, batches)
+    return RawRun(path, header, samples, batches, accuracy_record, end)
+
+
+def expect(value, allowed: set[str], what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"{what} is {value!r}, expected one of {sorted(allowed)}")
+
+
+def write_unrun(raw_log: Path, job: dict, status: str, reason: str) -> None:
+    """A run that never reached (or never ran on) the device: a header and its end record."""
+    from edgebench.agent.runner import RunLogWriter, wall_clock
+
+    log = RunLogWriter(raw_log)
+    log.write(
+        {"type": "header", "format_version": FORMAT_VERSION, **job, "wall_clock": wall_clock()}
+    )
+    log.end(status, reason)
