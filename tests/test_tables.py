@@ -366,3 +366,26 @@ def test_run_ids_come_from_the_header_not_the_path(inputs, tmp_path):
     header = json.loads(moved.read_text().splitlines()[0])
     assert run_key(moved) == (header["device"], header["workload"], header["format"])
     assert read_run(moved).key == run_key(moved)
+
+
+def test_the_readme_column_table_is_the_catalogues():
+    from edgebench.metrics.columns import markdown
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    generated = readme.split("<!-- columns:start -->\n")[1].split("\n<!-- columns:end -->")[0]
+    assert generated == markdown()
+
+
+def test_derived_metrics_are_one_formula_for_tables_and_raw_summaries():
+    from edgebench.metrics.derived import add_derived
+
+    frame = pd.DataFrame(
+        {"batch": [2], "latency_ms_median": [4.0], "flops": [10], "status": ["ok"],
+         "accuracy_top1": [0.5], "reference_top1": [0.75], "power_w": [2.0]}
+    )  # fmt: skip
+    row = add_derived(frame).iloc[0]
+    assert row.throughput_ips == 500 and row.achieved_flops == 5000 and row.max_batch == 2
+    assert row.accuracy_drop == 0.25 and row.vips == 250
+    assert row.efficiency_ips_per_w == 250 and row.energy_per_inference_mj == 4.0
+    bare = add_derived(pd.DataFrame({"batch": [1], "latency_ms_median": [1.0]})).iloc[0]
+    assert bare.throughput_ips == 1000 and np.isnan(bare.vips) and np.isnan(bare.achieved_flops)

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from edgebench.fileio import atomic_path, read_json
-from edgebench.metrics import accuracy, stats
+from edgebench.metrics import accuracy, columns, stats
+from edgebench.metrics.derived import add_derived
 from edgebench.rawlog import KEYS, RawRun, expect, read_run, run_key
 
 IDENTITY_COLUMNS = [*KEYS, "batch", "group", "family", "status", "reason"]
@@ -68,64 +69,10 @@ RUN_COLUMNS = [
     *ACCURACY_COLUMNS,
 ]
 POWER_COLUMNS = ["power_w", "idle_power_w", "energy_per_inference_mj", "efficiency_ips_per_w"]
-COLUMNS = [
-    *IDENTITY_COLUMNS,
-    "runs",
-    *LATENCY_COLUMNS.values(),
-    "load_ms",
-    "first_inference_ms",
-    "peak_rss_kb",
-    "timing_note",
-    "throughput_ips",
-    "max_batch",
-    "params",
-    "macs",
-    "flops",
-    "achieved_flops",
-    "model_size_bytes",
-    "runtime_name",
-    "runtime_version",
-    "threads",
-    "cpu_model",
-    "hostname",
-    "accuracy_samples",
-    "accuracy_top1",
-    "accuracy_top5",
-    "reference_top1",
-    "accuracy_drop",
-    "agreement",
-    "vips",
-    "accuracy_note",
-    *POWER_COLUMNS,
-    "power_note",
-]
-INTEGER_COLUMNS = [
-    "batch",
-    "runs",
-    "peak_rss_kb",
-    "max_batch",
-    "params",
-    "macs",
-    "flops",
-    "model_size_bytes",
-    "threads",
-    "accuracy_samples",
-]
-TEXT_COLUMNS = [
-    *KEYS,
-    "group",
-    "family",
-    "status",
-    "reason",
-    "runtime_name",
-    "runtime_version",
-    "cpu_model",
-    "hostname",
-    "accuracy_note",
-    "power_note",
-    "timing_note",
-]
-BOOLEAN_COLUMNS = ["unstable"]
+COLUMNS = columns.NAMES  # the table's columns, in order: edgebench.metrics.columns
+INTEGER_COLUMNS = columns.names_of("int")
+TEXT_COLUMNS = columns.names_of("text")
+BOOLEAN_COLUMNS = columns.names_of("bool")
 NS_PER_MS = 1_000_000
 NOT_RUN = "not run: the workflow stopped before this run (see its log under results/logs/run/)"
 NOT_CONVERTED = "not converted: the workflow stopped before this conversion finished"
@@ -359,18 +306,6 @@ def _resolve_status(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _add_derived(table: pd.DataFrame) -> pd.DataFrame:
-    batch = table["batch"].astype("float64")
-    table["throughput_ips"] = batch / (table["latency_ms_median"].astype("float64") / 1000)
-    table["achieved_flops"] = table["throughput_ips"] * table["flops"].astype("float64")
-    ok_batches = table["batch"].astype("Int64").where(table["status"].eq("ok"))
-    table["max_batch"] = ok_batches.groupby([table[key] for key in KEYS]).transform("max")
-    top1 = table["accuracy_top1"].astype("float64")
-    table["accuracy_drop"] = table["reference_top1"].astype("float64") - top1
-    table["vips"] = top1 * table["throughput_ips"]
-    return table
-
-
 def _add_power(table: pd.DataFrame) -> pd.DataFrame:
     """Power integration (power.csv) is not implemented yet: empty columns that say why."""
     for column in POWER_COLUMNS:
@@ -429,8 +364,8 @@ def build_table(
     table = table.merge(run_frame, on=KEYS, how="left", validate="one_to_one")
     table = table.merge(batch_frame, on=KEYS, how="left", validate="one_to_many")
     table = _resolve_status(table)
-    table = _add_derived(table)
     table = _add_power(table)
+    table = add_derived(table)
     return _typed(table)
 
 

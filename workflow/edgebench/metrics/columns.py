@@ -1,0 +1,99 @@
+"""The result table's columns, one catalogue: name, type, unit, label and meaning.
+
+The table builder orders and types its columns from it, the README's column table is generated
+from it (`python -m edgebench.metrics.columns`, checked by tests/test_tables.py), and a new
+column is one entry here plus the code that fills it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str  # text | int | float | bool
+    unit: str
+    label: str
+    help: str
+
+
+def _c(name: str, dtype: str, unit: str, label: str, help: str) -> Column:
+    return Column(name, dtype, unit, label, help)
+
+
+_LATENCY = "latency of one inference of the batch"
+CATALOGUE: list[Column] = [
+    _c("device", "text", "", "Device", "device profile (devices/NAME.yaml)"),
+    _c("workload", "text", "", "Workload", "model or block (config/models.yaml, blocks.yaml)"),
+    _c("format", "text", "", "Format", "converted format, e.g. tflite-int8"),
+    _c("batch", "int", "", "Batch", "batch size; empty where nothing ran"),
+    _c("group", "text", "", "Group", "models, layer-blocks or cell-blocks"),
+    _c("family", "text", "", "Family", "model family, or the block's kind"),
+    _c("status", "text", "", "Status", "ok, unsupported or failed"),
+    _c("reason", "text", "", "Reason", "why a row is not ok"),
+    _c("runs", "int", "", "Runs", "timed inferences"),
+    _c("latency_ms_median", "float", "ms", "Median latency", f"median {_LATENCY}"),
+    _c("latency_ms_mean", "float", "ms", "Mean latency", f"mean {_LATENCY}"),
+    _c("latency_ms_std", "float", "ms", "Latency std", "standard deviation of the latency"),
+    _c("latency_ms_min", "float", "ms", "Min latency", "fastest timed inference"),
+    _c("latency_ms_max", "float", "ms", "Max latency", "slowest timed inference"),
+    _c("latency_ms_p50", "float", "ms", "p50 latency", "50th percentile"),
+    _c("latency_ms_p90", "float", "ms", "p90 latency", "90th percentile"),
+    _c("latency_ms_p95", "float", "ms", "p95 latency", "95th percentile"),
+    _c("latency_ms_p99", "float", "ms", "p99 latency", "99th percentile"),
+    _c("latency_ms_iqr", "float", "ms", "Latency IQR", "interquartile range"),
+    _c("latency_cv", "float", "", "CV", "coefficient of variation (std / mean)"),
+    _c("latency_ms_ci_low", "float", "ms", "Median CI low", "distribution-free CI of the median"),
+    _c("latency_ms_ci_high", "float", "ms", "Median CI high", "upper end of that interval"),
+    _c("latency_ci_level", "float", "", "CI level", "confidence level of the interval (0.95)"),
+    _c("unstable", "bool", "", "Unstable", "CV above 10% (pyperf's threshold)"),
+    _c("load_ms", "float", "ms", "Load", "model load and allocation"),
+    _c("first_inference_ms", "float", "ms", "First inference", "kept apart from the timing"),
+    _c("peak_rss_kb", "int", "KiB", "Peak memory", "agent's peak resident memory so far"),
+    _c("timing_note", "text", "", "Timing note", "says when max_runs cut the window before min_s"),
+    _c("throughput_ips", "float", "images/s", "Throughput", "batch / median latency"),
+    _c("max_batch", "int", "", "Max batch", "largest batch size that ran"),
+    _c("params", "int", "", "Parameters", "trainable and other weights"),
+    _c("macs", "int", "", "MACs", "multiply-accumulates per image"),
+    _c("flops", "int", "FLOP", "FLOPs", "2 x MACs per image"),
+    _c("achieved_flops", "float", "FLOP/s", "Achieved FLOPS", "throughput x FLOPs"),
+    _c("model_size_bytes", "int", "B", "Model size", "converted model file(s)"),
+    _c("runtime_name", "text", "", "Runtime", "module that ran the model"),
+    _c("runtime_version", "text", "", "Runtime version", "its version"),
+    _c("threads", "int", "", "Threads", "thread count every runtime was told"),
+    _c("cpu_model", "text", "", "CPU", "device's CPU model"),
+    _c("hostname", "text", "", "Host", "device's host name"),
+    _c("accuracy_samples", "int", "", "Accuracy samples", "dataset samples scored"),
+    _c("accuracy_top1", "float", "", "Top-1", "top-1 accuracy on the device"),
+    _c("accuracy_top5", "float", "", "Top-5", "top-5 accuracy (more than 5 classes)"),
+    _c("reference_top1", "float", "", "Reference top-1", "float32 Keras model's top-1"),
+    _c("accuracy_drop", "float", "", "Accuracy drop", "reference top-1 minus top-1"),
+    _c("agreement", "float", "", "Agreement", "top-1 agreement with the reference"),
+    _c("vips", "float", "images/s", "VIPS", "top-1 x throughput (valid images per second)"),
+    _c("accuracy_note", "text", "", "Accuracy note", "why accuracy is absent"),
+    _c("power_w", "float", "W", "Power", "mean power over the timed window"),
+    _c("idle_power_w", "float", "W", "Idle power", "measured before the run"),
+    _c("energy_per_inference_mj", "float", "mJ", "Energy / inference", "energy / inferences"),
+    _c("efficiency_ips_per_w", "float", "images/s/W", "Efficiency", "throughput / power"),
+    _c("power_note", "text", "", "Power note", "why power is absent"),
+]
+BY_NAME = {column.name: column for column in CATALOGUE}
+NAMES = [column.name for column in CATALOGUE]
+
+
+def names_of(dtype: str) -> list[str]:
+    return [column.name for column in CATALOGUE if column.dtype == dtype]
+
+
+def markdown() -> str:
+    """The README's column table."""
+    lines = ["| column | unit | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{c.name}` | {c.unit} | {c.help} |" for c in CATALOGUE]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown() + "\n")
