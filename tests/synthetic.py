@@ -1,16 +1,27 @@
-"""Small synthetic results for report tests: a result table, device digests, conversion records.
+"""Small synthetic results for the report tests, made the way the workflow makes them.
 
-Two devices, two models with a batch sweep (one ends in an out-of-memory failure), layer and
-cell blocks (one unsupported, one failed), one unstable run, labels with HTML in them.
+Raw run logs (run.jsonl, docs/raw-format.md), accuracy outputs, conversion records and meta.json
+files are written to a results folder; the table comes from the real table builder
+(``edgebench.metrics.tables.build_table``) and the digests from ``report.data.device_digest``.
+
+``build(root)``: two devices, two models with a batch sweep that ends in an out-of-memory failure,
+layer and cell blocks (one unsupported on a device, one whose run crashed), one unstable run, one
+device that ran a model file other than the converted one, labels with HTML in them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
-from edgebench.metrics.tables import COLUMNS, INTEGER_COLUMNS
-from edgebench.report.data import box_statistics
+from edgebench.fileio import write_json
+from edgebench.metrics.tables import POWER_COLUMNS, build_table
+from edgebench.report.data import device_digest
 
+MS = 1_000_000
 HTML_DESCRIPTION = "<b>Bold board</b><script>window.__injected = 1</script>"
 HTML_FAMILY = "<i>mobile</i>"
 DEVICES = {
@@ -29,147 +40,279 @@ DEVICES = {
         "power": {"source": "none"},
     },
 }
+FORMATS = ["tflite-fp32", "tflite-int8", "onnx-fp32"]
 MODELS = {"digits-cnn": ("cnn", 234_000, 0.95), "mobilenetv2": (HTML_FAMILY, 616_000_000, 0.71)}
 LAYER_BLOCKS = ["layer-fc-128-32", "layer-conv2d-f32-s1", "layer-act-relu"]
 CELL_BLOCKS = ["cell-mobilenet-f64"]
+BLOCK_FLOPS = 2_000_000
+MODEL_BATCHES, OOM_BATCH = [1, 2, 4], 8
 UNSUPPORTED = ("edge-b", "layer-act-relu", "tflite-int8")
+UNSUPPORTED_REASON = "op RELU <int8>"
 FAILED = ("local", "layer-conv2d-f32-s1", "onnx-fp32")
+FAILED_REASON = "agent crashed"
 UNSTABLE = ("local", "layer-fc-128-32", "tflite-fp32")
+DIFFERENT_FILE = ("edge-b", "mobilenetv2", "tflite-int8")  # ran a file it was not given
 SPEED = {"local": 1.0, "edge-b": 3.5}
 FORMAT_SPEED = {"tflite-fp32": 1.0, "tflite-int8": 0.55, "onnx-fp32": 0.8}
+SAMPLES = 60
+CLASSES, ACCURACY_SAMPLES = 10, 100
+INT8_DROP = 0.02  # int8 outputs get 2 more of the 100 labels wrong than float32
+POWER_TRACE = {"time_s": [0.0, 0.1, 0.2, 0.3], "watts": [3.9, 4.1, 4.0, 4.2]}
+WATTS = {"local": 4.0, "edge-b": 2.0}
+RUNTIMES = {
+    "tflite": {"name": "ai_edge_litert", "version": "2.3.0"},
+    "onnx": {"name": "onnxruntime", "version": "1.32.0"},
+}
 
 
-def samples_ns(median_ms: float, n: int, rng, unstable: bool = False) -> np.ndarray:
-    spread = 0.4 if unstable else 0.03
-    values = median_ms * (1 + np.abs(rng.normal(0, spread, n)))
-    return (values * 1_000_000).astype(np.int64)
+def model_sha(workload: str, fmt: str) -> str:
+    """A fixed SHA-256 per converted file (the same in every process, unlike hash())."""
+    return hashlib.sha256(f"{workload}/{fmt}".encode()).hexdigest()
 
 
-def build(power: bool = False) -> dict:
-    """{"table": DataFrame, "digests": [...], "conversions": [...], "context": {...}}"""
-    rng = np.random.default_rng(7)
-    rows, runs = [], {device: [] for device in DEVICES}
-    workloads = [(w, "models") for w in MODELS] + [(w, "layer-blocks") for w in LAYER_BLOCKS]
-    workloads += [(w, "cell-blocks") for w in CELL_BLOCKS]
-    for device, profile in DEVICES.items():
-        for workload, group in workloads:
-            if workload in MODELS:
-                family, flops, top1 = MODELS[workload]
-            else:
-                family, flops, top1 = workload.split("-")[1], 2_000_000, None
-            for fmt in profile["formats"]:
-                base = {
-                    "device": device,
-                    "workload": workload,
-                    "format": fmt,
-                    "group": group,
-                    "family": family,
-                    "flops": flops,
-                    "power_note": f"no power source configured for device {device}",
-                }
-                key = (device, workload, fmt)
-                if key == UNSUPPORTED:
-                    rows.append({**base, "status": "unsupported", "reason": "op RELU <int8>"})
-                    continue
-                if key == FAILED:
-                    rows.append({**base, "status": "failed", "reason": "agent crashed"})
-                    runs[device].append({"workload": workload, "format": fmt, "batches": []})
-                    continue
-                batches = [1, 2, 4] if group == "models" else [1]
-                median1 = (5.0 if group == "models" else 0.2) * SPEED[device] * FORMAT_SPEED[fmt]
-                digest_batches = []
-                for batch in batches:
-                    median = median1 * batch**0.7
-                    values = samples_ns(median, 60, rng, unstable=key == UNSTABLE)
-                    box = box_statistics(values)
-                    digest_batches.append({"batch": batch, "status": "ok", **box})
-                    throughput = batch / (box["median"] / 1000)
-                    row = {
-                        **base,
-                        "batch": batch,
-                        "status": "ok",
-                        "runs": 60,
-                        "latency_ms_median": box["median"],
-                        "latency_ms_p90": box["median"] * 1.1,
-                        "latency_ms_ci_low": box["median"] * 0.98,
-                        "latency_ms_ci_high": box["median"] * 1.02,
-                        "latency_ci_level": 0.95,
-                        "latency_cv": box["cv"],
-                        "unstable": box["unstable"],
-                        "throughput_ips": throughput,
-                        "achieved_flops": throughput * flops,
-                        "max_batch": batches[-1],
-                    }
-                    if top1 is not None:
-                        accuracy = top1 - (0.02 if fmt == "tflite-int8" else 0.0)
-                        row.update(
-                            accuracy_top1=accuracy,
-                            reference_top1=top1,
-                            accuracy_drop=top1 - accuracy,
-                            vips=accuracy * throughput,
-                        )
-                    if power:
-                        watts = 4.0 if device == "local" else 2.0
-                        row.update(
-                            power_w=watts,
-                            idle_power_w=watts / 2,
-                            energy_per_inference_mj=watts / throughput * 1000,
-                            efficiency_ips_per_w=throughput / watts,
-                            power_note=None,
-                        )
-                    rows.append(row)
-                if group == "models":
-                    digest_batches.append({"batch": 8, "status": "failed", "reason": "OOM"})
-                    rows.append({**base, "batch": 8, "status": "failed", "reason": "out of memory"})
-                    for row in rows[-(len(batches) + 1) :]:
-                        row["max_batch"] = batches[-1]
-                runs[device].append(
-                    {
-                        "workload": workload,
-                        "format": fmt,
-                        "status": "complete",
-                        "runtime": {"name": "ai_edge_litert", "version": "2.3.0"},
-                        "threads": None,
-                        "model": {"sha256": f"{hash((workload, fmt)) & 0xFFFFFFFF:064x}"},
-                        "timing": {"min_runs": 60},
-                        "batches": digest_batches,
-                        "power": (
-                            {"time_s": [0.0, 0.1, 0.2, 0.3], "watts": [3.9, 4.1, 4.0, 4.2]}
-                            if power and device == "local" and workload == "digits-cnn"
-                            else None
-                        ),
-                    }
-                )
-    table = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    table[INTEGER_COLUMNS] = table[INTEGER_COLUMNS].astype("float64").astype("Int64")
-    digests = [
+# --- raw files, as the workflow writes them -------------------------------------------------------
+
+
+def header(device: str, workload: str, fmt: str, batch_sizes: list[int], **fields) -> dict:
+    return {
+        "type": "header",
+        "format_version": 1,
+        "device": device,
+        "workload": workload,
+        "format": fmt,
+        "facts": {"hostname": f"{device}-host", "cpu_model": "Test CPU", "cpu_count": 4},
+        "runtime": RUNTIMES[fmt.split("-")[0]],
+        "threads": 4,
+        "model": {"file": "model", "sha256": model_sha(workload, fmt), "size_bytes": 4096},
+        "timing": {"warmup_runs": 5, "min_runs": SAMPLES},
+        "batch_sizes": batch_sizes,
+        "seed": 0,
+        "clock": "monotonic_ns",
+        **fields,
+    }
+
+
+def batch_records(batch: int, latencies_ms, clock: int) -> tuple[list[dict], int]:
+    """One sample record per latency, then the batch record; the clock after them."""
+    records = []
+    for ms in latencies_ms:
+        end = clock + int(ms * MS)
+        records.append({"type": "sample", "batch": batch, "start_ns": clock, "end_ns": end})
+        clock = end + 1000
+    records.append(
         {
-            "format_version": 1,
-            "device": device,
-            "profile": profile,
-            "facts": {"hostname": f"{device}-host", "cpu_model": "Test CPU", "cpu_count": 4},
-            "runs": runs[device],
-        }
-        for device, profile in DEVICES.items()
-    ]
-    conversions = [
-        {
-            "workload": workload,
-            "format": fmt,
+            "type": "batch",
+            "batch": batch,
             "status": "ok",
-            "engine": "none",
-            "image": "tflite" if fmt.startswith("tflite") else "onnx",
-            "tool_versions": {"tensorflow": "2.20.0", "python": "3.11.9"},
-            "sha256": f"{hash((workload, fmt)) & 0xFFFFFFFF:064x}",
-            "size_bytes": 4096,
+            "reason": "",
+            "load_ns": 30 * MS,
+            "first_ns": 9 * MS,
+            "warmup_runs": 5,
+            "warmup_ns": 20 * MS,
+            "runs": len(latencies_ms),
+            "peak_rss_kb": 120_000 + batch,
         }
-        for workload, _ in workloads
-        for fmt in ("tflite-fp32", "tflite-int8", "onnx-fp32")
-    ]
+    )
+    return records, clock
+
+
+def write_run(
+    root: Path,
+    device: str,
+    workload: str,
+    fmt: str,
+    batches: dict[int, list[float]],
+    *,
+    failed_batch: tuple[int, str] | None = None,
+    end: tuple[str, str] = ("complete", ""),
+    outputs: np.ndarray | None = None,
+    power: dict | None = None,
+    **header_fields,
+) -> Path:
+    """results/raw/{device}/{workload}/{format}/run.jsonl, with accuracy.npz and power.csv."""
+    run_dir = root / "results" / "raw" / device / workload / fmt
+    run_dir.mkdir(parents=True)
+    sizes = [*batches, *([failed_batch[0]] if failed_batch else [])]
+    records, clock = [header(device, workload, fmt, sizes, **header_fields)], 10**9
+    for batch, latencies in batches.items():
+        more, clock = batch_records(batch, latencies, clock)
+        records += more
+    if failed_batch:
+        batch, reason = failed_batch
+        records.append(
+            {"type": "batch", "batch": batch, "status": "failed", "reason": reason, "runs": 0}
+        )
+    if outputs is not None:
+        np.savez(run_dir / "accuracy.npz", outputs=outputs)
+        records.append(
+            {
+                "type": "accuracy",
+                "file": "accuracy.npz",
+                "samples": len(outputs),
+                "status": "ok",
+                "reason": "",
+            }
+        )
+    records.append({"type": "end", "status": end[0], "reason": end[1], "finished_ns": clock})
+    path = run_dir / "run.jsonl"
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    if power is not None:
+        pd.DataFrame(power).to_csv(run_dir / "power.csv", index=False)
+    return path
+
+
+def write_conversion(root: Path, workload: str, fmt: str) -> Path:
+    path = root / "results" / "converted" / workload / f"{fmt}.json"
+    record = {
+        "workload": workload,
+        "format": fmt,
+        "status": "ok",
+        "reason": "",
+        "engine": "none",
+        "image": fmt.split("-")[0],
+        "tool_versions": {"tensorflow": "2.20.0", "python": "3.11.9"},
+        "model_file": f"{fmt}.model",
+        "sha256": model_sha(workload, fmt),
+        "size_bytes": 4096,
+    }
+    write_json(path, record)
+    return path
+
+
+def write_meta(root: Path, workload: str, group: str, family: str, flops: int) -> Path:
+    path = root / "results" / "workloads" / workload / "meta.json"
+    write_json(path, {"workload": workload, "group": group, "family": family, "flops": flops})
+    return path
+
+
+def outputs_with_hits(labels: np.ndarray, hits: int) -> np.ndarray:
+    """One-hot outputs whose first `hits` rows name the label and the rest the next class."""
+    predicted = labels.copy()
+    predicted[hits:] = (labels[hits:] + 1) % CLASSES
+    return np.eye(CLASSES, dtype=np.float32)[predicted]
+
+
+def write_dataset(root: Path, workload: str, top1: float, rng) -> tuple[Path, Path]:
+    """The labelled test set and the float32 reference outputs (top-1 = `top1`)."""
+    labels = rng.integers(0, CLASSES, ACCURACY_SAMPLES)
+    folder = root / "results" / "workloads" / workload
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(folder / "dataset.npz", y_test=labels)
+    reference = outputs_with_hits(labels, round(top1 * ACCURACY_SAMPLES))
+    np.savez(folder / "reference.npz", outputs=reference)
+    return folder / "dataset.npz", folder / "reference.npz"
+
+
+def latencies(median_ms: float, rng, unstable: bool = False) -> list[float]:
+    spread = 0.4 if unstable else 0.03
+    return (median_ms * (1 + np.abs(rng.normal(0, spread, SAMPLES)))).tolist()
+
+
+# --- the results of one synthetic benchmark -------------------------------------------------------
+
+
+def workloads() -> list[tuple[str, str, str, int]]:
+    """(workload, group, family, FLOPs) of every workload."""
+    rows = [(name, "models", family, flops) for name, (family, flops, _) in MODELS.items()]
+    rows += [(name, "layer-blocks", name.split("-")[1], BLOCK_FLOPS) for name in LAYER_BLOCKS]
+    rows += [(name, "cell-blocks", name.split("-")[1], BLOCK_FLOPS) for name in CELL_BLOCKS]
+    return rows
+
+
+def _run(root: Path, key: tuple[str, str, str], group: str, rng, accuracy, power: bool) -> Path:
+    device, workload, fmt = key
+    if key == UNSUPPORTED:
+        return write_run(root, *key, {}, end=("unsupported", UNSUPPORTED_REASON))
+    if key == FAILED:
+        return write_run(root, *key, {}, end=("failed", FAILED_REASON))
+    models = group == "models"
+    median = (5.0 if models else 0.2) * SPEED[device] * FORMAT_SPEED[fmt]
+    batches = {
+        batch: latencies(median * batch**0.7, rng, unstable=key == UNSTABLE)
+        for batch in (MODEL_BATCHES if models else [1])
+    }
+    outputs = None
+    if workload in accuracy:
+        labels, hits = accuracy[workload]
+        misses = round(INT8_DROP * len(labels)) if fmt == "tflite-int8" else 0
+        outputs = outputs_with_hits(labels, hits - misses)
+    fields = {}
+    if key == DIFFERENT_FILE:
+        fields["model"] = {"file": "model", "sha256": "f" * 64, "size_bytes": 4096}
+    return write_run(
+        root,
+        *key,
+        batches,
+        failed_batch=(OOM_BATCH, "out of memory") if models else None,
+        outputs=outputs,
+        power=POWER_TRACE if power and device == "local" and workload == "digits-cnn" else None,
+        **fields,
+    )
+
+
+def build(root: Path, power: bool = False) -> dict:
+    """{"table", "digests", "conversions", "context"}: a ``Report``'s arguments, from raw files
+    written under `root`. With `power`, local's digits-cnn runs have a power trace and the power
+    columns are filled (see ``with_power``)."""
+    root = Path(root)
+    rng = np.random.default_rng(7)
+    metas, conversions, references, datasets, accuracy = [], [], {}, {}, {}
+    for workload, group, family, flops in workloads():
+        metas.append(write_meta(root, workload, group, family, flops))
+        conversions += [write_conversion(root, workload, fmt) for fmt in FORMATS]
+        if workload in MODELS:
+            top1 = MODELS[workload][2]
+            datasets[workload], references[workload] = write_dataset(root, workload, top1, rng)
+            labels = np.load(datasets[workload])["y_test"]
+            accuracy[workload] = (labels, round(top1 * len(labels)))
+    runs, plan = {device: [] for device in DEVICES}, []
+    for device, profile in DEVICES.items():
+        for workload, group, _, _ in workloads():
+            for fmt in profile["formats"]:
+                key = (device, workload, fmt)
+                runs[device].append(_run(root, key, group, rng, accuracy, power))
+                plan.append(key)
+    table = build_table(
+        runs=[path for paths in runs.values() for path in paths],
+        conversions=conversions,
+        metas=metas,
+        devices=DEVICES,
+        plan_rows=plan,
+        references=references,
+        datasets=datasets,
+    )
+    if power:
+        table = with_power(table)
+    digests = [device_digest(device, DEVICES[device], runs[device]) for device in DEVICES]
     context = {
         "config": {"devices": list(DEVICES), "suite": "synthetic", "containers": "none"},
         "suite_name": "synthetic",
-        "suite": {"description": "synthetic <suite>", "formats": list(FORMAT_SPEED)},
+        "suite": {"description": "synthetic <suite>", "formats": FORMATS},
         "devices": DEVICES,
     }
-    return {"table": table, "digests": digests, "conversions": conversions, "context": context}
+    return {
+        "table": table,
+        "digests": digests,
+        "conversions": [json.loads(path.read_text()) for path in conversions],
+        "context": context,
+    }
+
+
+def with_power(table: pd.DataFrame) -> pd.DataFrame:
+    """The power columns of the ok rows, as a device with a power meter would have them.
+
+    The table builder does not read power yet (every power column is empty and power_note says
+    why, metrics/tables.py), so these stand in for it; once it fills them, its figures are kept.
+    """
+    if table[POWER_COLUMNS].notna().any().any():
+        return table
+    table = table.copy()
+    ok = table["status"].eq("ok")
+    watts = table["device"].map(WATTS).where(ok)
+    throughput = table["throughput_ips"]
+    table["power_w"] = watts
+    table["idle_power_w"] = watts / 2
+    table["energy_per_inference_mj"] = watts / throughput * 1000
+    table["efficiency_ips_per_w"] = throughput / watts
+    table.loc[ok, "power_note"] = None
+    return table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,19 +15,19 @@ import pytest
 import synthetic
 from chromium import BrowserError
 from conftest import need
-from edgebench.fileio import write_json
-from edgebench.metrics.tables import KEYS, build_table
+from edgebench.metrics.tables import COLUMNS, KEYS, build_table, write_tables
 from edgebench.report import (
     Report,
     batch_size_vs_throughput_grid,
     device_digest,
+    load_report,
     load_results,
     max_batch_size,
     throughput_vs_accuracy,
     throughput_vs_device,
 )
 from edgebench.report.summary import vips_scores
-from test_tables import batch_records, write_run
+from test_tables import write_run
 
 CHARTS_DRAWN = """(() => {
   const divs = Array.from(document.querySelectorAll('.plotly-graph-div'));
@@ -38,7 +39,8 @@ CHARTS_DRAWN = """(() => {
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("report")
-    plain, powered = synthetic.build(), synthetic.build(power=True)
+    plain = synthetic.build(folder / "plain")
+    powered = synthetic.build(folder / "powered", power=True)
     return {
         "folder": folder,
         "data": plain,
@@ -75,43 +77,18 @@ def raw_latencies(median_ms: float, rng, unstable: bool, stall: bool) -> list[fl
     return values.tolist()
 
 
-def write_raw_run(root, device: str, workload: str, fmt: str, rng) -> str:
+def write_raw_run(root, device: str, workload: str, fmt: str, rng) -> Path:
     group, _, median = RAW_WORKLOADS[workload]
-    batches = [1, 2, 4, 8] if group == "models" else [1]
-    run_dir = root / "results" / "raw" / device / workload / fmt
-    run_dir.mkdir(parents=True)
-    records = [
-        {
-            "type": "header",
-            "format_version": 1,
-            "device": device,
-            "workload": workload,
-            "format": fmt,
-            "facts": {"hostname": f"{device}-host", "cpu_model": "Test CPU", "cpu_count": 4},
-            "runtime": {"name": "ai_edge_litert", "version": "2.3.0"},
-            "threads": 1,
-            "model": {"file": "model.tflite", "sha256": "0" * 64, "size_bytes": 4096},
-            "timing": {"warmup_runs": 5, "min_runs": 40},
-            "batch_sizes": batches,
-            "seed": 0,
-            "clock": "monotonic_ns",
-        }
-    ]
-    clock = 10**9
-    for batch in batches:
+    batches = {}
+    for batch in [1, 2, 4, 8] if group == "models" else [1]:
         unstable = batch in UNSTABLE_BATCHES.get((device, workload, fmt), ())
-        latencies = raw_latencies(
+        batches[batch] = raw_latencies(
             median * RAW_DEVICES[device] * batch**0.7,
             rng,
             unstable,
             stall=(device, workload, fmt) == STALLED,
         )
-        more, clock = batch_records(batch, latencies, clock)
-        records += more
-    records.append({"type": "end", "status": "complete", "reason": "", "finished_ns": clock})
-    path = run_dir / "run.jsonl"
-    path.write_text("".join(json.dumps(record) + "\n" for record in records))
-    return path
+    return synthetic.write_run(root, device, workload, fmt, batches)
 
 
 def image_records() -> list[dict]:
@@ -182,16 +159,9 @@ def measured(tmp_path_factory) -> dict:
     }
     runs, metas, conversions, plan = {}, [], [], []
     for workload, (group, family, _) in RAW_WORKLOADS.items():
-        meta = root / "results" / "workloads" / workload / "meta.json"
-        write_json(meta, {"workload": workload, "group": group, "family": family, "flops": 10**6})
-        metas.append(meta)
+        metas.append(synthetic.write_meta(root, workload, group, family, 10**6))
         for fmt in RAW_FORMATS["local"]:
-            record = root / "results" / "converted" / workload / f"{fmt}.json"
-            write_json(
-                record,
-                {"workload": workload, "format": fmt, "status": "ok", "sha256": "0" * 64},
-            )
-            conversions.append(record)
+            conversions.append(synthetic.write_conversion(root, workload, fmt))
     for device, profile in profiles.items():
         runs[device] = []
         for workload in RAW_WORKLOADS:
@@ -300,7 +270,7 @@ def test_dlmark_helpers_return_figures(reports):
 # --- data: load_results, device digests -----------------------------------------------------------
 
 
-def test_load_results_reads_raw_logs_and_tables(tmp_path):
+def test_load_results_reads_raw_logs_and_tables(tmp_path, reports):
     run = write_run(tmp_path, "tflite-fp32", {1: [1, 2, 3, 4, 5], 2: [4, 5, 6]}, failed_batch=4)
     rows = load_results(tmp_path / "results" / "raw" / "**" / "run.jsonl")
     assert rows.batch.tolist() == [1, 2, 4] and rows.status.tolist() == ["ok", "ok", "failed"]
@@ -309,7 +279,7 @@ def test_load_results_reads_raw_logs_and_tables(tmp_path):
     assert (rows.source == str(run)).all()
     samples = load_results(str(run), samples=True)
     assert len(samples) == 8 and samples.latency_ms.max() == 6.0
-    table = synthetic.build()["table"]
+    table = reports["data"]["table"]
     table.to_csv(tmp_path / "a.csv", index=False)
     table.to_parquet(tmp_path / "b.parquet", index=False)
     both = load_results(tmp_path / "*.*")
@@ -329,8 +299,8 @@ def test_device_digest_keeps_exact_box_statistics(tmp_path):
     assert digest["runs"][0]["runtime"]["version"] == "2.3.0"
 
 
-def test_report_of_a_table_without_blocks_models_or_samples():
-    table = synthetic.build()["table"].iloc[0:0]
+def test_report_of_a_table_without_blocks_models_or_samples(reports):
+    table = reports["data"]["table"].iloc[0:0]
     page = Report(table=table).html()
     assert "No whole model in this report" in page and "No NeurIO block" in page
 
@@ -535,11 +505,46 @@ def test_power_report_draws_its_charts(browser, reports):
     assert count == len(names) and "power-traces" in names and "power-power_w" in names
 
 
-def test_synthetic_table_matches_the_real_columns(reports):
-    from edgebench.metrics.tables import COLUMNS
+def test_the_report_tests_draw_the_table_the_workflow_writes(reports, tmp_path):
+    """The tests hand the builder's table to Report; the workflow's report step reads it back
+    from results.parquet. Both must be the same table, column for column and type for type."""
+    table = reports["data"]["table"]
+    _, parquet = write_tables(table, tmp_path)
+    read_back = load_report(parquet).table
+    assert list(read_back.columns) == COLUMNS
+    pd.testing.assert_frame_equal(read_back, Report(table=table).table)
 
-    assert list(reports["data"]["table"].columns) == COLUMNS
-    assert isinstance(reports["data"]["table"], pd.DataFrame)
+
+def test_synthetic_results_hold_every_case_the_report_tests_draw(reports):
+    table = reports["data"]["table"]
+    by_run = table.groupby(KEYS, sort=False)
+    status = by_run["status"].agg(lambda s: set(s))
+    assert status[synthetic.UNSUPPORTED] == {"unsupported"}
+    assert status[synthetic.FAILED] == {"failed"}
+    assert by_run["reason"].first()[synthetic.UNSUPPORTED] == synthetic.UNSUPPORTED_REASON
+    assert by_run["unstable"].any()[synthetic.UNSTABLE]
+    assert set(by_run["unstable"].any().loc[lambda s: s].index) == {synthetic.UNSTABLE}
+    models = table[table["group"].eq("models")]
+    assert set(models["batch"]) == {*synthetic.MODEL_BATCHES, synthetic.OOM_BATCH}
+    oom = models[models["batch"].eq(synthetic.OOM_BATCH)]
+    assert set(oom["status"]) == {"failed"} and set(oom["reason"]) == {"out of memory"}
+    assert set(models["max_batch"]) == {max(synthetic.MODEL_BATCHES)}
+    for (model, fmt), top1 in models.groupby(["workload", "format"])["accuracy_top1"]:
+        reference = synthetic.MODELS[model][2]
+        expected = reference - (synthetic.INT8_DROP if fmt == "tflite-int8" else 0)
+        assert top1.tolist() == pytest.approx([expected] * len(top1)), (model, fmt)
+    assert table["power_w"].isna().all()
+
+
+def test_model_files_name_the_devices_that_ran_the_same_file(reports):
+    report = Report(**reports["data"])
+    ran_on = report.model_frame().set_index(["workload", "format"])["ran_on"]
+    assert ran_on[("digits-cnn", "tflite-fp32")] == "local, edge-b"
+    assert ran_on[("digits-cnn", "onnx-fp32")] == "local"
+    _, workload, fmt = synthetic.DIFFERENT_FILE
+    assert ran_on[(workload, fmt)] == "local, edge-b (DIFFERENT file ffffffffffff…)"
+    different = ran_on.str.contains("DIFFERENT")
+    assert list(ran_on[different].index) == [(workload, fmt)]
 
 
 # --- stability and outliers, on the page built from raw logs --------------------------------------
