@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import yaml
-from edgebench.settings.project import copy_project
+from edgebench.testing.project import copy_project
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 

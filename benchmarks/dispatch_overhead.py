@@ -20,9 +20,9 @@ from pathlib import Path
 from edgebench.convert.job import convert_workload
 from edgebench.devices.ssh import SshTransport
 from edgebench.devices.staging import stage_run
-from edgebench.devices.testboard import Board, Keys
 from edgebench.settings import load_catalog
-from edgebench.settings.project import REPO
+from edgebench.testing.boards import Board, Keys
+from edgebench.testing.project import REPO
 from edgebench.workloads.build import build_workload
 
 JOB = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from edgebench.settings.project import copy_project
+from edgebench.testing.project import copy_project
 
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 

@@ -17,7 +17,7 @@ from edgebench.agent.protocol import Timing, measure
 from edgebench.convert.job import convert_workload
 from edgebench.devices.staging import AGENT_PACKAGE, AGENT_SOURCE, stage_run
 from edgebench.settings import load_catalog
-from edgebench.settings.project import REPO
+from edgebench.testing.project import REPO
 from edgebench.workloads.build import build_workload
 
 ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import Project, need
-from edgebench.convert.engine import PACKAGE_ROOT, Engine, run_conversion
+from edgebench.convert.engine import run_conversion
 from edgebench.fileio import read_json
 from edgebench.images.base import (
     DEFAULT_TAG,
@@ -50,7 +50,8 @@ from edgebench.images.daemon import (
     start_daemon,
     stop_daemon,
 )
-from edgebench.settings.project import REPO
+from edgebench.images.engines import PACKAGE_ROOT, Engine
+from edgebench.testing.project import REPO
 
 pytestmark = pytest.mark.integration
 
@@ -388,7 +389,8 @@ def test_a_docker_group_user_converts_without_root(converted, docker_host):
         assert refused.returncode != 0 and "permission denied" in refused.stderr.lower()
         script = (
             "from pathlib import Path\n"
-            "from edgebench.convert.engine import Engine, run_conversion\n"
+            "from edgebench.convert.engine import run_conversion\n"
+            "from edgebench.images.engines import Engine\n"
             "raise SystemExit(run_conversion(Engine('docker'), Path('w'), 'tflite-fp32',"
             " Path('out/tflite-fp32.json'), Path('log'), 8, 0, image=Path('tensorflow.json')))\n"
         )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from edgebench.convert.engine import Engine, get_engine, run_conversion
+from edgebench.convert.engine import run_conversion
 from edgebench.convert.job import convert_workload
 from edgebench.fileio import read_json
+from edgebench.images.engines import Engine, get_engine
 from edgebench.settings import ConfigError, WorkloadSpec, load_catalog
-from edgebench.settings.project import REPO
+from edgebench.testing.project import REPO
 from edgebench.workloads import digits
 from edgebench.workloads.build import build_workload
 

@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from edgebench.convert.formats import FORMATS
 from edgebench.convert.job import convert_workload
 from edgebench.fileio import read_json
+from edgebench.formats import FORMATS
 from edgebench.settings import load_catalog
-from edgebench.settings.project import REPO
+from edgebench.testing.project import REPO
 from edgebench.workloads.build import build_workload
 
 # Convolutions, batch norms and an add: many generated names; pooling, Flatten and Dense: the

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import Project, need
 from edgebench.devices.ssh import HostKeyError, SshError, SshTransport
-from edgebench.devices.testboard import Board, Keys, free_port, have_netns
+from edgebench.testing.boards import Board, Keys, free_port, have_netns
 
 pytestmark = pytest.mark.integration
 PYTHON = sys.executable  # the boards share this machine's file system, so this Python too

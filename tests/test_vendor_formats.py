@@ -9,9 +9,9 @@ import shutil
 import numpy as np
 import pytest
 from edgebench.convert import edgetpu, openvino, tensorrt
-from edgebench.convert.formats import FORMATS
 from edgebench.convert.job import convert_workload
 from edgebench.fileio import write_json
+from edgebench.formats import FORMATS
 from edgebench.images.catalog import images_for
 
 
@@ -49,7 +49,7 @@ def test_missing_vendor_tool_is_an_unsupported_record_naming_it(tmp_path, fmt, m
 def digits_onnx(tmp_path_factory):
     """The trained digits CNN converted to ONNX (the source TensorRT builds from), and its data."""
     from edgebench.settings import load_catalog
-    from edgebench.settings.project import REPO
+    from edgebench.testing.project import REPO
     from edgebench.workloads import digits
     from edgebench.workloads.build import build_workload
 

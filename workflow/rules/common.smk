@@ -8,8 +8,8 @@ import pandas
 from snakemake.exceptions import WorkflowError
 
 from edgebench import outcome, paths
-from edgebench.convert.engine import get_engine
-from edgebench.convert.formats import FORMATS
+from edgebench.images.engines import get_engine
+from edgebench.formats import FORMATS
 from edgebench.devices.dispatch import (
     SESSION_VARIABLE,
     board_resource,
@@ -244,21 +244,3 @@ def report_context(wildcards):
 
 def image_record(image):
     return paths.image_record(image)
-
-
-def image_inputs(wildcards):
-    """Every file of the image's build context, and the extra CA bundle it trusts."""
-    folder = Path("containers") / wildcards.image
-    inputs = {"context": sorted(str(p) for p in folder.rglob("*") if p.is_file())}
-    if config.get("ca_bundle"):
-        inputs["ca_bundle"] = config["ca_bundle"]
-    return inputs
-
-
-def image_settings(wildcards):
-    return {
-        "containers": "containers",
-        "engine": ENGINE.name,
-        "base_image": config.get("base_image"),
-        "ca_bundle": config.get("ca_bundle"),
-    }

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from edgebench.convert.engine import get_engine, run_conversion
+from edgebench.convert.engine import run_conversion
+from edgebench.images.engines import get_engine
 
 settings = snakemake.params.settings  # noqa: F821
 calibration = settings.get("calibration", {})  # int8 formats only: nothing else depends on it

@@ -22,8 +22,8 @@ from typing import ClassVar
 import pandas as pd
 
 from edgebench.api.workflow import find_project, run_workflow
-from edgebench.convert.formats import FORMATS
 from edgebench.fileio import read_json
+from edgebench.formats import FORMATS
 from edgebench.metrics.tables import KEYS
 from edgebench.settings import ConfigError, load_catalog, load_plan
 from edgebench.settings.errors import unknown

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from edgebench.settings.project import REPO
+from edgebench.settings.files import REPO
 
 
 class WorkflowFailed(RuntimeError):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edgebench.convert.formats import FORMATS
 from edgebench.convert.job import convert_workload
+from edgebench.formats import FORMATS
 
 
 def main(argv=None) -> int:

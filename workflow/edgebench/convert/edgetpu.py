@@ -11,8 +11,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from edgebench.convert.formats import Format
 from edgebench.fileio import write_bytes
+from edgebench.formats import Format
 
 COMPILER = "edgetpu_compiler"
 TIMEOUT_S = 600

@@ -6,8 +6,6 @@ that rejects the model yields an `unsupported` record with the converter's own r
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import platform
 import textwrap
 import time
@@ -17,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgebench.convert.formats import FORMATS, Format
-from edgebench.fileio import read_json, write_bytes, write_json
+from edgebench.convert.interface import load_converter
+from edgebench.fileio import read_json, sha256_file, write_bytes, write_json
+from edgebench.formats import FORMATS, Format
 
 REASON_LIMIT = 600
 
@@ -65,10 +64,6 @@ def short_reason(error: BaseException) -> str:
 def clip(text: str, limit: int = REASON_LIMIT) -> str:
     """The text whole, or cut at a word and marked: never mid-word."""
     return text if len(text) <= limit else textwrap.shorten(text, limit, placeholder=" [...]")
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def model_path_for(record_path: Path, fmt: Format) -> Path:
@@ -124,15 +119,14 @@ def _convert(workload_dir, fmt, record_path, meta, samples, seed, dataset) -> di
     import edgebench.workloads.layers  # noqa: F401  (custom layers must be registered)
     from edgebench.workloads.build import resolve_builder
 
-    module_name, _, function = fmt.converter.partition(":")
-    converter = importlib.import_module(f"edgebench.convert.{module_name}")
+    converter, convert = load_converter(fmt)
     if meta["group"] == "models":
         resolve_builder(meta["builder"])  # registers a user model's custom layers, if any
     model = keras.models.load_model(workload_dir / "model.keras", compile=False)
     calibration = (
         calibration_inputs(meta, samples, seed, dataset) if fmt.precision == "int8" else None
     )
-    blob = getattr(converter, function)(model, fmt, calibration)
+    blob = convert(model, fmt, calibration)
     out = model_path_for(record_path, fmt)
     write_bytes(out, blob)
     return {
@@ -140,7 +134,7 @@ def _convert(workload_dir, fmt, record_path, meta, samples, seed, dataset) -> di
         "reason": "",
         "model_file": out.name,
         "size_bytes": out.stat().st_size,
-        "sha256": sha256(out),
+        "sha256": sha256_file(out),
         "ops": converter.op_counts(out),
     }
 
@@ -148,8 +142,7 @@ def _convert(workload_dir, fmt, record_path, meta, samples, seed, dataset) -> di
 def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) -> dict:
     """A format made from another format's file (ONNX -> TensorRT/OpenVINO, int8 TFLite ->
     Edge TPU): the vendor tool first, then the source conversion's record and file."""
-    module_name, _, function = fmt.converter.partition(":")
-    converter = importlib.import_module(f"edgebench.convert.{module_name}")
+    converter, convert = load_converter(fmt)
     missing = converter.missing_tool(fmt)
     if missing:
         return {"status": "unsupported", "reason": missing}
@@ -174,9 +167,7 @@ def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) 
         if fmt.precision == "int8"
         else None
     )
-    facts = getattr(converter, function)(
-        record_path.with_name(source["model_file"]), out, fmt, calibration
-    )
+    facts = convert(record_path.with_name(source["model_file"]), out, fmt, calibration)
     files = [out, *facts.pop("extra_files", [])]
     versions = tool_versions(fmt.family) | facts.pop("tool_versions", {})
     result = {
@@ -184,7 +175,7 @@ def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) 
         "reason": "",
         "model_file": out.name,
         "size_bytes": sum(path.stat().st_size for path in files),
-        "sha256": sha256(out),
+        "sha256": sha256_file(out),
         "source": {"format": fmt.source, "sha256": source["sha256"]},
         "tool_versions": versions,
         **facts,
@@ -192,5 +183,5 @@ def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) 
     if not getattr(converter, "CALIBRATES", False):  # quantized, if at all, by its source
         result["calibration"] = source.get("calibration")
     if len(files) > 1:
-        result["files"] = {path.name: sha256(path) for path in files}
+        result["files"] = {path.name: sha256_file(path) for path in files}
     return result

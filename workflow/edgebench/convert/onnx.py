@@ -17,7 +17,7 @@ from collections import Counter
 
 import numpy as np
 
-from edgebench.convert.formats import Format
+from edgebench.formats import Format
 
 OPSET = 17
 GENERATED = re.compile(r"__(\d+)(?=$|:|/|_)")  # tf2onnx's counter suffix

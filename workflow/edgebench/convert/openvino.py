@@ -11,7 +11,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from edgebench.convert.formats import Format
+from edgebench.formats import Format
 
 BOOKKEEPING_OPS = ("Parameter", "Result", "Constant")
 

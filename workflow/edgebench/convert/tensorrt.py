@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgebench.convert.formats import Format
+from edgebench.formats import Format
 
 CALIBRATES = True  # tensorrt-int8 calibrates on the workload's own inputs
 TRTEXEC = ("trtexec", "/usr/src/tensorrt/bin/trtexec")

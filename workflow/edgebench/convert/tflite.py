@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgebench.convert.formats import Format
+from edgebench.formats import Format
 
 
 def frozen_function(model):

@@ -19,12 +19,12 @@ import numpy as np
 
 from edgebench import paths
 from edgebench.agent.protocol import Timing
-from edgebench.convert.formats import FORMATS
 from edgebench.devices.local import LocalTransport
 from edgebench.devices.ssh import SshError, SshTransport
 from edgebench.devices.staging import stage_run
 from edgebench.devices.transport import Transport
 from edgebench.fileio import read_json, sha256_file, write_json
+from edgebench.formats import FORMATS
 from edgebench.rawlog import write_unrun
 from edgebench.settings.errors import ConfigError
 

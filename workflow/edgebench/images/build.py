@@ -28,9 +28,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from edgebench.convert.engine import Engine
 from edgebench.fileio import write_json
 from edgebench.images.catalog import IMAGES, ImageSpec, image_tag
+from edgebench.images.engines import Engine
 
 COMMON = "common"  # containers/common: the base every toolchain image is built FROM
 EXTRA_CA_NAME = "edgebench-extra-ca.crt"

@@ -54,7 +54,7 @@ def image_tag(name: str) -> str:
 
 def images_for(formats) -> list[str]:
     """Every image the formats need, the images of the formats they are made from included."""
-    from edgebench.convert.formats import FORMATS
+    from edgebench.formats import FORMATS
 
     needed = set()
     for name in formats:

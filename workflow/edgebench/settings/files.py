@@ -14,7 +14,8 @@ import yaml
 
 from edgebench.settings.errors import ConfigError
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "config"
+REPO = Path(__file__).resolve().parents[3]  # the checkout this package is installed from
+SCHEMAS = REPO / "config"
 NAME = "[a-z0-9][a-z0-9_.-]*"
 NAME_RULE = (
     "names use lower-case letters, digits and . _ - and start with a letter or digit "

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgebench import paths
-from edgebench.convert.formats import FORMATS
+from edgebench.formats import FORMATS
 from edgebench.settings.catalog import GROUPS, WorkloadSpec, load_catalog
 from edgebench.settings.errors import ConfigError, unknown
 from edgebench.settings.files import read_yaml, validated

@@ -8,10 +8,8 @@ function ``(inputs, **params) -> outputs`` on Keras tensors. All feature maps ar
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import keras
-import yaml
 from keras import layers
 
 from edgebench.workloads.layers import Pad
@@ -26,12 +24,6 @@ def build_block(
     inputs = keras.Input(shape=tuple(input_shape))
     outputs = BUILDERS[kind](inputs, **(params or {}))
     return keras.Model(inputs, outputs, name=name)
-
-
-def load_catalog(path: str | Path = "config/blocks.yaml") -> dict[str, dict]:
-    """Block name -> spec (group, kind, params, input_shape, output_shape)."""
-    with open(path) as f:
-        return yaml.safe_load(f)
 
 
 # A fresh BatchNormalization has zero offset and mean, so the TFLite converter folds its shift

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[3]
+from edgebench.settings.files import REPO
 
 
 def copy_project(destination: Path, source: Path = REPO) -> Path:

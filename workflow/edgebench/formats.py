@@ -1,4 +1,7 @@
-"""Every format edgebench knows: its file suffix, toolchain image and the runtime that runs it."""
+"""Every format edgebench knows: its file suffix, toolchain image and the runtime that runs it.
+
+Shared vocabulary of every stage (settings, images, conversion, devices), so it sits at the
+package's top level rather than inside one stage."""
 
 from __future__ import annotations
 
