@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 4
+# One target per lint tool, so that `make -k lint` (as .ci/run runs it) reports every finding.
+LINTS := lint-ruff lint-ruff-format lint-snakefmt lint-snakemake lint-hadolint
 
-.PHONY: setup run test lint format clean
+.PHONY: setup run test lint $(LINTS) format clean
 
 setup: $(STAMP)
 
@@ -21,11 +23,21 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: setup
+lint: $(LINTS)
+
+lint-ruff: setup
 	$(BIN)/ruff check .
+
+lint-ruff-format: setup
 	$(BIN)/ruff format --check .
+
+lint-snakefmt: setup
 	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+lint-snakemake: setup
 	$(BIN)/snakemake --lint --cores 1
+
+lint-hadolint: setup
 	$(BIN)/hadolint containers/*/Dockerfile
 
 format: setup
