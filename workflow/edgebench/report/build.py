@@ -14,7 +14,7 @@ import pandas as pd
 
 import edgebench
 from edgebench.fileio import atomic_path, read_json
-from edgebench.metrics.tables import KEYS
+from edgebench.rawlog import KEYS
 from edgebench.report.page import Charts, render_page
 from edgebench.report.sections import SECTIONS
 

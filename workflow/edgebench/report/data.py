@@ -16,7 +16,8 @@ import pandas as pd
 
 from edgebench.fileio import read_json
 from edgebench.metrics import stats
-from edgebench.metrics.tables import KEYS, batch_columns, read_run, run_key
+from edgebench.metrics.tables import batch_columns
+from edgebench.rawlog import KEYS, read_run, run_key
 
 DIGEST_VERSION = 1
 NS_PER_MS = 1_000_000
