@@ -63,8 +63,22 @@ def test_protocol_stops_at_max_time_and_max_runs():
     capped = measure(lambda: None, Timing(0, 0.0, 1, 10.0, 10.0, max_runs=50))
     assert len(capped.ends) == 50
     assert slow.stopped_by == "max_s" and capped.stopped_by == "max_runs"  # before min_s: said
-    enough = measure(lambda: None, Timing(0, 0.0, 5, 0.0, 10.0))
-    assert enough.stopped_by == "min_reached"
+    enough = measure(lambda: None, Timing(0, 0.0, 5, 0.0, 10.0, target_ci=0))
+    assert enough.stopped_by == "min_reached" and len(enough.ends) == 5
+
+
+def test_adaptive_stopping_ends_a_stable_run_early_and_a_drifting_one_at_max_s():
+    stable = measure(lambda: time.sleep(0.0005), Timing(0, 0.0, 20, 0.0, 20.0, target_ci=0.02))
+    assert stable.stopped_by == "target_ci"
+    assert stable.ends[-1] - stable.starts[0] < 10e9
+    calls = []
+
+    def drifting():  # each call 2% slower than the last: the median never settles
+        calls.append(None)
+        time.sleep(0.0002 * 1.02 ** len(calls))
+
+    drift = measure(drifting, Timing(0, 0.0, 20, 0.0, 1.0, target_ci=0.01))
+    assert drift.stopped_by == "max_s"
 
 
 def test_unknown_or_contradicting_timing_settings_are_refused():

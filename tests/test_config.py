@@ -166,6 +166,7 @@ def test_profile_timing_merges_over_the_suites_with_every_default_filled(project
         "min_s": 2.0,
         "max_s": 10.0,
         "max_runs": 10_000,
+        "target_ci": 0.01,
     }
     assert settings["threads"] == 3
 

@@ -581,7 +581,8 @@ def test_unstable_tile_counts_the_runs_the_list_shows(measured, measured_page):
     table = measured["table"]
     unstable = table[table["unstable"].fillna(False).astype(bool)]
     runs = set(unstable[KEYS].itertuples(index=False, name=None))
-    assert runs == {*UNSTABLE_BATCHES, STALLED}
+    # decided on the robust CV: the run with a few stalls is not unstable, the spread ones are
+    assert runs == set(UNSTABLE_BATCHES) and STALLED not in runs
     assert len(unstable) > len(runs)  # unstable rows (one per batch) outnumber unstable runs
     tile = measured_page.evaluate(
         """Array.from(document.querySelectorAll(".stat")).find(
@@ -606,8 +607,8 @@ def test_a_cv_made_by_outliers_says_so_and_gives_the_robust_spread(measured_page
     )
     assert f"slowest {STALL_MS:,.0f} ms" in cv["title"] and "IQR / median" in cv["title"]
     assert float(stalled["IQR / median"]["text"].rstrip("%")) < 10  # the other samples agree
-    listed = rows_of(measured_page, "unstable-table")[STALLED]
-    assert listed["CV"]["text"] == cv["text"] and listed["CV"]["title"] == cv["title"]
+    assert STALLED not in rows_of(measured_page, "unstable-table")  # stalls alone: stable
+    assert stalled["stability"]["text"] != "unstable"
     # an unstable run whose samples are all spread out: a high CV, but no outliers to blame
     spread = rows_of(measured_page, "models-table")[("local", "mobilenetv2", "tflite-fp32", 1)]
     assert spread["stability"]["text"] == "unstable"

@@ -78,3 +78,26 @@ def test_single_sample_has_no_spread():
 def test_empty_input_raises():
     with pytest.raises(ValueError):
         summarize([])
+
+
+def test_a_few_outliers_do_not_make_a_run_unstable_but_a_drift_does():
+    rng = np.random.default_rng(3)
+    steady = rng.normal(1_000_000, 10_000, 2_000)  # 1 ms, 1% spread
+    spiky = steady.copy()
+    spiky[::100] = 80_000_000  # 1% of runs hit by 80 ms scheduler stalls
+    spiky_stats = summarize(spiky)
+    assert spiky_stats["cv"] > 0.10  # the CV is dominated by the stalls ...
+    assert not spiky_stats["unstable"] and spiky_stats["unstable_reason"] == ""
+    assert spiky_stats["outlier_share"] == pytest.approx(0.01)  # ... and says why
+    drifting = np.linspace(1_000_000, 2_000_000, 2_000)  # the bulk itself moves
+    drift_stats = summarize(drifting)
+    assert drift_stats["unstable"] and drift_stats["unstable_reason"] == "robust_cv"
+    assert drift_stats["robust_cv"] > 0.10
+
+
+def test_the_confidence_halfwidth_is_relative_to_the_median():
+    values = np.arange(1, 101) * 1_000_000  # 1..100 ms
+    stats = summarize(values)
+    assert stats["ci_halfwidth"] == pytest.approx(
+        (stats["ci_high"] - stats["ci_low"]) / 2 / stats["median"]
+    )

@@ -63,7 +63,8 @@ REPORT = paths.REPORT
 def all_targets():
     """The report, the file that stands for this selection, and every planned raw log: all
     targets, because Snakemake does not remake a missing file (a run that failed, a new
-    selection's runs) whose consumers (the tables) look up to date; a missing target it does."""
+    selection's runs) whose consumers (the tables) look up to date; a missing target it does.
+    """
     return [REPORT, TABLE_INPUTS["plan"], *TABLE_INPUTS["runs"]]
 
 
@@ -86,7 +87,9 @@ def keep_what_completed():
     except Exception as error:  # the failure that stopped the workflow matters more
         print(f"edgebench: could not build tables from the partial results: {error}")
         return
-    print("edgebench: some jobs FAILED; the tables and report below cover what completed.")
+    print(
+        "edgebench: some jobs FAILED; the tables and report below cover what completed."
+    )
     print_report_location()
 
 
@@ -181,7 +184,9 @@ def device_profile(wildcards):
 
 
 def suite_run_settings(wildcards):
-    return {key: PLAN.suite.get(key) for key in ("batch_sizes", "timing", "seed", "threads")}
+    return {
+        key: PLAN.suite.get(key) for key in ("batch_sizes", "timing", "seed", "threads")
+    }
 
 
 def run_threads(wildcards):

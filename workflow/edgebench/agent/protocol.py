@@ -1,16 +1,21 @@
 """The timing protocol: load and first inference apart, warm-up, then timed runs.
 
 Warm up for at least `warmup_runs` runs and `warmup_s` seconds; then time at least `min_runs`
-runs and `min_s` seconds, stopping at `max_s` seconds or `max_runs` runs, whichever comes
-first (the cap keeps raw logs of microsecond-scale blocks to a sane size; `stopped_by` says
-which limit ended the window, so a window cut short by `max_runs` is visible). Only
+runs and `min_s` seconds, and go on until the median's 95% confidence interval is within
++/- `target_ci` of it (adaptive stopping; 0 turns it off), stopping at `max_s` seconds or
+`max_runs` runs, whichever comes first (the cap keeps raw logs of microsecond-scale blocks to
+a sane size). `stopped_by` says which rule ended the window, so a window cut short by
+`max_runs`, or one that reached `max_s` without the target interval, is visible. Only
 `runtime.infer()` sits between the two clock reads; every raw sample is kept.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
+
+import numpy as np
 
 NS = 1_000_000_000
 
@@ -23,6 +28,7 @@ class Timing:
     min_s: float = 1.0
     max_s: float = 10.0
     max_runs: int = 10_000
+    target_ci: float = 0.01  # stop once the median's 95% interval is within +/- this; 0: off
 
     @classmethod
     def from_dict(cls, settings: dict) -> Timing:
@@ -40,6 +46,8 @@ class Timing:
             found.append(f"min_s ({self.min_s}) is larger than max_s ({self.max_s})")
         if self.min_runs > self.max_runs:
             found.append(f"min_runs ({self.min_runs}) is larger than max_runs ({self.max_runs})")
+        if not 0 <= self.target_ci < 1:
+            found.append(f"target_ci ({self.target_ci}) must be a fraction in [0, 1)")
         return found
 
 
@@ -50,7 +58,7 @@ class Measurement:
     warmup_ns: int = 0
     starts: list[int] = field(default_factory=list)
     ends: list[int] = field(default_factory=list)
-    stopped_by: str = ""  # min_reached | max_s | max_runs
+    stopped_by: str = ""  # target_ci | min_reached (target_ci 0) | max_s | max_runs
 
 
 def measure(infer, timing: Timing) -> Measurement:
@@ -71,6 +79,7 @@ def measure(infer, timing: Timing) -> Measurement:
     starts, ends = result.starts, result.ends
     deadline_min = clock() + int(timing.min_s * NS)
     deadline_max = clock() + int(timing.max_s * NS)
+    next_check = timing.min_runs
     while True:
         start = clock()
         infer()
@@ -78,12 +87,33 @@ def measure(infer, timing: Timing) -> Measurement:
         starts.append(start)
         ends.append(end)
         runs = len(ends)
-        if runs >= timing.min_runs and end >= deadline_min:
-            result.stopped_by = "min_reached"
-            return result
+        if runs >= next_check and end >= deadline_min:
+            if timing.target_ci <= 0:
+                result.stopped_by = "min_reached"
+                return result
+            if relative_ci_halfwidth(starts, ends) <= timing.target_ci:
+                result.stopped_by = "target_ci"
+                return result
+            next_check = runs + max(1, runs // 10)  # geometric: checking costs O(runs)
         if end >= deadline_max:
             result.stopped_by = "max_s"
             return result
-        if runs >= timing.max_runs:  # before min_s: the window is shorter than asked for
+        if runs >= timing.max_runs:  # before min_s or the target: a shorter window than asked
             result.stopped_by = "max_runs"
             return result
+
+
+def relative_ci_halfwidth(starts: list[int], ends: list[int], z: float = 1.96) -> float:
+    """Half the width of the median's ~95% distribution-free interval, as a fraction of the
+    median (order statistics at n/2 -/+ z*sqrt(n)/2; the host reports the exact binomial one)."""
+    n = len(ends)
+    if n < 6:
+        return math.inf
+    durations = np.subtract(ends, starts)
+    spread = z * math.sqrt(n) / 2
+    low = max(int(math.floor(n / 2 - spread)) - 1, 0)
+    high = min(int(math.ceil(n / 2 + spread)), n - 1)
+    middle = n // 2
+    part = np.partition(durations, [low, middle, high])
+    median = part[middle]
+    return float(part[high] - part[low]) / 2 / median if median > 0 else math.inf

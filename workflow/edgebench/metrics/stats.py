@@ -1,5 +1,10 @@
 """Latency statistics of one batch size's raw samples, in milliseconds.
 
+Stability: the CV (std / mean) is kept, but a run is `unstable` when its robust coefficient of
+variation, MAD x 1.4826 / median, exceeds 10%: a block with a few scheduler outliers keeps a
+small robust CV (its `outlier_share`, beyond Q3 + 3 IQR, says why its CV is large), while a
+drifting run spreads its bulk and is flagged.
+
 The confidence interval of the median is distribution-free: for sorted samples x(1) <= ... <= x(n),
 the interval [x(j), x(n+1-j)] misses the true median only when fewer than j samples lie below it
 or fewer than j above it. The number of samples below the median is Binomial(n, 1/2), so the
@@ -15,7 +20,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import binom
 
-UNSTABLE_CV = 0.10  # pyperf's threshold: std above 10% of the mean
+UNSTABLE_CV = 0.10  # pyperf's threshold: spread above 10% of the centre
+MAD_TO_SD = 1.4826  # MAD x this estimates the standard deviation of a normal distribution
+OUTLIER_IQRS = 3.0  # an outlier lies beyond Q3 + 3 IQR
 CI_LEVEL = 0.95
 NS_PER_MS = 1_000_000
 PERCENTILES = (25, 50, 75, 90, 95, 99)
@@ -48,9 +55,13 @@ def summarize(latencies_ns: Sequence[int] | np.ndarray) -> dict:
     std = float(ms.std(ddof=1)) if n > 1 else float("nan")
     cv = std / mean if mean > 0 else float("nan")
     ci_low, ci_high, ci_level = median_confidence_interval(ms)
+    median = float(np.median(ms))
+    robust_cv = float(np.median(np.abs(ms - median))) * MAD_TO_SD / median if median else np.nan
+    outliers = float(np.mean(ms > p75 + OUTLIER_IQRS * (p75 - p25)))
+    unstable = bool(robust_cv > UNSTABLE_CV)
     return {
         "n": n,
-        "median": float(np.median(ms)),
+        "median": median,
         "mean": mean,
         "std": std,
         "min": float(ms.min()),
@@ -64,5 +75,11 @@ def summarize(latencies_ns: Sequence[int] | np.ndarray) -> dict:
         "ci_low": ci_low,
         "ci_high": ci_high,
         "ci_level": ci_level,
-        "unstable": bool(cv > UNSTABLE_CV),
+        "ci_halfwidth": (ci_high - ci_low) / 2 / median if median else np.nan,
+        "robust_cv": robust_cv,
+        "outlier_share": outliers,
+        # decided on the robust spread: a few scheduler outliers inflate the CV (kept above,
+        # with the outlier share that explains it) but do not make a run unstable
+        "unstable": unstable,
+        "unstable_reason": "robust_cv" if unstable else "",
     }

@@ -37,7 +37,11 @@ LATENCY_COLUMNS = {  # stats.summarize() key -> table column
     "ci_low": "latency_ms_ci_low",
     "ci_high": "latency_ms_ci_high",
     "ci_level": "latency_ci_level",
+    "ci_halfwidth": "latency_ci_halfwidth",
+    "robust_cv": "latency_robust_cv",
+    "outlier_share": "latency_outlier_share",
     "unstable": "unstable",
+    "unstable_reason": "unstable_reason",
 }
 BATCH_COLUMNS = [
     "batch",
@@ -88,7 +92,13 @@ def ms(nanoseconds) -> float:
 
 
 def timing_note(record: dict, timing: dict) -> str | None:
-    """Says when `max_runs` ended the timed window before `min_s`: a shorter window than asked."""
+    """Says when `max_runs` ended the timed window before `min_s` (a shorter window than asked),
+    or `max_s` ended it before the median's interval reached `target_ci`."""
+    if record.get("stopped_by") == "max_s" and timing.get("target_ci"):
+        return (
+            f"reached max_s ({timing.get('max_s')} s) before the median's 95% interval was "
+            f"within +/- {timing['target_ci']:.1%}"
+        )
     if record.get("stopped_by") != "max_runs":
         return None
     window_s = record.get("window_ns", 0) / 1e9

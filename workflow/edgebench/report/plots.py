@@ -162,7 +162,7 @@ def latency_boxes(boxes: pd.DataFrame, title: str = "Latency distribution") -> g
     figure = go.Figure()
     for unstable, colour, legend in (
         (False, theme.STABLE, "stable (CV ≤ 10%)"),
-        (True, theme.UNSTABLE, "unstable (CV > 10%)"),
+        (True, theme.UNSTABLE, "unstable (robust CV > 10%)"),
     ):
         part = boxes[flags(boxes["unstable"]).eq(unstable)]
         if part.empty:

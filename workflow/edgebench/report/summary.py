@@ -6,7 +6,8 @@
 - Efficiency (EDLAB): images/s/W at batch 1, the best format per model; a device's figure is the
   geometric mean over its models, so one fast model does not dominate. Absent without power.
 - Unstable runs: a run is one device x workload x format; it is unstable when the CV of one of
-  its batch sizes is above 10% (pyperf's threshold). The overview's count and the list under
+  its batch sizes has a robust CV (MAD x 1.4826 / median, the table's `unstable`) above 10%
+  (pyperf's threshold). The overview's count and the list under
   Latency distributions are both ``unstable_runs()``, so they cannot disagree.
 - CVs made by outliers: the CV (sd / mean) of a run with one stall among hundreds of steady
   samples can reach thousands of percent while the samples agree closely. Such a CV is marked
@@ -111,8 +112,8 @@ UNSTABLE_COLUMNS = [
 
 
 def unstable_runs(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per unstable run (device x workload x format): the batch sizes whose CV is above
-    10% (``unstable_batches``) and the figures of the batch with the largest CV, largest first."""
+    """One row per unstable run (device x workload x format): the batch sizes flagged unstable
+    (``unstable_batches``) and the figures of the batch with the largest CV, largest first."""
     if "unstable" not in table.columns:
         return pd.DataFrame(columns=UNSTABLE_COLUMNS)
     rows = table[flags(table["unstable"])]

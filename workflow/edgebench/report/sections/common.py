@@ -64,7 +64,8 @@ def relative_iqr_cell(row) -> tuple:
 
 
 CV_HELP = (
-    "coefficient of variation (sd / mean); above 10% the run is unstable. Marked 'outliers' "
+    "coefficient of variation (sd / mean); a run is unstable when its robust CV (MAD × 1.4826 / "
+    "median) is above 10%, so outliers alone do not make it so. Marked 'outliers' "
     "when a few samples far from the rest make it (hover for the figures)"
 )
 IQR_HELP = "robust spread: width of the middle half of the samples over the median"

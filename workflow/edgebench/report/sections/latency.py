@@ -32,8 +32,8 @@ def section(report, charts: Charts) -> Section:
     parts = [
         lead(
             "Box plots from every raw timed sample (box: quartiles, whiskers: 1.5 IQR, dashed: "
-            "mean) at each run's smallest batch; a box is red when that batch's CV is above 10% "
-            "(pyperf's threshold). Every run unstable at any batch size is listed below."
+            "mean) at each run's smallest batch; a box is red when that batch's robust CV is "
+            "above 10% (pyperf's threshold). Every run unstable at any batch size is listed below."
         )
     ]
     if boxes.empty:

@@ -44,8 +44,9 @@ def section(report, charts: Charts) -> Section:
                 (
                     "unstable runs",
                     unstable,
-                    "runs (device × workload × format) with a CV above 10% at one batch size "
-                    "or more; listed under Latency distributions",
+                    "runs (device × workload × format) with a robust CV (MAD × 1.4826 / "
+                    "median) above 10% at one batch size or more; listed under Latency "
+                    "distributions",
                     "#unstable-runs",
                 ),
             ]
