@@ -28,22 +28,56 @@ ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {
 }
 
 
+RUNTIME_MODULES = {"ai_edge_litert", "tflite_runtime", "onnxruntime"}
+
+
+def imported_names(tree: ast.AST) -> list[tuple[ast.AST, str, int]]:
+    """(node, module name, relative level) of every import and importlib/__import__ call."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node, alias.name, 0) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found.append((node, node.module or "", node.level))
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in ("import_module", "__import__") and isinstance(node.args[0], ast.Constant):
+                found.append((node, str(node.args[0].value), 0))
+    return found
+
+
 def test_agent_imports_only_the_standard_library_numpy_and_runtimes():
-    for path in AGENT_SOURCE.glob("*.py"):
+    files = sorted(AGENT_SOURCE.rglob("*.py"))
+    assert {p.name for p in files} >= {"__init__.py", "__main__.py", "runner.py", "runtimes.py"}
+    for path in files:
         tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                names = [node.module]
-            else:
-                continue
-            for name in names:
+        for _, name, level in imported_names(tree):
+            assert level <= 1, f"{path.name} imports from outside the agent package ({name})"
+            if level == 0 and name:
                 assert name.split(".")[0] in ALLOWED_IMPORTS, f"{path.name} imports {name}"
-    # and the runtimes are imported by name at run time, never at module load
-    assert (
-        "import onnxruntime\n" not in (AGENT_SOURCE / "runtimes.py").read_text().split("class")[0]
+        # runtimes are imported when a run needs one, never when the module loads
+        top_level = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+        for _node, name, _ in imported_names(ast.Module(body=top_level, type_ignores=[])):
+            assert name.split(".")[0] not in RUNTIME_MODULES, f"{path.name} imports {name}"
+
+
+def test_the_staged_agent_loads_nothing_but_the_standard_library_and_numpy(tmp_path, fc_model):
+    """The real property: the copy a board receives, imported alone, pulls in no host code."""
+    stage_run(tmp_path, fc_model, agent_job(), None)
+    probe = (
+        "import sys; sys.path.insert(0, '.');"
+        "import edgebench_agent.__main__, edgebench_agent.runner, edgebench_agent.boardlock;"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
+    loaded = subprocess.run(
+        [sys.executable, "-S", "-c", f"import site; site.main(); {probe}"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    outside = set(loaded) - set(sys.stdlib_module_names) - {"numpy", "edgebench_agent"}
+    outside = {name for name in outside if not name.startswith("_")}
+    assert not outside, f"the agent loads {sorted(outside)}"
+    assert not set(loaded) & (RUNTIME_MODULES | {"edgebench"})
 
 
 def test_protocol_honours_minimum_runs_and_minimum_time():
