@@ -16,6 +16,7 @@ import pandas as pd
 
 from edgebench.fileio import read_json
 from edgebench.metrics import stats
+from edgebench.metrics.derived import add_derived
 from edgebench.metrics.tables import batch_columns
 from edgebench.rawlog import KEYS, read_run, run_key
 
@@ -95,18 +96,15 @@ def raw_summary(path: Path | str) -> pd.DataFrame:
     }
     rows = []
     for record in run.batches:
-        row = {**common, **batch_columns(record, run.samples.get(record["batch"]))}
+        samples = run.samples.get(record["batch"])
+        row = {**common, **batch_columns(record, samples, run.header.get("timing"))}
         row["status"], row["reason"] = row.pop("batch_status"), row.pop("batch_reason")
         rows.append(row)
     if not rows:
         rows.append({**common, "status": run.end["status"], "reason": run.end.get("reason")})
     frame = pd.DataFrame(rows)
     if "latency_ms_median" in frame:
-        frame["throughput_ips"] = frame["batch"] / (frame["latency_ms_median"] / 1000)
-        ok = frame["batch"].where(frame["status"].eq("ok"))
-        frame["max_batch"] = ok.max() if ok.notna().any() else np.nan
-        if "flops" in frame:
-            frame["achieved_flops"] = frame["throughput_ips"] * frame["flops"].astype(float)
+        frame = add_derived(frame)  # the table builder's formulas, on this log's rows
     return frame
 
 
