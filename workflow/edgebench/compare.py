@@ -393,6 +393,21 @@ def _rows_by_key(table: pd.DataFrame) -> dict[tuple, pd.Series]:
     return rows
 
 
+def _spread_run_rows(old: dict[tuple, pd.Series], new: dict[tuple, pd.Series]) -> list[dict]:
+    """A run that ran no batch (failed, unsupported) has one row without a batch; where the
+    other side ran that run's batches, the row stands for each of them, so that a run that
+    now fails is matched with every batch it used to run."""
+    old, new = dict(old), dict(new)
+    for side, other in ((old, new), (new, old)):
+        for key in [key for key in side if key[3] is None and key not in other]:
+            batches = [k for k in other if k[:3] == key[:3] and k[3] is not None]
+            if batches:
+                row = side.pop(key)
+                for batch_key in batches:
+                    side.setdefault(batch_key, row)
+    return [old, new]
+
+
 def compare(
     old: Results | Path | str,
     new: Results | Path | str,
@@ -412,13 +427,14 @@ def compare(
         "accuracy_tolerance": accuracy_tolerance,
         "power_factor": power_factor,
     }
-    sides = [_rows_by_key(results.table) for results in (old, new)]
+    sides = _spread_run_rows(*(_rows_by_key(results.table) for results in (old, new)))
     keys = list(sides[0]) + [key for key in sides[1] if key not in sides[0]]
     rows = [
         _compare_row(old, new, key, sides[0].get(key), sides[1].get(key), settings) for key in keys
     ]
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    frame["batch"] = frame["batch"].astype("Int64")
+    for column in ("batch", "old_runs", "new_runs"):
+        frame[column] = frame[column].astype("Int64")
     frame["regressed"] = frame["regressed"].astype(bool)
     return frame.sort_values(KEYS, na_position="first", kind="stable", ignore_index=True)
 
@@ -519,6 +535,7 @@ table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }
 th { background: #f0f0f0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td:nth-child(-n+10) { white-space: nowrap; }
 tr.regressed td { background: #fde2e2; }
 tr.improved td { background: #e2f5e2; }
 """
