@@ -125,7 +125,6 @@ def latency_verdict(ratio: float, difference: Difference, factor: float = FACTOR
 class Results:
     """One side of a comparison: its table and, where found, its raw logs."""
 
-    label: str
     table_path: Path
     table: pd.DataFrame
     raw_dir: Path | None
@@ -183,14 +182,14 @@ def read_table(path: Path) -> pd.DataFrame:
     return table
 
 
-def load(path: Path | str, label: str | None = None) -> Results:
+def load(path: Path | str) -> Results:
     """A results folder (or project folder, or table file) and the raw logs beside it."""
     table_path, raw_dir = locate(path)
     raw_paths = {}
     if raw_dir is not None:
         for raw_log in sorted(raw_dir.glob("*/*/*/run.jsonl")):
             raw_paths[run_key(raw_log)] = raw_log
-    return Results(label or str(path), table_path, read_table(table_path), raw_dir, raw_paths)
+    return Results(table_path, read_table(table_path), raw_dir, raw_paths)
 
 
 # --- one pair of rows -----------------------------------------------------------------------------
