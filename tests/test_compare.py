@@ -295,6 +295,12 @@ def test_table_files_alone_are_compared_by_their_intervals(folders, tmp_path):
     assert slowed["verdict"].eq(SLOWER).all()
     assert frame.drop(slowed.index)["verdict"].eq(SAME).all()
     assert frame["p_value"].isna().all()
+    # a table alone against a folder: the facts the table keeps, read as the header has them
+    mixed = tmp_path / "mixed.csv"
+    shutil.copy(folders["mixed"] / "results/tables/results.csv", mixed)
+    notes = compare(folders["same"], mixed)["notes"]
+    assert notes.str.contains("runtime differs").sum() == 5  # every row but the crashed run
+    assert not notes.str.contains("threads|hostname|cpu_model").any()
 
 
 def test_power_when_both_tables_have_it(folders, tmp_path):

@@ -231,7 +231,14 @@ def _facts(results: Results, key: tuple, row: pd.Series) -> dict[str, str]:
         if name or version:
             facts["runtime"] = f"{name or '?'} {version or '?'}"
         facts["threads"] = _value(row, "threads")
-    return {name: str(value) for name, value in facts.items() if value is not None}
+    return {name: _text(value) for name, value in facts.items() if value is not None}
+
+
+def _text(value) -> str:
+    """A fact as text; 4.0 (a CSV's integer column with gaps) reads as 4, as in the header."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _fact_notes(old: dict[str, str], new: dict[str, str]) -> list[str]:
