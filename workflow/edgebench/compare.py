@@ -595,6 +595,13 @@ def _ratio(text: str) -> float:
     return value
 
 
+def _tolerance(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text}: an absolute top-1 difference >= 0, e.g. 0.01")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(prog="edgebench", description="edgebench tools")
     commands = main_parser.add_subparsers(dest="command", required=True)
@@ -618,7 +625,7 @@ def parser() -> argparse.ArgumentParser:
     )
     command.add_argument(
         "--accuracy-tolerance",
-        type=float,
+        type=_tolerance,
         default=ACCURACY_TOLERANCE,
         help=f"largest top-1 drop (absolute) that is no regression (default {ACCURACY_TOLERANCE})",
     )
