@@ -541,7 +541,7 @@ table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }
 th { background: #f0f0f0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td:nth-child(-n+10) { white-space: nowrap; }
+td:nth-child(-n+12) { white-space: nowrap; }
 tr.regressed td { background: #fde2e2; }
 tr.improved td { background: #e2f5e2; }
 """
