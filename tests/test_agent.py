@@ -135,7 +135,7 @@ def agent_job(**overrides):
         "device": "local",
         "workload": "layer-fc-128-32",
         "format": "tflite-fp32",
-        "family": "tflite",
+        "runtime": "tflite",
         "batch_sizes": [1, 2],
         "timing": {"warmup_runs": 2, "warmup_s": 0.0, "min_runs": 10, "min_s": 0.0, "max_s": 2},
         "threads": 1,
@@ -185,17 +185,19 @@ def test_every_runtime_gets_the_devices_core_count_unless_configured(tmp_path, f
     )
     onnx_model = fc_model.parent / onnx_record["model_file"]
     cores = len(os.sched_getaffinity(0))
-    for model, fmt, family in [
+    for model, fmt, runtime in [
         (fc_model, "tflite-fp32", "tflite"),
         (onnx_model, "onnx-fp32", "onnx"),
     ]:
         stage = tmp_path / fmt
-        stage_run(stage, model, agent_job(format=fmt, family=family, threads=None), None)
+        stage_run(stage, model, agent_job(format=fmt, runtime=runtime, threads=None), None)
         assert run_agent(stage).returncode == 0
         header = records(stage)[0]
         assert header["threads"] == cores and header["threads_from"] == "device cores"
     configured = tmp_path / "configured"
-    stage_run(configured, onnx_model, agent_job(format="onnx-fp32", family="onnx", threads=1), None)
+    stage_run(
+        configured, onnx_model, agent_job(format="onnx-fp32", runtime="onnx", threads=1), None
+    )
     assert run_agent(configured).returncode == 0
     assert records(configured)[0]["threads"] == 1
     assert records(configured)[0]["threads_from"] == "config"
@@ -216,7 +218,7 @@ def test_batch_sweep_stops_at_the_first_batch_that_does_not_fit(tmp_path, fc_mod
 
 
 def test_format_without_a_runtime_on_the_device_is_unsupported(tmp_path, fc_model):
-    stage_run(tmp_path, fc_model, agent_job(family="tensorrt", format="tensorrt-fp16"), None)
+    stage_run(tmp_path, fc_model, agent_job(runtime="tensorrt", format="tensorrt-fp16"), None)
     assert run_agent(tmp_path).returncode == 0
     end = records(tmp_path)[-1]
     assert end["status"] == "unsupported" and "tensorrt" in end["reason"]
@@ -347,6 +349,6 @@ def test_a_model_of_several_files_is_staged_under_one_stem(tmp_path):
     xml.write_text("<net/>")
     weights.write_bytes(b"\0" * 8)
     stage = tmp_path / "stage"
-    stage_run(stage, xml, agent_job(format="openvino-fp32", family="openvino"), None, [weights])
+    stage_run(stage, xml, agent_job(format="openvino-fp32", runtime="openvino"), None, [weights])
     assert json.loads((stage / "job.json").read_text())["model"] == "model.xml"
     assert (stage / "model.bin").read_bytes() == weights.read_bytes()

@@ -14,10 +14,11 @@ from conftest import SNAKEMAKE
 pytestmark = pytest.mark.integration
 
 SUITE = {
-    "workloads": ["layer-fc-128-32"],
+    "workloads": ["layer-conv2d-f32-s1"],
     "formats": ["tflite-fp32", "onnx-fp32"],
-    "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 10, "min_s": 6.0, "max_s": 20.0,
-               "max_runs": 10**9},
+    # target_ci 0: the run lasts min_s, long enough for the orphan to outlive the kill
+    "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 10, "min_s": 40.0, "max_s": 60.0,
+               "max_runs": 10**7, "target_ci": 0},
 }  # fmt: skip
 
 
@@ -52,11 +53,13 @@ def test_a_killed_workflow_leaves_no_agent_in_the_way_of_the_rerun(project):
     assert orphans, "expected the killed workflow's agent to be still running"
 
     project.snakemake("--unlock")
+    quick = {**SUITE, "timing": {**SUITE["timing"], "min_s": 0.5, "max_s": 5.0}}
+    project.write_yaml("config/suites/slow.yaml", quick)  # the rerun need not last as long
     project.snakemake("--config", "suite=slow")
     assert not [pid for pid in orphans if pid in agents(project.root)]
     logs = "".join(p.read_text() for p in (project.root / "results/logs/run").rglob("*.log"))
     assert "board lock: stopping an orphaned agent" in logs
-    for log in (project.root / "results/raw/local/layer-fc-128-32").glob("*/run.jsonl"):
+    for log in (project.root / "results/raw/local/layer-conv2d-f32-s1").glob("*/run.jsonl"):
         lines = [json.loads(line) for line in log.read_text().splitlines()]
         assert lines[-1]["status"] == "complete", lines[-1]
     assert project.planned_jobs("--config", "suite=slow") == {}

@@ -207,7 +207,9 @@ def test_a_changed_host_key_is_reported_as_changed_with_the_safe_fix(boards, tmp
     )
     kind, key = Path(f"{other_key}.pub").read_text().split()[:2]
     stale.write_text(f"{board.host_key_line.split()[0]} {kind} {key}\n")
-    profile = board.profile(PYTHON, host=f"root@{board.address}", port=board.port, retries=0)
+    profile = board.profile(
+        PYTHON, host=f"root@{board.address}", port=board.port, retries=0, reuse_connection=False
+    )
     profile["ssh_options"] = [f"UserKnownHostsFile={stale}", f"IdentityFile={board.keys.identity}"]
     with pytest.raises(HostKeyError) as error:
         SshTransport(profile).remote("true")
@@ -222,7 +224,9 @@ def test_a_changed_host_key_is_reported_as_changed_with_the_safe_fix(boards, tmp
 def test_an_unknown_key_hint_names_the_profiles_known_hosts_file(boards, tmp_path):
     board = boards[1]
     empty = tmp_path / "lab_known_hosts"
-    profile = board.profile(PYTHON, host=f"root@{board.address}", port=board.port, retries=0)
+    profile = board.profile(
+        PYTHON, host=f"root@{board.address}", port=board.port, retries=0, reuse_connection=False
+    )
     profile["ssh_options"] = [f"UserKnownHostsFile={empty}", f"IdentityFile={board.keys.identity}"]
     with pytest.raises(HostKeyError, match=f">> {empty}"):
         SshTransport(profile).remote("true")
@@ -255,7 +259,7 @@ def stage_job(board: Board, tmp_path: Path, project_root: Path, **job_changes) -
         "device": board.name,
         "workload": "layer-conv2d-f32-s1",
         "format": "tflite-fp32",
-        "family": "tflite",
+        "runtime": "tflite",
         "batch_sizes": [1],
         "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 10, "min_s": 30.0,
                    "max_s": 60.0, "max_runs": 10**6},
@@ -349,20 +353,24 @@ def test_an_agent_killed_by_a_signal_is_a_failed_run_not_a_broken_link(boards, p
     from edgebench.devices.dispatch import run_on_device
 
     board = trusted(boards[1])
+    project.snakemake("--config", "suite=ssh", "devices=board-b")  # the models to run
     profile = board.profile(PYTHON)
     conversion = project.root / "results/converted/layer-conv2d-f32-s1/tflite-fp32.json"
     job = {
         "device": board.name, "workload": "layer-conv2d-f32-s1", "format": "tflite-fp32",
-        "family": "tflite", "batch_sizes": [1], "threads": 1, "seed": 0,
+        "runtime": "tflite", "batch_sizes": [1], "threads": 1, "seed": 0,
         "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 10, "min_s": 30.0,
                    "max_s": 60.0, "max_runs": 10**6},
         "input_range": [-1.0, 1.0],
     }  # fmt: skip
 
+    started = time.time()
+
     def kill_when_timing() -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
+        part = board.workdir / "runs/layer-conv2d-f32-s1/tflite-fp32/out/run.jsonl.part"
         while time.monotonic() < deadline:
-            if list(board.workdir.glob("runs/layer-conv2d-f32-s1/tflite-fp32/out/run.jsonl.part")):
+            if part.exists() and part.stat().st_mtime > started:  # this run's, not a leftover
                 time.sleep(0.5)
                 for pid in agent_pids(f"{PYTHON} -m edgebench_agent job.json"):
                     os.kill(pid, signal.SIGKILL)

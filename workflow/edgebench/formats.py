@@ -11,7 +11,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Format:
     name: str
-    family: str  # runtime family on the device: tflite, onnx, tensorrt, edgetpu, openvino
+    runtime: str  # the agent runtime family that runs it: tflite, onnx, tensorrt, edgetpu, openvino
     precision: str  # fp32 | fp16 | dynamic | int8
     suffix: str
     image: str  # containers/<image>/Dockerfile holds its toolchain

@@ -5,9 +5,9 @@ rule convert:
     input:
         unpack(conversion_inputs),
     output:
-        record="results/converted/{workload}/{format}.json",
+        record=paths.conversion_record("{workload}", "{format}"),
     log:
-        "results/logs/convert/{workload}/{format}.log",
+        paths.log("convert", "{workload}", "{format}"),
     params:
         settings=conversion_settings,
     conda:

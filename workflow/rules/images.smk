@@ -9,9 +9,9 @@ rule build_image:
     input:
         unpack(lambda wildcards: build_inputs(wildcards.image, config)),
     output:
-        "results/images/{image}.json",
+        paths.image_record("{image}"),
     log:
-        "results/logs/images/{image}.log",
+        paths.log("images", "{image}"),
     params:
         settings=lambda wildcards: build_settings(ENGINE.name, config),
     conda:

@@ -182,7 +182,7 @@ def run_job(job: dict, workdir: Path) -> str:
     log = RunLogWriter(out / "run.jsonl")
     record = header(job, model)
     try:
-        runtime = load_runtime(job["family"], job.get("runtime_module"))
+        runtime = load_runtime(job["runtime"], job.get("runtime_module"))
     except RuntimeUnavailable as error:
         log.write(record)
         log.end("unsupported", str(error))

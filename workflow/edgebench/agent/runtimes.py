@@ -1,6 +1,6 @@
 """Runtimes behind a two-call interface: `prepare()` loads and initialises, `infer()` runs.
 
-Adding a runtime is one new class registered in RUNTIMES under its format family.
+Adding a runtime is one new class registered in RUNTIMES under its runtime family.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ class RuntimeUnavailable(RuntimeError):
 
 
 class Runtime:
-    family = ""
+    runtime = ""  # the runtime family (edgebench.formats Format.runtime) it runs
     name = ""
     version = ""
 
@@ -59,7 +59,7 @@ def _import_first(candidates: list[tuple[str, str]], wanted: str | None = None):
 class LiteRT(Runtime):
     """LiteRT (ai_edge_litert), falling back to the older tflite_runtime package."""
 
-    family = "tflite"
+    runtime = "tflite"
     CANDIDATES = [
         ("ai_edge_litert.interpreter", "Interpreter"),
         ("tflite_runtime.interpreter", "Interpreter"),
@@ -99,7 +99,7 @@ class LiteRT(Runtime):
 
 
 class OnnxRuntime(Runtime):
-    family = "onnx"
+    runtime = "onnx"
     DTYPES = {"tensor(float)": np.float32, "tensor(int8)": np.int8, "tensor(uint8)": np.uint8}
 
     def __init__(self, wanted: str | None = None):
@@ -137,11 +137,11 @@ class OnnxRuntime(Runtime):
 RUNTIMES: dict[str, type[Runtime]] = {"tflite": LiteRT, "onnx": OnnxRuntime}
 
 
-def load_runtime(family: str, wanted: str | None = None) -> Runtime:
-    """The runtime of a format family; `wanted` names the module the profile asks for."""
-    if family not in RUNTIMES:
-        raise RuntimeUnavailable(f"the agent has no runtime for format family {family!r}")
-    return RUNTIMES[family](wanted)
+def load_runtime(runtime: str, wanted: str | None = None) -> Runtime:
+    """The runtime of a format's runtime family; `wanted` names the module the profile asks for."""
+    if runtime not in RUNTIMES:
+        raise RuntimeUnavailable(f"the agent has no runtime for runtime family {runtime!r}")
+    return RUNTIMES[runtime](wanted)
 
 
 def _version(module_name: str) -> str:

@@ -21,6 +21,7 @@ from typing import ClassVar
 
 import pandas as pd
 
+from edgebench import paths
 from edgebench.api.workflow import find_project, run_workflow
 from edgebench.fileio import read_json
 from edgebench.formats import FORMATS
@@ -30,8 +31,8 @@ from edgebench.settings.errors import unknown
 from edgebench.settings.files import read_yaml
 from edgebench.settings.plan import load_device, resolved_config
 
-TABLE = "results/tables/results.parquet"
-REPORT = "results/report/index.html"
+TABLE = paths.TABLE_PARQUET
+REPORT = paths.REPORT
 
 
 @dataclass
@@ -73,7 +74,7 @@ class BenchmarkResult:
         table = pd.read_parquet(project / TABLE)
         planned = pd.DataFrame(plan.run_rows(), columns=KEYS).drop_duplicates()
         table = table.merge(planned, on=KEYS, how="inner").reset_index(drop=True)
-        raw_logs = [project / f"results/raw/{d}/{w}/{f}/run.jsonl" for d, w, f in plan.runs()]
+        raw_logs = [project / paths.raw_log(*key) for key in plan.runs()]
         defaults = read_yaml(project / "config" / "config.yaml") or {}
         context = {
             "config": resolved_config({**defaults, **config}),
@@ -91,15 +92,14 @@ class BenchmarkResult:
         """Write a self-contained HTML report of this result to `path`; return the path."""
         from edgebench.report.build import Report
 
-        results = self.project / "results"
-        digests = [results / "report" / "devices" / f"{d}.json" for d in self.devices]
+        digests = [self.project / paths.device_digest(d) for d in self.devices]
         pairs = dict.fromkeys(zip(self.table["workload"], self.table["format"], strict=True))
-        conversions = [results / "converted" / w / f"{f}.json" for w, f in pairs]
+        conversions = [self.project / paths.conversion_record(w, f) for w, f in pairs]
         report = Report(
             table=self.table,
             digests=[read_json(p) for p in digests if p.is_file()],
             conversions=[read_json(p) for p in conversions if p.is_file()],
-            images=[read_json(p) for p in sorted((results / "images").glob("*.json"))],
+            images=[read_json(p) for p in sorted(self.project.glob(paths.image_record("*")))],
             context=self.context,
         )
         return report.write(path)

@@ -32,7 +32,7 @@ def calibration_inputs(meta: dict, samples: int, seed: int, dataset: Path | None
     return np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
 
 
-# The Python distributions whose versions each family's records keep (converters add their
+# The Python distributions whose versions each runtime family's records keep (converters add
 # command-line tools' own versions).
 TOOLS = {
     "tflite": ("tensorflow", "keras", "ai-edge-litert", "numpy"),
@@ -43,9 +43,9 @@ TOOLS = {
 }
 
 
-def tool_versions(family: str = "onnx") -> dict[str, str]:
+def tool_versions(runtime: str = "onnx") -> dict[str, str]:
     versions = {"python": platform.python_version()}
-    for dist in TOOLS.get(family, ()):
+    for dist in TOOLS.get(runtime, ()):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -88,7 +88,7 @@ def convert_workload(
         "engine": engine,
         "image": fmt.image,
         "image_id": image_id,
-        "tool_versions": tool_versions(fmt.family),
+        "tool_versions": tool_versions(fmt.runtime),
         "calibration": None,
     }
     if fmt.precision == "int8":
@@ -169,7 +169,7 @@ def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) 
     )
     facts = convert(record_path.with_name(source["model_file"]), out, fmt, calibration)
     files = [out, *facts.pop("extra_files", [])]
-    versions = tool_versions(fmt.family) | facts.pop("tool_versions", {})
+    versions = tool_versions(fmt.runtime) | facts.pop("tool_versions", {})
     result = {
         "status": "ok",
         "reason": "",

@@ -102,9 +102,9 @@ def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> di
         "device": profile["name"],
         "workload": meta["workload"],
         "format": format_name,
-        "family": FORMATS[format_name].family,
+        "runtime": FORMATS[format_name].runtime,
         # the module the profile names for this family (None: the agent's first that imports)
-        "runtime_module": profile.get("runtimes", {}).get(FORMATS[format_name].family),
+        "runtime_module": profile.get("runtimes", {}).get(FORMATS[format_name].runtime),
         "batch_sizes": suite["batch_sizes"] if is_model else [1],
         **run_settings(profile, suite),
         "seed": suite["seed"],

@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgebench import paths
 from edgebench.settings.errors import ConfigError
 
 ENGINES = ("none", "docker", "apptainer")
@@ -29,7 +30,7 @@ def mounts(project: Path) -> list[tuple[str, str, str]]:
     """(host path, container path, mode): the project, the package, and results/ where it is a
     link to another disk."""
     found = [(str(project), str(project), "rw"), (str(PACKAGE_ROOT), MOUNTED_PACKAGE, "ro")]
-    results = project / "results"
+    results = project / paths.RESULTS
     if results.is_symlink():
         found.append((str(results.resolve()), str(results), "rw"))
     return found
