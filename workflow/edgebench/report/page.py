@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
+from edgebench.metrics.columns import BY_NAME as CATALOGUE
+
 ASSETS = Path(__file__).with_name("assets")
 LONG_TEXT = 160  # longer text cells (reasons) show this much; the whole text on hover
 PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d"]}
@@ -77,14 +79,21 @@ class Column:
     """One table column: the DataFrame key, its header and how values look.
 
     kind: text, mono, wrap, status, flag, or a number format from FORMATTERS. A callable
-    ``render(row) -> (sort_value, html)`` overrides the rest.
+    ``render(row) -> (sort_value, html)`` overrides the rest. help (the header's tooltip)
+    defaults to the column catalogue's meaning of `key` (edgebench.metrics.columns); give it
+    only where the report says more than the catalogue, or "" for no tooltip.
     """
 
     key: str
     title: str
     kind: str = "text"
-    help: str = ""
+    help: str | None = None
     render: Callable | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.help is None:
+            entry = CATALOGUE.get(self.key)
+            object.__setattr__(self, "help", entry.help if entry else "")
 
     @property
     def numeric(self) -> bool:

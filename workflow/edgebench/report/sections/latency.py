@@ -17,7 +17,7 @@ from edgebench.report.sections.common import (
 UNSTABLE_COLUMNS = [
     *IDENTITY[:3],
     Column("unstable_batches", "unstable at batch"),
-    Column("batch", "largest CV at batch", "int"),
+    Column("batch", "largest CV at batch", "int", "the unstable batch whose CV is largest"),
     Column("latency_cv", "CV", "cv", CV_HELP, render=cv_cell),
     Column("latency_ms_median", "median ms", "ms"),
     Column("latency_ms_iqr", "IQR / median", "pct", IQR_HELP, render=relative_iqr_cell),
