@@ -27,7 +27,7 @@ from edgebench.workloads.build import build_workload
 
 JOB = {
     "device": "loopback", "workload": "layer-fc-128-32", "format": "tflite-fp32",
-    "runtime": "tflite", "batch_sizes": [1], "threads": 1, "seed": 0, "input_range": [-1, 1],
+    "runtime_family": "tflite", "batch_sizes": [1], "threads": 1, "seed": 0, "input_range": [-1, 1],
     "timing": {"warmup_runs": 5, "warmup_s": 0.0, "min_runs": 50, "min_s": 0.2, "max_s": 5.0},
 }  # fmt: skip
 

@@ -135,7 +135,7 @@ def agent_job(**overrides):
         "device": "local",
         "workload": "layer-fc-128-32",
         "format": "tflite-fp32",
-        "runtime": "tflite",
+        "runtime_family": "tflite",
         "batch_sizes": [1, 2],
         "timing": {"warmup_runs": 2, "warmup_s": 0.0, "min_runs": 10, "min_s": 0.0, "max_s": 2},
         "threads": 1,
@@ -190,13 +190,16 @@ def test_every_runtime_gets_the_devices_core_count_unless_configured(tmp_path, f
         (onnx_model, "onnx-fp32", "onnx"),
     ]:
         stage = tmp_path / fmt
-        stage_run(stage, model, agent_job(format=fmt, runtime=runtime, threads=None), None)
+        stage_run(stage, model, agent_job(format=fmt, runtime_family=runtime, threads=None), None)
         assert run_agent(stage).returncode == 0
         header = records(stage)[0]
         assert header["threads"] == cores and header["threads_from"] == "device cores"
     configured = tmp_path / "configured"
     stage_run(
-        configured, onnx_model, agent_job(format="onnx-fp32", runtime="onnx", threads=1), None
+        configured,
+        onnx_model,
+        agent_job(format="onnx-fp32", runtime_family="onnx", threads=1),
+        None,
     )
     assert run_agent(configured).returncode == 0
     assert records(configured)[0]["threads"] == 1
@@ -218,7 +221,9 @@ def test_batch_sweep_stops_at_the_first_batch_that_does_not_fit(tmp_path, fc_mod
 
 
 def test_format_without_a_runtime_on_the_device_is_unsupported(tmp_path, fc_model):
-    stage_run(tmp_path, fc_model, agent_job(runtime="tensorrt", format="tensorrt-fp16"), None)
+    stage_run(
+        tmp_path, fc_model, agent_job(runtime_family="tensorrt", format="tensorrt-fp16"), None
+    )
     assert run_agent(tmp_path).returncode == 0
     end = records(tmp_path)[-1]
     assert end["status"] == "unsupported" and "tensorrt" in end["reason"]
@@ -349,6 +354,42 @@ def test_a_model_of_several_files_is_staged_under_one_stem(tmp_path):
     xml.write_text("<net/>")
     weights.write_bytes(b"\0" * 8)
     stage = tmp_path / "stage"
-    stage_run(stage, xml, agent_job(format="openvino-fp32", runtime="openvino"), None, [weights])
+    stage_run(
+        stage, xml, agent_job(format="openvino-fp32", runtime_family="openvino"), None, [weights]
+    )
     assert json.loads((stage / "job.json").read_text())["model"] == "model.xml"
     assert (stage / "model.bin").read_bytes() == weights.read_bytes()
+
+
+def test_a_batch_is_timed_in_several_fresh_processes_kept_apart(tmp_path, fc_model):
+    from edgebench.metrics.tables import batch_columns
+    from edgebench.rawlog import read_run
+
+    stage_run(tmp_path, fc_model, agent_job(batch_sizes=[1, 2], processes=3), None)
+    assert run_agent(tmp_path).returncode == 0
+    log = records(tmp_path)
+    assert log[0]["processes"] == 3 and log[0]["format_version"] == 2
+    for batch in (1, 2):
+        merged = next(r for r in log if r["type"] == "batch" and r["batch"] == batch)
+        assert [p["process"] for p in merged["processes"]] == [0, 1, 2]
+        samples = [r for r in log if r["type"] == "sample" and r["batch"] == batch]
+        assert {s["process"] for s in samples} == {0, 1, 2}
+        assert merged["runs"] == len(samples) == sum(p["runs"] for p in merged["processes"])
+    assert not list((tmp_path / "out").glob(".process-*"))  # merged, then removed
+    run = read_run(tmp_path / "out" / "run.jsonl")
+    per_process = run.processes[1]
+    columns = batch_columns(run.batches[0], run.samples[1], run.header["timing"], per_process)
+    medians = [float(np.median(v)) for v in per_process.values()]
+    assert columns["latency_process_spread"] == pytest.approx(max(medians) / min(medians))
+
+
+def test_a_wide_process_spread_makes_a_run_unstable_and_says_why():
+    from edgebench.metrics.tables import batch_columns
+
+    steady = np.full(50, 1_000_000, dtype=np.int64)
+    record = {"batch": 1, "status": "ok", "runs": 100}
+    apart = {0: steady, 1: steady * 11 // 10}  # the second process 10% slower
+    columns = batch_columns(record, np.concatenate([steady, steady]), {}, apart)
+    assert columns["unstable"] and columns["unstable_reason"] == "process_spread"
+    close = {0: steady, 1: steady * 102 // 100}
+    assert not batch_columns(record, np.concatenate([steady, steady]), {}, close)["unstable"]

@@ -174,6 +174,8 @@ def test_profile_timing_merges_over_the_suites_with_every_default_filled(project
         "max_s": 10.0,
         "max_runs": 10_000,
         "target_ci": 0.01,
+        "processes": 0,
+        "max_process_spread": 1.05,
     }
     assert settings["threads"] == 3
 

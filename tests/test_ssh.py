@@ -259,7 +259,7 @@ def stage_job(board: Board, tmp_path: Path, project_root: Path, **job_changes) -
         "device": board.name,
         "workload": "layer-conv2d-f32-s1",
         "format": "tflite-fp32",
-        "runtime": "tflite",
+        "runtime_family": "tflite",
         "batch_sizes": [1],
         "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 10, "min_s": 30.0,
                    "max_s": 60.0, "max_runs": 10**6},
@@ -358,7 +358,7 @@ def test_an_agent_killed_by_a_signal_is_a_failed_run_not_a_broken_link(boards, p
     conversion = project.root / "results/converted/layer-conv2d-f32-s1/tflite-fp32.json"
     job = {
         "device": board.name, "workload": "layer-conv2d-f32-s1", "format": "tflite-fp32",
-        "runtime": "tflite", "batch_sizes": [1], "threads": 1, "seed": 0,
+        "runtime_family": "tflite", "batch_sizes": [1], "threads": 1, "seed": 0,
         "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 10, "min_s": 30.0,
                    "max_s": 60.0, "max_runs": 10**6},
         "input_range": [-1.0, 1.0],

@@ -157,6 +157,20 @@ def test_accuracy_of_the_digits_model_is_real(converted):
     assert rows[rows.workload == "layer-fc-128-32"].accuracy_top1.isna().all()
 
 
+def test_models_are_timed_in_three_fresh_processes_blocks_in_one(converted):
+    raw = converted.root / "results/raw/local"
+    model = [json.loads(x) for x in (raw / "digits-cnn/tflite-fp32/run.jsonl").open()]
+    block = [json.loads(x) for x in (raw / "layer-fc-128-32/tflite-fp32/run.jsonl").open()]
+    assert model[0]["processes"] == 3 and block[0]["processes"] == 1
+    assert {r["process"] for r in model if r["type"] == "sample"} == {0, 1, 2}
+    spread = table(converted).set_index(["workload", "format", "batch"])["latency_process_spread"]
+    assert spread.loc[("digits-cnn", "tflite-fp32", 1)] >= 1.0
+    assert (
+        spread.loc[("layer-fc-128-32", "tflite-fp32", 1)]
+        != spread.loc[("layer-fc-128-32", "tflite-fp32", 1)]
+    )  # NaN: one process has no spread
+
+
 def test_runs_on_one_device_never_overlap(converted):
     spans = []
     for log in (converted.root / "results" / "raw" / "local").glob("*/*/run.jsonl"):

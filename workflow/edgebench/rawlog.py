@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT_VERSION = 1  # written by this version of the agent
-READABLE_VERSIONS = {1}  # what read_run accepts
+FORMAT_VERSION = 2  # written by this version of the agent (2: samples carry `process`)
+READABLE_VERSIONS = {1, 2}  # what read_run accepts
 KEYS = ["device", "workload", "format"]
 BATCH_STATUSES = {"ok", "failed"}
 END_STATUSES = {"complete", "unsupported", "failed"}
@@ -31,6 +31,7 @@ class RawRun:
     batches: list[dict]
     accuracy: dict | None
     end: dict
+    processes: dict[int, dict[int, np.ndarray]] | None = None  # batch -> process -> durations
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -111,11 +112,15 @@ def read_run(path: Path | str) -> RawRun:
     header_key(header, path)
     expect(end.get("status"), END_STATUSES, f"{path}: end status")
     durations: dict[int, list[int]] = {}
+    by_process: dict[int, dict[int, list[int]]] = {}
     batches, accuracy_record = [], None
     for number, record in records[1:-1]:
         kind = record.get("type")
         if kind == "sample":
-            durations.setdefault(record["batch"], []).append(record["end_ns"] - record["start_ns"])
+            duration = record["end_ns"] - record["start_ns"]
+            durations.setdefault(record["batch"], []).append(duration)
+            process = record.get("process", 0)  # version 1: one process
+            by_process.setdefault(record["batch"], {}).setdefault(process, []).append(duration)
         elif kind == "batch":
             batches.append(record)
         elif kind == "accuracy":
@@ -124,7 +129,11 @@ def read_run(path: Path | str) -> RawRun:
             raise ValueError(f"{path}:{number}: unknown record type {kind!r}")
     samples = {batch: np.asarray(values, dtype=np.int64) for batch, values in durations.items()}
     _check_samples(path, samples, batches)
-    return RawRun(path, header, samples, batches, accuracy_record, end)
+    processes = {
+        batch: {index: np.asarray(values, dtype=np.int64) for index, values in per.items()}
+        for batch, per in by_process.items()
+    }
+    return RawRun(path, header, samples, batches, accuracy_record, end, processes)
 
 
 def expect(value, allowed: set[str], what: str) -> None:

@@ -7,17 +7,21 @@ import sys
 from pathlib import Path
 
 from .boardlock import BoardBusy, hold, start_lifeline
-from .runner import run_job
+from .runner import run_job, run_worker
 
 BOARD_BUSY = 73  # exit status: another project's run held the board for longer than lock_wait_s
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
+    worker = len(argv) == 4 and argv[1] == "--worker"
+    if len(argv) != 1 and not worker:
         print("usage: python -m edgebench_agent JOB.json", file=sys.stderr)
         return 2
     job_path = Path(argv[0]).resolve()
     job = json.loads(job_path.read_text())
+    if worker:  # one of the run's timing processes; the parent holds the board lock
+        start_lifeline()
+        return run_worker(job, job_path.parent, int(argv[2]), int(argv[3]))
     if job.get("lifeline"):
         start_lifeline()
     lock = None
@@ -28,7 +32,7 @@ def main(argv: list[str]) -> int:
         except BoardBusy as error:
             print(f"board busy: {error}", file=sys.stderr)
             return BOARD_BUSY
-    status = run_job(job, job_path.parent)
+    status = run_job(job, job_path.parent, job_path)
     if lock is not None:
         lock.close()  # the board is free for the next run
     print(f"{job['device']} {job['workload']} {job['format']}: {status}")

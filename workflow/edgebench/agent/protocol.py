@@ -29,6 +29,8 @@ class Timing:
     max_s: float = 10.0
     max_runs: int = 10_000
     target_ci: float = 0.01  # stop once the median's 95% interval is within +/- this; 0: off
+    processes: int = 0  # fresh agent processes per batch size; 0: 3 for models, 1 for blocks
+    max_process_spread: float = 1.05  # per-process medians' max/min above this: unstable
 
     @classmethod
     def from_dict(cls, settings: dict) -> Timing:
@@ -46,6 +48,8 @@ class Timing:
             found.append(f"min_s ({self.min_s}) is larger than max_s ({self.max_s})")
         if self.min_runs > self.max_runs:
             found.append(f"min_runs ({self.min_runs}) is larger than max_runs ({self.max_runs})")
+        if self.max_process_spread < 1:
+            found.append(f"max_process_spread ({self.max_process_spread}) is below 1")
         if not 0 <= self.target_ci < 1:
             found.append(f"target_ci ({self.target_ci}) must be a fraction in [0, 1)")
         return found

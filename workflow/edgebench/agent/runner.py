@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +30,9 @@ class RunLogWriter:
 
     def write(self, record: dict) -> None:
         self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def write_lines(self, lines: list[str]) -> None:
+        self._file.writelines(line + "\n" for line in lines)
 
     def write_samples(self, batch: int, starts: list[int], ends: list[int]) -> None:
         lines = (
@@ -103,7 +108,8 @@ def random_inputs(runtime: Runtime, value_range, seed: int) -> np.ndarray:
     return quantize(values, dtype, quantization)
 
 
-def run_batch(runtime, model: str, batch: int, job: dict, log: RunLogWriter) -> bool:
+def measure_batch(runtime, model: str, batch: int, job: dict):
+    """Load for `batch`, feed seeded inputs and time them: (batch record, starts, ends)."""
     record = {"type": "batch", "batch": batch, "status": "ok", "reason": ""}
     try:
         started = now()
@@ -114,9 +120,7 @@ def run_batch(runtime, model: str, batch: int, job: dict, log: RunLogWriter) -> 
     except Exception as error:  # out of memory, a kernel that refuses the shape: the sweep ends
         record.update(status="failed", reason=f"{type(error).__name__}: {error}"[:500])
         record["peak_rss_kb"] = peak_rss_kb()
-        log.write(record)
-        return False
-    log.write_samples(batch, measurement.starts, measurement.ends)
+        return record, [], []
     record.update(
         first_ns=measurement.first_ns,
         warmup_runs=measurement.warmup_runs,
@@ -126,8 +130,81 @@ def run_batch(runtime, model: str, batch: int, job: dict, log: RunLogWriter) -> 
         window_ns=measurement.ends[-1] - measurement.starts[0],
         peak_rss_kb=peak_rss_kb(),
     )
+    return record, measurement.starts, measurement.ends
+
+
+def run_batch(runtime, model: str, batch: int, job: dict, log: RunLogWriter) -> bool:
+    record, starts, ends = measure_batch(runtime, model, batch, job)
+    log.write_samples(batch, starts, ends)
     log.write(record)
-    return True
+    return record["status"] == "ok"
+
+
+def worker_file(out: Path, batch: int, index: int) -> Path:
+    return out / f".process-{batch}-{index}.jsonl"
+
+
+def run_worker(job: dict, workdir: Path, batch: int, index: int) -> int:
+    """One fresh process's timing of one batch size, for the parent agent to merge."""
+    out = workdir / job.get("out", "out")
+    job = {**job, "threads": job.get("threads") or usable_cores()}
+    runtime = load_runtime(job["runtime_family"], job.get("runtime_module"))
+    record, starts, ends = measure_batch(runtime, str(workdir / job["model"]), batch, job)
+    path = worker_file(out, batch, index)
+    with open(path, "w") as handle:
+        handle.writelines(
+            f'{{"type":"sample","batch":{batch},"process":{index},"start_ns":{s},"end_ns":{e}}}\n'
+            for s, e in zip(starts, ends, strict=True)
+        )
+        handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+    return 0 if record["status"] == "ok" else 1
+
+
+def run_batch_in_processes(job: dict, job_file: Path, batch: int, log: RunLogWriter) -> bool:
+    """Time `batch` in `processes` fresh agent processes one after another (pyperf's answer to
+    process-to-process drift); every sample keeps its process index."""
+    out = log.path.parent
+    records = []
+    for index in range(job["processes"]):
+        command = [sys.executable, "-m", __package__, str(job_file), "--worker"]
+        # its stdin (the lifeline) stays open while this process lives
+        worker = subprocess.Popen([*command, str(batch), str(index)], stdin=subprocess.PIPE)
+        worker.wait()
+        worker.stdin.close()
+        path = worker_file(out, batch, index)
+        if not path.exists():
+            records.append({"status": "failed", "reason": f"process {index} left no samples"})
+            break
+        lines = path.read_text().splitlines()
+        path.unlink()
+        log.write_lines(lines[:-1])
+        records.append({**json.loads(lines[-1]), "process": index})
+        if records[-1]["status"] != "ok":
+            break
+    log.write(merged_batch(batch, records))
+    return all(r["status"] == "ok" for r in records)
+
+
+def merged_batch(batch: int, records: list[dict]) -> dict:
+    """One batch record for the processes: sums and the first process's load, with each
+    process's own figures kept under `processes`."""
+    failed = next((r for r in records if r["status"] != "ok"), None)
+    first = records[0]
+    merged = {"type": "batch", "batch": batch, "status": "ok", "reason": ""}
+    if failed is not None:
+        merged.update(status="failed", reason=failed.get("reason", ""))
+    for key in ("load_ns", "first_ns"):
+        if key in first:
+            merged[key] = first[key]
+    for key in ("warmup_runs", "warmup_ns", "runs", "window_ns"):
+        merged[key] = sum(r.get(key, 0) for r in records)
+    merged["stopped_by"] = records[-1].get("stopped_by", "")
+    merged["peak_rss_kb"] = max(r.get("peak_rss_kb", 0) for r in records)
+    merged["processes"] = [
+        {k: r.get(k) for k in ("process", "status", "runs", "load_ns", "first_ns", "stopped_by")}
+        for r in records
+    ]
+    return merged
 
 
 def run_accuracy(
@@ -163,6 +240,7 @@ def header(job: dict, model: Path) -> dict:
         "model": {"file": model.name, "sha256": sha256(model), "size_bytes": model.stat().st_size},
         "timing": job["timing"],
         "batch_sizes": job["batch_sizes"],
+        "processes": job.get("processes", 1),
         "seed": job["seed"],
         "clock": "monotonic_ns",
         "host_clock": job.get("host_clock"),
@@ -172,7 +250,7 @@ def header(job: dict, model: Path) -> dict:
     }
 
 
-def run_job(job: dict, workdir: Path) -> str:
+def run_job(job: dict, workdir: Path, job_file: Path | None = None) -> str:
     """Run everything the job asks for; returns the end status written to run.jsonl."""
     out = workdir / job.get("out", "out")
     shutil.rmtree(out, ignore_errors=True)  # the board lock is held: nothing else writes here
@@ -182,7 +260,7 @@ def run_job(job: dict, workdir: Path) -> str:
     log = RunLogWriter(out / "run.jsonl")
     record = header(job, model)
     try:
-        runtime = load_runtime(job["runtime"], job.get("runtime_module"))
+        runtime = load_runtime(job["runtime_family"], job.get("runtime_module"))
     except RuntimeUnavailable as error:
         log.write(record)
         log.end("unsupported", str(error))
@@ -195,7 +273,11 @@ def run_job(job: dict, workdir: Path) -> str:
     log.write(record)
     any_ok = False
     for batch in job["batch_sizes"]:
-        if not run_batch(runtime, str(model), batch, job, log):
+        if job.get("processes", 1) > 1 and job_file is not None:
+            ran = run_batch_in_processes(job, job_file, batch, log)
+        else:
+            ran = run_batch(runtime, str(model), batch, job, log)
+        if not ran:
             break
         any_ok = True
     if not any_ok:

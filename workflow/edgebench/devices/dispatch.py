@@ -98,15 +98,20 @@ def run_settings(profile: dict, suite: dict) -> dict:
 def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> dict:
     """What the agent needs, from the suite, the device's overrides and the workload."""
     is_model = meta["group"] == "models"
+    settings = run_settings(profile, suite)
+    timing = settings["timing"]
+    if not timing["processes"]:  # several processes for models, where the drift matters
+        timing["processes"] = 3 if is_model else 1
     return {
         "device": profile["name"],
         "workload": meta["workload"],
         "format": format_name,
-        "runtime": FORMATS[format_name].runtime,
+        "runtime_family": FORMATS[format_name].runtime,
         # the module the profile names for this family (None: the agent's first that imports)
         "runtime_module": profile.get("runtimes", {}).get(FORMATS[format_name].runtime),
         "batch_sizes": suite["batch_sizes"] if is_model else [1],
-        **run_settings(profile, suite),
+        **settings,
+        "processes": timing["processes"],
         "seed": suite["seed"],
         "input_range": meta["input_range"],
     }

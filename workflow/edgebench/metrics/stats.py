@@ -23,6 +23,7 @@ from scipy.stats import binom
 UNSTABLE_CV = 0.10  # pyperf's threshold: spread above 10% of the centre
 MAD_TO_SD = 1.4826  # MAD x this estimates the standard deviation of a normal distribution
 OUTLIER_IQRS = 3.0  # an outlier lies beyond Q3 + 3 IQR
+MAX_PROCESS_SPREAD = 1.05  # default: per-process medians further apart than 5% are unstable
 CI_LEVEL = 0.95
 NS_PER_MS = 1_000_000
 PERCENTILES = (25, 50, 75, 90, 95, 99)
@@ -42,6 +43,15 @@ def median_confidence_interval(
     below = max(below, 0)  # n too small: fall back to the full range
     coverage = 1 - 2 * binom.cdf(below, n, 0.5)
     return float(ordered[below]), float(ordered[n - 1 - below]), float(coverage)
+
+
+def process_spread(per_process: list[np.ndarray]) -> float:
+    """Max / min of the per-process medians (NaN with fewer than two processes): the drift
+    between fresh processes that one process's samples cannot show."""
+    medians = [float(np.median(values)) for values in per_process if len(values)]
+    if len(medians) < 2 or min(medians) <= 0:
+        return float("nan")
+    return max(medians) / min(medians)
 
 
 def summarize(latencies_ns: Sequence[int] | np.ndarray) -> dict:

@@ -108,8 +108,14 @@ def timing_note(record: dict, timing: dict) -> str | None:
     )
 
 
-def batch_columns(record: dict, samples: np.ndarray | None, timing: dict | None = None) -> dict:
-    """One batch record of a raw log as table columns, latency statistics included."""
+def batch_columns(
+    record: dict,
+    samples: np.ndarray | None,
+    timing: dict | None = None,
+    processes: dict[int, np.ndarray] | None = None,
+) -> dict:
+    """One batch record of a raw log as table columns, latency statistics included; with the
+    samples of each process, their medians' spread (max / min) and whether it is too wide."""
     columns = {
         "timing_note": timing_note(record, timing or {}),
         "batch": record["batch"],
@@ -123,6 +129,11 @@ def batch_columns(record: dict, samples: np.ndarray | None, timing: dict | None 
     if record["status"] == "ok":
         summary = stats.summarize(samples)
         columns.update({column: summary[key] for key, column in LATENCY_COLUMNS.items()})
+        spread = stats.process_spread(list((processes or {}).values()))
+        columns["latency_process_spread"] = spread
+        if spread > (timing or {}).get("max_process_spread", stats.MAX_PROCESS_SPREAD):
+            reasons = [r for r in (summary["unstable_reason"], "process_spread") if r]
+            columns.update(unstable=True, unstable_reason=",".join(reasons))
     return columns
 
 
@@ -221,7 +232,10 @@ def _run_frames(
                 {
                     **identity,
                     **batch_columns(
-                        record, run.samples.get(record["batch"]), run.header.get("timing")
+                        record,
+                        run.samples.get(record["batch"]),
+                        run.header.get("timing"),
+                        (run.processes or {}).get(record["batch"]),
                     ),
                 }
             )
