@@ -1,9 +1,12 @@
 """Accuracy of a converted model's outputs against labels and the float32 Keras reference.
 
-Accuracy drop (reference top-1 minus converted top-1) is computed in `tables`, where both meet.
+Accuracy drop (reference top-1 minus converted top-1) is one of the derived metrics
+(metrics/derived.py).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -60,3 +63,52 @@ def score(outputs, labels, reference_outputs=None) -> dict:
 def reference_accuracy(reference_outputs, labels) -> float:
     """Top-1 accuracy of the float32 reference model on the same inputs."""
     return top1(*_checked(reference_outputs, labels))
+
+
+def npz_array(path: Path, key: str) -> np.ndarray:
+    with np.load(path) as data:
+        if key not in data:
+            raise ValueError(f"{path}: no array {key!r} (has {sorted(data.keys())})")
+        return data[key]
+
+
+def first_outputs(array: np.ndarray, count: int, path: Path, what: str) -> np.ndarray:
+    if len(array) < count:
+        raise ValueError(f"{path}: {len(array)} {what}, fewer than the {count} outputs scored")
+    return array[:count]
+
+
+def run_columns(run, labels_path: Path | None, reference_path: Path | None) -> dict:
+    """The table's accuracy columns for one raw log (edgebench.rawlog.RawRun): its
+    accuracy.npz scored against the labels and the reference; the host sent the first N test
+    inputs, in order."""
+    record = run.accuracy
+    if record is None:
+        return {"accuracy_note": "no accuracy run"}
+    if record.get("status") != "ok":
+        return {"accuracy_note": f"accuracy {record.get('status')}: {record.get('reason')}"}
+    if labels_path is None:
+        raise ValueError(f"{run.path}: has accuracy outputs but no labelled dataset was given")
+    outputs = npz_array(run.path.parent / record["file"], "outputs")
+    count = len(outputs)
+    if record.get("samples") not in (None, count):
+        raise ValueError(
+            f"{run.path}: accuracy record says {record['samples']} samples, npz {count}"
+        )
+    labels = first_outputs(npz_array(labels_path, "y_test"), count, labels_path, "labels")
+    reference = None
+    if reference_path is not None:
+        reference = first_outputs(
+            npz_array(reference_path, "outputs"), count, reference_path, "outputs"
+        )
+    scores = score(outputs, labels, reference)
+    return {
+        "accuracy_samples": count,
+        "accuracy_top1": scores["top1"],
+        "accuracy_top5": scores["top5"],
+        "reference_top1": (
+            reference_accuracy(reference, labels) if reference is not None else None
+        ),
+        "agreement": scores["agreement"],
+        "accuracy_note": None,
+    }

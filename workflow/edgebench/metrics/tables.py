@@ -137,51 +137,6 @@ def batch_columns(
     return columns
 
 
-def _npz_array(path: Path, key: str) -> np.ndarray:
-    with np.load(path) as data:
-        if key not in data:
-            raise ValueError(f"{path}: no array {key!r} (has {sorted(data.keys())})")
-        return data[key]
-
-
-def _first(array: np.ndarray, count: int, path: Path, what: str) -> np.ndarray:
-    if len(array) < count:
-        raise ValueError(f"{path}: {len(array)} {what}, fewer than the {count} outputs scored")
-    return array[:count]
-
-
-def _accuracy_columns(run: RawRun, labels_path: Path | None, reference_path: Path | None) -> dict:
-    """Scores of accuracy.npz; the host sent the first N test inputs, in order."""
-    record = run.accuracy
-    if record is None:
-        return {"accuracy_note": "no accuracy run"}
-    if record.get("status") != "ok":
-        return {"accuracy_note": f"accuracy {record.get('status')}: {record.get('reason')}"}
-    if labels_path is None:
-        raise ValueError(f"{run.path}: has accuracy outputs but no labelled dataset was given")
-    outputs = _npz_array(run.path.parent / record["file"], "outputs")
-    count = len(outputs)
-    if record.get("samples") not in (None, count):
-        raise ValueError(
-            f"{run.path}: accuracy record says {record['samples']} samples, npz {count}"
-        )
-    labels = _first(_npz_array(labels_path, "y_test"), count, labels_path, "labels")
-    reference = None
-    if reference_path is not None:
-        reference = _first(_npz_array(reference_path, "outputs"), count, reference_path, "outputs")
-    scores = accuracy.score(outputs, labels, reference)
-    return {
-        "accuracy_samples": count,
-        "accuracy_top1": scores["top1"],
-        "accuracy_top5": scores["top5"],
-        "reference_top1": (
-            accuracy.reference_accuracy(reference, labels) if reference is not None else None
-        ),
-        "agreement": scores["agreement"],
-        "accuracy_note": None,
-    }
-
-
 def _run_columns(run: RawRun, labels_path: Path | None, reference_path: Path | None) -> dict:
     facts = run.header.get("facts") or {}
     runtime = run.header.get("runtime") or {}
@@ -193,7 +148,7 @@ def _run_columns(run: RawRun, labels_path: Path | None, reference_path: Path | N
         "threads": run.header.get("threads"),
         "cpu_model": facts.get("cpu_model"),
         "hostname": facts.get("hostname"),
-        **_accuracy_columns(run, labels_path, reference_path),
+        **accuracy.run_columns(run, labels_path, reference_path),
     }
 
 
