@@ -40,7 +40,8 @@ from pathlib import Path
 
 from edgebench.devices.dispatch import job_settings, run_on_device
 from edgebench.fileio import read_json
-from edgebench.metrics.tables import read_run
+from edgebench.metrics import stats
+from edgebench.rawlog import read_run
 from edgebench.settings.plan import load_device, load_suite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,11 +116,15 @@ def run_agent(results: Path, workload: str, fmt: str, profile: dict, job: dict) 
             raise SystemExit(f"{workload}/{fmt}: the agent's run ended {status}: {raw_log}")
         run = read_run(raw_log)
     batch = next(record for record in run.batches if record["batch"] == 1)
+    summary = stats.summarize(run.samples[1])
     return {
         "median_ms": statistics.median(run.samples[1].tolist()) / NS_PER_MS,
         "runs": batch["runs"],
         "warmup_runs": batch["warmup_runs"],
         "threads": run.header.get("threads"),
+        "window_s": batch.get("window_ns", 0) / 1e9,
+        "stopped_by": batch.get("stopped_by"),
+        "ci_halfwidth": summary["ci_halfwidth"],
     }
 
 
