@@ -49,6 +49,7 @@ BATCH_COLUMNS = [
     "batch_reason",
     "runs",
     *LATENCY_COLUMNS.values(),
+    "latency_process_spread",
     "load_ms",
     "first_inference_ms",
     "peak_rss_kb",
