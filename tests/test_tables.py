@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from edgebench.fileio import write_json
 from edgebench.metrics.tables import COLUMNS, POWER_COLUMNS, build_table, read_run, write_tables
+from synthetic import batch_records
 
 MS = 1_000_000
 DEVICE, WORKLOAD = "local", "digits"
@@ -43,29 +44,6 @@ def header(fmt: str, batch_sizes: list[int]) -> dict:
         "input": {"shape": [8, 8, 1], "dtype": "float32", "range": [0, 1]},
         "clock": "monotonic_ns",
     }
-
-
-def batch_records(batch: int, latencies_ms: list[float], clock: int) -> tuple[list[dict], int]:
-    records = []
-    for ms in latencies_ms:
-        end = clock + int(ms * MS)
-        records.append({"type": "sample", "batch": batch, "start_ns": clock, "end_ns": end})
-        clock = end + 1000
-    records.append(
-        {
-            "type": "batch",
-            "batch": batch,
-            "status": "ok",
-            "reason": "",
-            "load_ns": 30 * MS,
-            "first_ns": 9 * MS,
-            "warmup_runs": 2,
-            "warmup_ns": 20 * MS,
-            "runs": len(latencies_ms),
-            "peak_rss_kb": 120_000 + batch,
-        }
-    )
-    return records, clock
 
 
 def write_run(
