@@ -6,7 +6,8 @@ files are written to a results folder; the table comes from the real table build
 
 ``build(root)``: two devices, two models with a batch sweep that ends in an out-of-memory failure,
 layer and cell blocks (one unsupported on a device, one whose run crashed), one unstable run, one
-device that ran a model file other than the converted one, labels with HTML in them.
+device that ran a model file other than the converted one, labels with HTML in them; the local
+device's models are timed in three processes.
 """
 
 from __future__ import annotations
@@ -92,12 +93,19 @@ def header(device: str, workload: str, fmt: str, batch_sizes: list[int], **field
     }
 
 
-def batch_records(batch: int, latencies_ms, clock: int) -> tuple[list[dict], int]:
-    """One sample record per latency, then the batch record; the clock after them."""
+def batch_records(
+    batch: int, latencies_ms, clock: int, processes: int = 1
+) -> tuple[list[dict], int]:
+    """One sample record per latency, then the batch record; the clock after them. With
+    `processes` > 1 the samples are split into that many consecutive processes (format 2)."""
     records = []
-    for ms in latencies_ms:
+    per_process = -(-len(latencies_ms) // processes)
+    for index, ms in enumerate(latencies_ms):
         end = clock + int(ms * MS)
-        records.append({"type": "sample", "batch": batch, "start_ns": clock, "end_ns": end})
+        sample = {"type": "sample", "batch": batch, "start_ns": clock, "end_ns": end}
+        if processes > 1:
+            sample["process"] = index // per_process
+        records.append(sample)
         clock = end + 1000
     records.append(
         {
@@ -127,15 +135,19 @@ def write_run(
     end: tuple[str, str] = ("complete", ""),
     outputs: np.ndarray | None = None,
     power: dict | None = None,
+    processes: int = 1,
     **header_fields,
 ) -> Path:
-    """results/raw/{device}/{workload}/{format}/run.jsonl, with accuracy.npz and power.csv."""
+    """results/raw/{device}/{workload}/{format}/run.jsonl, with accuracy.npz and power.csv;
+    each batch's samples timed in `processes` processes."""
     run_dir = root / "results" / "raw" / device / workload / fmt
     run_dir.mkdir(parents=True)
     sizes = [*batches, *([failed_batch[0]] if failed_batch else [])]
+    if processes > 1:
+        header_fields.setdefault("format_version", 2)
     records, clock = [header(device, workload, fmt, sizes, **header_fields)], 10**9
     for batch, latencies in batches.items():
-        more, clock = batch_records(batch, latencies, clock)
+        more, clock = batch_records(batch, latencies, clock, processes)
         records += more
     if failed_batch:
         batch, reason = failed_batch
@@ -246,6 +258,7 @@ def _run(root: Path, key: tuple[str, str, str], group: str, rng, accuracy, power
         failed_batch=(OOM_BATCH, "out of memory") if models else None,
         outputs=outputs,
         power=POWER_TRACE if power and device == "local" and workload == "digits-cnn" else None,
+        processes=3 if models and device == "local" else 1,
         **fields,
     )
 

@@ -254,6 +254,18 @@ def test_imagenet_folder_missing_or_with_bad_labels_is_refused_at_load(project, 
         checked_plan(project, imagenet_val={"path": str(folder)})
 
 
+def test_a_baseline_without_a_results_table_is_refused_at_load(project, tmp_path):
+    with pytest.raises(ConfigError, match="config key baseline: .*nowhere: no such file"):
+        checked_plan(project, baseline=str(tmp_path / "nowhere"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="no results/tables/results.parquet.*cp -r results"):
+        checked_plan(project, baseline=str(tmp_path / "empty"))
+    tables = tmp_path / "before" / "tables"
+    tables.mkdir(parents=True)
+    (tables / "results.csv").write_text("device,workload,format,batch,status\n")
+    assert checked_plan(project, baseline=str(tmp_path / "before")).baseline
+
+
 @pytest.mark.parametrize(
     ("value", "shown"),
     [("../x", "'../x' is refused"), ("Local", "'Local' is refused"), ("", "is empty")],

@@ -299,6 +299,68 @@ def test_device_digest_keeps_exact_box_statistics(tmp_path):
     assert digest["runs"][0]["runtime"]["version"] == "2.3.0"
 
 
+def test_device_digest_keeps_each_process_median_and_flags_a_drifting_run(tmp_path):
+    steady = [10.0] * 30
+    drifting = [10.0] * 20 + [11.0] * 10  # the third process runs 10% slower
+    paths = [
+        synthetic.write_run(tmp_path, "local", name, "tflite-fp32", {1: values}, processes=3)
+        for name, values in (("steady", steady), ("drifting", drifting))
+    ]
+    runs = {r["workload"]: r["batches"][0] for r in device_digest("local", {}, paths)["runs"]}
+    assert runs["steady"]["process_medians"] == pytest.approx([10.0, 10.0, 10.0])
+    assert runs["steady"]["process_spread"] == pytest.approx(1.0)
+    assert not runs["steady"]["unstable"] and not runs["steady"]["spread_too_wide"]
+    assert runs["drifting"]["process_medians"] == pytest.approx([10.0, 10.0, 11.0])
+    assert runs["drifting"]["process_spread"] == pytest.approx(1.1)
+    assert runs["drifting"]["spread_too_wide"] and runs["drifting"]["unstable"]
+    low, high = runs["steady"]["ci_low"], runs["steady"]["ci_high"]
+    assert low == high == 10.0
+
+
+def test_latency_section_shows_per_process_medians_and_the_interval(reports, html):
+    table = reports["data"]["table"]
+    assert 'id="repeatability-table"' in html and "median of each process" in html
+    local = reports["data"]["digests"][0]
+    run = next(r for r in local["runs"] if r["workload"] == "digits-cnn")
+    first = run["batches"][0]
+    assert len(first["process_medians"]) == 3
+    shown = ", ".join(f"{m:.4g}" for m in first["process_medians"])
+    assert shown in html
+    interval = f"{first['ci_low']:.4g} – {first['ci_high']:.4g}"
+    assert interval in html
+    # the table and the report agree on the spread the table flags
+    row = table.set_index(["device", "workload", "format", "batch"]).loc[
+        ("local", "digits-cnn", run["format"], first["batch"])
+    ]
+    assert row["latency_process_spread"] == pytest.approx(first["process_spread"])
+
+
+def test_a_baseline_adds_the_comparison_section_and_none_is_left_out(reports, tmp_path, html):
+    folder = reports["folder"]
+    tables = {}
+    for side in ("plain", "powered"):
+        data = synthetic.build(tmp_path / side, power=side == "powered")
+        write_tables(data["table"], tmp_path / side / "results" / "tables")
+        tables[side] = tmp_path / side / "results" / "tables" / "results.parquet"
+    assert 'id="baseline"' not in html  # no baseline, no section
+    context = dict(reports["data"]["context"], baseline=str(tmp_path / "powered"))
+    report = load_report(tables["plain"], context=context)
+    assert report.comparison is not None and not report.comparison.regressed
+    page = report.write(folder / "baseline.html").read_text()
+    section = page[page.index('<section class="card" id="baseline">') :]
+    section = section[: section.index("</section>")]
+    assert 'href="#baseline"' in page and 'id="baseline-table"' in section
+    body = section.split("<tbody>")[1]
+    same = report.comparison.frame["verdict"].eq("no significant change").sum()
+    assert body.count("no significant change") == same > 0
+    assert "regressed" not in body and "nothing regressed" in section
+    assert str(tmp_path / "powered") in section  # the baseline's own files are named
+
+    gone = dict(context, baseline=str(tmp_path / "nowhere"))
+    missing = load_report(tables["plain"], context=gone).html()
+    assert "could not be read" in missing and "nowhere" in missing
+
+
 def test_report_of_a_table_without_blocks_models_or_samples(reports):
     table = reports["data"]["table"].iloc[0:0]
     page = Report(table=table).html()

@@ -35,6 +35,8 @@ def converted(tmp_path_factory):
         {
             "tiny-user": {"function": "tiny", "input_shape": [16, 16, 3], "classes": 5},
             "odd-user": {"function": "odd", "input_shape": [4, 4], "classes": 2},
+            # not in the tiny suite: selected by the baseline test only
+            "heavy-user": {"function": "heavy", "input_shape": [48, 48, 16], "classes": 5},
         },
     )
     project.write_yaml("config/suites/tiny.yaml", TINY_SUITE)
@@ -241,3 +243,43 @@ def test_a_failed_device_keeps_the_others_results_and_says_why(converted, tmp_pa
     assert "edgebench summary" in output and "busy:" in output and "failed" in output
     jobs = converted.planned_jobs("--config", "devices=local,busy")
     assert jobs.get("run") == len(ran) and "convert" not in jobs
+
+
+def test_a_slowed_runtime_is_reported_slower_against_the_baseline(converted, tmp_path):
+    """Two real runs of one model, 2 threads then 1: the second, run with --config baseline=
+    the first's results, has a report section that calls it slower, and `edgebench compare`
+    says so too (exit 1); the results against themselves show no change (exit 0)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs 2 CPUs: 2 threads against 1 is the planted slowdown")
+    edgebench = [sys.executable, "-m", "edgebench.compare"]
+    profile = converted.read_yaml("devices/local.yaml")
+    selection = ["workloads=heavy-user", "formats=tflite-fp32"]
+    try:
+        converted.write_yaml("devices/local.yaml", dict(profile, threads=2))
+        converted.snakemake("--config", *selection)
+        before = tmp_path / "before"
+        shutil.copytree(converted.root / "results", before)
+        converted.write_yaml("devices/local.yaml", dict(profile, threads=1))
+        converted.snakemake("--config", *selection, f"baseline={before}")
+    finally:
+        converted.write_yaml("devices/local.yaml", profile)
+    page = (converted.root / "results/report/index.html").read_text()
+    section = page[page.index('id="baseline"') :]
+    section = section[: section.index("</section>")]
+    heavy = [row for row in section.split("<tr>") if "heavy-user" in row]
+    assert len(heavy) == len(TINY_SUITE["batch_sizes"])
+    assert all("slower" in row and "regressed" in row for row in heavy)
+    assert "threads differs (2 -&gt; 1)" in heavy[0]
+    others = [row for row in section.split("<tr>")[2:] if "heavy-user" not in row]
+    assert others and not any("slower" in row or "faster" in row for row in others)
+
+    results = str(converted.root / "results")
+    slowed = subprocess.run([*edgebench, "compare", str(before), results], capture_output=True)
+    assert slowed.returncode == 1, slowed.stdout.decode() + slowed.stderr.decode()
+    same = subprocess.run([*edgebench, "compare", results, results], capture_output=True)
+    assert same.returncode == 0 and b"nothing regressed" in same.stdout

@@ -25,6 +25,8 @@ def check_plan(plan: Plan) -> None:
             check_builder(spec.builder, name, plan.root)
     if plan.imagenet_val and any(plan.accuracy_dataset(w) for w in plan.workloads):
         check_imagenet(plan.imagenet_val)
+    if plan.baseline:
+        baseline_table(plan.baseline)
     for profile in plan.devices.values():
         check_source(profile["power"]["source"], profile["name"])
         run_settings(profile, plan.suite)
@@ -92,6 +94,20 @@ def check_imagenet(imagenet_val: dict) -> None:
             f"config key imagenet_val: {labels} lists {len(missing)} image(s) that do not exist "
             f"in {folder}, e.g. {missing[0]!r}"
         )
+
+
+def baseline_table(baseline: str) -> Path:
+    """The results table of config key `baseline`; a ConfigError when there is none."""
+    from edgebench.compare.inputs import locate
+
+    try:
+        table, _ = locate(Path(baseline).expanduser())
+    except (OSError, ValueError) as error:
+        raise ConfigError(
+            f"config key baseline: {error}. Name the results you compare against, e.g. a copy "
+            "made with `cp -r results results-before`, or remove the key"
+        ) from None
+    return table
 
 
 def check_device_python(profile: dict) -> None:

@@ -17,7 +17,7 @@ from edgebench.devices.dispatch import (
 )
 from edgebench.images.catalog import images_for
 from edgebench.images.checks import check_images
-from edgebench.preflight import check_plan
+from edgebench.preflight import baseline_table, check_plan
 from edgebench.settings import ConfigError, load_plan
 from edgebench.settings.plan import resolved_config, validate_config
 
@@ -220,7 +220,7 @@ def measured_conversions(wildcards):
 
 
 def report_inputs(wildcards):
-    return {
+    inputs = {
         "table": paths.TABLE_PARQUET,
         "digests": [
             paths.device_digest(device) for device in TABLE_SETTINGS["devices"]
@@ -228,6 +228,9 @@ def report_inputs(wildcards):
         "conversions": TABLE_INPUTS["conversions"],
         "images": report_images(),
     }
+    if PLAN.baseline:  # a new baseline table rebuilds the report
+        inputs["baseline"] = str(baseline_table(PLAN.baseline))
+    return inputs
 
 
 def report_images():
@@ -244,6 +247,7 @@ def report_context(wildcards):
         "suite_name": PLAN.suite_name,
         "suite": PLAN.suite,
         "devices": PLAN.devices,
+        "baseline": PLAN.baseline,
     }
 
 

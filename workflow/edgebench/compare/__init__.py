@@ -17,12 +17,15 @@ Rows of the two result tables are matched by device, workload, format and batch.
 
 The package: ``significance`` (the U test, the interval tests, the latency verdict), ``inputs``
 (results folders, tables and raw logs), ``verdicts`` (matching rows, ratios, verdicts, notes),
-``output`` (the text table, comparison.csv and .html) and ``cli`` (the console script).
+``output`` (the text table, comparison.csv and .html), ``pair`` (two results loaded and compared,
+as the console script and the workflow's report with ``--config baseline=PATH`` use them) and
+``cli`` (the console script).
 """
 
 from edgebench.compare.cli import main, parser
 from edgebench.compare.inputs import KEYS, RUN_KEYS, Results, load, locate, read_table
 from edgebench.compare.output import html_page, settings_line, text_table, write
+from edgebench.compare.pair import Comparison, compare_results
 from edgebench.compare.significance import (
     FACTOR,
     FASTER,
@@ -53,6 +56,7 @@ from edgebench.compare.verdicts import (
 
 __all__ = [
     "ACCURACY_TOLERANCE",
+    "Comparison",
     "COLUMNS",
     "FACTOR",
     "FASTER",
@@ -72,6 +76,7 @@ __all__ = [
     "Difference",
     "Results",
     "compare",
+    "compare_results",
     "html_page",
     "is_different",
     "latency_verdict",

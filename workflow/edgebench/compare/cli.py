@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from edgebench.compare.inputs import load
-from edgebench.compare.output import html_page, settings_line, text_table, write
+from edgebench.compare.output import html_page, text_table, write
+from edgebench.compare.pair import compare_results
 from edgebench.compare.significance import FACTOR, SAME
-from edgebench.compare.verdicts import ACCURACY_TOLERANCE, POWER_FACTOR, compare, summary
+from edgebench.compare.verdicts import ACCURACY_TOLERANCE, POWER_FACTOR
 
 
 def _ratio(text: str) -> float:
@@ -73,10 +73,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        old, new = load(args.old), load(args.new)
-        frame = compare(
-            old,
-            new,
+        result = compare_results(
+            args.old,
+            args.new,
             factor=args.factor,
             accuracy_tolerance=args.accuracy_tolerance,
             power_factor=args.power_factor,
@@ -84,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"edgebench compare: {error}", file=sys.stderr)
         return 2
-    settings = settings_line(args.factor, args.accuracy_tolerance, args.power_factor)
+    frame = result.frame
     shown = frame
     if args.only_changed:
         changed = (
@@ -94,16 +93,16 @@ def main(argv: list[str] | None = None) -> int:
             | frame["power"].isin(["higher", "lower"])
         )
         shown = frame[changed]
-    print(f"old: {old.describe()}")
-    print(f"new: {new.describe()}")
-    print(settings)
+    print(f"old: {result.old}")
+    print(f"new: {result.new}")
+    print(result.settings)
     print()
     print(text_table(shown))
     print()
-    print(summary(frame))
+    print(result.summary)
     if args.out is not None:
         csv_path, html_path = write(
-            frame, args.out, html_page(frame, old.describe(), new.describe(), settings)
+            frame, args.out, html_page(frame, result.old, result.new, result.settings)
         )
         print(f"wrote {csv_path} and {html_path}")
-    return 1 if frame["regressed"].any() else 0
+    return 1 if result.regressed else 0

@@ -54,6 +54,11 @@ def process_spread(per_process: list[np.ndarray]) -> float:
     return max(medians) / min(medians)
 
 
+def spread_limit(timing: dict | None) -> float:
+    """The largest per-process spread a run's timing settings accept (`max_process_spread`)."""
+    return (timing or {}).get("max_process_spread", MAX_PROCESS_SPREAD)
+
+
 def summarize(latencies_ns: Sequence[int] | np.ndarray) -> dict:
     """Summary statistics (ms) of raw latencies (ns); `cv` is a fraction, `ci_level` a coverage."""
     ms = np.asarray(latencies_ns, dtype=np.float64) / NS_PER_MS

@@ -132,7 +132,7 @@ def batch_columns(
         columns.update({column: summary[key] for key, column in LATENCY_COLUMNS.items()})
         spread = stats.process_spread(list((processes or {}).values()))
         columns["latency_process_spread"] = spread
-        if spread > (timing or {}).get("max_process_spread", stats.MAX_PROCESS_SPREAD):
+        if spread > stats.spread_limit(timing):
             reasons = [r for r in (summary["unstable_reason"], "process_spread") if r]
             columns.update(unstable=True, unstable_reason=",".join(reasons))
     return columns

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 import edgebench
+from edgebench.compare.pair import Comparison, compare_results
 from edgebench.fileio import atomic_path, read_json
 from edgebench.rawlog import KEYS
 from edgebench.report.page import Charts, render_page
@@ -46,6 +47,8 @@ class Report:
     conversions: list[dict] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)
     context: dict = field(default_factory=dict)
+    comparison: Comparison | None = None  # against context["baseline"], where one is named
+    comparison_error: str | None = None
 
     def __post_init__(self) -> None:
         self.table = self.table.reset_index(drop=True)
@@ -233,7 +236,7 @@ class Report:
         import plotly
 
         charts = Charts()
-        sections = [build(self, charts) for build in SECTIONS]
+        sections = [s for s in (build(self, charts) for build in SECTIONS) if s is not None]
         footer = f"edgebench {edgebench.__version__} · plotly {plotly.__version__}"
         return render_page("edgebench report", self.subtitle(), sections, footer)
 
@@ -268,11 +271,21 @@ def load_report(
     images: list[Path | str] = (),
     context: dict | None = None,
 ) -> Report:
-    """A Report from the workflow's files (the table, digests, conversion and image records)."""
+    """A Report from the workflow's files (the table, digests, conversion and image records);
+    with ``context["baseline"]``, this run's results compared against those."""
+    context = context or {}
+    comparison, error = None, None
+    if context.get("baseline"):
+        try:
+            comparison = compare_results(Path(context["baseline"]).expanduser(), table)
+        except (OSError, ValueError) as problem:
+            error = str(problem)
     return Report(
         table=read_table(table),
         digests=[read_json(p) for p in digests],
         conversions=[read_json(p) for p in conversions],
         images=[read_json(p) for p in images],
-        context=context or {},
+        context=context,
+        comparison=comparison,
+        comparison_error=error,
     )

@@ -20,7 +20,7 @@ from edgebench.metrics.derived import add_derived
 from edgebench.metrics.tables import batch_columns
 from edgebench.rawlog import KEYS, read_run, run_key
 
-DIGEST_VERSION = 1
+DIGEST_VERSION = 2  # 2: per-process medians and the median's interval
 NS_PER_MS = 1_000_000
 TABLE_SUFFIXES = (".csv", ".parquet")
 # power.csv beside run.jsonl (written by a power sampler): a time column and a power column.
@@ -152,7 +152,22 @@ def box_statistics(durations_ns: np.ndarray) -> dict:
         "p99": summary["p99"],
         "outliers": int(len(ms) - len(inside)),
         "cv": summary["cv"],
+        "ci_low": summary["ci_low"],
+        "ci_high": summary["ci_high"],
+        "ci_level": summary["ci_level"],
         "unstable": summary["unstable"],
+    }
+
+
+def process_statistics(per_process: dict[int, np.ndarray], timing: dict | None) -> dict:
+    """Each process's median (ms, in process order), their spread and whether it is too wide."""
+    ordered = [per_process[index] for index in sorted(per_process)]
+    spread = stats.process_spread(ordered)
+    return {
+        "process_medians": [float(np.median(values)) / NS_PER_MS for values in ordered],
+        "process_spread": None if np.isnan(spread) else spread,
+        "spread_limit": stats.spread_limit(timing),
+        "spread_too_wide": bool(spread > stats.spread_limit(timing)),
     }
 
 
@@ -192,6 +207,9 @@ def device_digest(device: str, profile: dict, runs: list[Path | str]) -> dict:
             values = run.samples.get(record["batch"])
             if record["status"] == "ok" and values is not None and len(values):
                 entry.update(box_statistics(values))
+                per_process = (run.processes or {}).get(record["batch"]) or {}
+                entry.update(process_statistics(per_process, header.get("timing")))
+                entry["unstable"] = entry["unstable"] or entry["spread_too_wide"]
             batches.append(entry)
         _, workload, format_name = run.key
         digest_runs.append(

@@ -162,7 +162,7 @@ def latency_boxes(boxes: pd.DataFrame, title: str = "Latency distribution") -> g
     figure = go.Figure()
     for unstable, colour, legend in (
         (False, theme.STABLE, "stable (CV ≤ 10%)"),
-        (True, theme.UNSTABLE, "unstable (robust CV > 10%)"),
+        (True, theme.UNSTABLE, "unstable (robust CV > 10% or processes apart)"),
     ):
         part = boxes[flags(boxes["unstable"]).eq(unstable)]
         if part.empty:
@@ -184,6 +184,7 @@ def latency_boxes(boxes: pd.DataFrame, title: str = "Latency distribution") -> g
                 hoverinfo="x+name",
             )
         )
+    _add_process_medians(figure, boxes)
     figure.update_layout(
         title=title,
         showlegend=True,
@@ -192,6 +193,56 @@ def latency_boxes(boxes: pd.DataFrame, title: str = "Latency distribution") -> g
     figure.update_xaxes(type="log", title_text="latency (ms), all raw samples")
     figure.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=names)
     return theme.styled(figure, max(240, 22 * len(boxes) + 150))
+
+
+def _add_process_medians(figure: go.Figure, boxes: pd.DataFrame) -> None:
+    """Each fresh process's median as a marker on its run's box, and the median's 95% interval
+    as an error bar: the drift between processes beside the noise within one."""
+    xs, ys, texts = [], [], []
+    for row in boxes.to_dict("records"):
+        medians = row.get("process_medians")
+        if not isinstance(medians, list) or len(medians) < 2:
+            continue
+        for index, median in enumerate(medians):
+            xs.append(median)
+            ys.append(row["_name"])
+            texts.append(f"process {index}: median {median:.4g} ms")
+    if xs:
+        figure.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="markers",
+                name="median of each process",
+                marker={"symbol": "diamond-open", "size": 9, "color": theme.MUTED},
+                text=texts,
+                hoverinfo="text",
+            )
+        )
+    if "ci_low" not in boxes:
+        return
+    interval = boxes.dropna(subset=["ci_low", "ci_high"])
+    if interval.empty:
+        return
+    figure.add_trace(
+        go.Scatter(
+            x=interval["median"],
+            y=interval["_name"],
+            mode="markers",
+            name="median, 95% interval",
+            marker={"symbol": "line-ns", "size": 12, "color": theme.INK, "line": {"width": 2}},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": interval["ci_high"] - interval["median"],
+                "arrayminus": interval["median"] - interval["ci_low"],
+                "color": theme.INK,
+                "thickness": 2,
+                "width": 6,
+            },
+            hovertemplate="median %{x:.4g} ms<extra>95% interval of the median</extra>",
+        )
+    )
 
 
 # --- overview, power ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ class Plan:
     formats: list[str]
     containers: str
     imagenet_val: dict | None = None
+    baseline: str | None = None  # earlier results the report compares this run against
     catalog: dict[str, WorkloadSpec] | None = None  # every known workload, selected or not
     root: Path = Path(".")
 
@@ -117,6 +118,7 @@ def load_plan(config: dict, root: Path = Path(".")) -> Plan:
         formats=list(suite["formats"]),
         containers=config.get("containers", "none"),
         imagenet_val=config.get("imagenet_val"),
+        baseline=config.get("baseline"),
         catalog=catalog,
         root=root,
     )

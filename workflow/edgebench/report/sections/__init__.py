@@ -2,7 +2,8 @@
 
 Each module's ``section(report, charts)`` builds its part of the page from the Report (the result
 table, the device digests and the run's context) and returns a ``page.Section``; the section's
-id is its anchor in the page's menu. A new section is one module here and one line below.
+id is its anchor in the page's menu; a section with nothing to show for this run (a comparison
+without a baseline) returns None. A new section is one module here and one line below.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from edgebench.report.sections import (
     accuracy,
     batch,
     blocks,
+    comparison,
     devices,
     latency,
     models,
@@ -21,6 +23,7 @@ from edgebench.report.sections import (
 
 SECTIONS = [
     overview.section,
+    comparison.section,
     models.section,
     accuracy.section,
     batch.section,

@@ -1,9 +1,10 @@
-"""Latency distributions: box plots of every raw sample, and the list of unstable runs."""
+"""Latency distributions: box plots of every raw sample with each process's median and the
+median's interval, the repeatability table, and the list of unstable runs."""
 
 from __future__ import annotations
 
 from edgebench.report import plots, summary
-from edgebench.report.page import Charts, Column, Section, data_table, lead, note
+from edgebench.report.page import Charts, Column, Section, absent, data_table, esc, lead, note
 from edgebench.report.sections.common import (
     CV_HELP,
     GROUP_TITLES,
@@ -26,14 +27,75 @@ UNSTABLE_COLUMNS = [
     Column("runs", "samples", "int"),
 ]
 
+PROCESS_HELP = (
+    "the median of each fresh agent process, in the order they ran: drift between processes "
+    "that one process's samples cannot show"
+)
+SPREAD_HELP = "max / min of the per-process medians; flagged above the run's max_process_spread"
+
+
+def interval_cell(row) -> tuple:
+    """The median's 95% interval as low – high and as +/- % of the median."""
+    low, high, median = row.get("ci_low"), row.get("ci_high"), row.get("median")
+    if absent(low) or absent(high) or absent(median) or not median:
+        return "", '<span class="empty">—</span>'
+    halfwidth = (high - low) / 2 / median
+    return halfwidth, esc(f"{low:.4g} – {high:.4g} (±{100 * halfwidth:.2f}%)")
+
+
+def process_medians_cell(row) -> tuple:
+    medians = row.get("process_medians")
+    if not isinstance(medians, list) or not medians:
+        return "", '<span class="empty">—</span>'
+    return len(medians), esc(", ".join(f"{m:.4g}" for m in medians))
+
+
+def spread_cell(row) -> tuple:
+    spread = row.get("process_spread")
+    if absent(spread):
+        return "", '<span class="empty">— (one process)</span>'
+    text = esc(f"{spread:.3f}")
+    if row.get("spread_too_wide"):
+        limit = row.get("spread_limit")
+        tip = esc(f"above max_process_spread {limit}: the figure is not repeatable")
+        text += f' <span class="badge unstable" title="{tip}">too wide</span>'
+    return spread, text
+
+
+REPEATABILITY_COLUMNS = [
+    *IDENTITY[:4],
+    Column("median", "median ms", "ms", "median of every raw sample of every process"),
+    Column("ci", "95% interval of the median (ms)", "num", render=interval_cell),
+    Column(
+        "processes", "per-process medians (ms)", "int", PROCESS_HELP, render=process_medians_cell
+    ),
+    Column("process_spread", "process spread", "num", SPREAD_HELP, render=spread_cell),
+    Column("n", "samples", "int"),
+]
+
+
+def repeatability(boxes) -> str:
+    parts = [
+        '<h3 id="repeatability">Repeatability</h3>',
+        lead(
+            "Why a figure can be trusted: the median of each fresh process (the diamonds on the "
+            "boxes above), their spread, and the 95% interval of the reported median (the bar). "
+            "A narrow interval with a wide process spread means the machine drifted between "
+            "processes: the run is flagged unstable and its figures should be re-measured."
+        ),
+    ]
+    return "".join(parts) + data_table(boxes, REPEATABILITY_COLUMNS, "repeatability-table")
+
 
 def section(report, charts: Charts) -> Section:
     boxes = report.box_frame()
     parts = [
         lead(
             "Box plots from every raw timed sample (box: quartiles, whiskers: 1.5 IQR, dashed: "
-            "mean) at each run's smallest batch; a box is red when that batch's robust CV is "
-            "above 10% (pyperf's threshold). Every run unstable at any batch size is listed below."
+            "mean) at each run's smallest batch, with each process's median (diamonds) and the "
+            "median's 95% interval (bar); a box is red when that batch is unstable: its robust "
+            "CV is above 10% (pyperf's threshold) or its processes' medians lie further apart "
+            "than max_process_spread. Every run unstable at any batch size is listed below."
         )
     ]
     if boxes.empty:
@@ -43,6 +105,7 @@ def section(report, charts: Charts) -> Section:
             for group, rows in per_device.groupby("group", sort=False):
                 title = f"{device}: {GROUP_TITLES.get(group, group)}"
                 parts.append(charts(plots.latency_boxes(rows, title), f"latency-{device}-{group}"))
+        parts.append(repeatability(boxes))
     unstable = summary.unstable_runs(report.table)
     parts.append(f'<h3 id="unstable-runs">Unstable runs: {len(unstable)}</h3>')
     if unstable.empty:
