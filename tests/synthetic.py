@@ -17,9 +17,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from edgebench.fileio import write_json
-from edgebench.metrics.tables import POWER_COLUMNS, build_table
+from edgebench.metrics.tables import build_table
 from edgebench.report.data import device_digest
 
 MS = 1_000_000
@@ -58,8 +57,8 @@ FORMAT_SPEED = {"tflite-fp32": 1.0, "tflite-int8": 0.55, "onnx-fp32": 0.8}
 SAMPLES = 60
 CLASSES, ACCURACY_SAMPLES = 10, 100
 INT8_DROP = 0.02  # int8 outputs get 2 more of the 100 labels wrong than float32
-POWER_TRACE = {"time_s": [0.0, 0.1, 0.2, 0.3], "watts": [3.9, 4.1, 4.0, 4.2]}
-WATTS = {"local": 4.0, "edge-b": 2.0}
+WATTS = {"local": 4.0, "edge-b": 2.0}  # during the timed windows; idle is half
+POWER_STEP_NS = 5 * MS
 RUNTIMES = {
     "tflite": {"name": "ai_edge_litert", "version": "2.3.0"},
     "onnx": {"name": "onnxruntime", "version": "1.32.0"},
@@ -134,12 +133,12 @@ def write_run(
     failed_batch: tuple[int, str] | None = None,
     end: tuple[str, str] = ("complete", ""),
     outputs: np.ndarray | None = None,
-    power: dict | None = None,
+    power: float | None = None,
     processes: int = 1,
     **header_fields,
 ) -> Path:
-    """results/raw/{device}/{workload}/{format}/run.jsonl, with accuracy.npz and power.csv;
-    each batch's samples timed in `processes` processes."""
+    """results/raw/{device}/{workload}/{format}/run.jsonl, with accuracy.npz and, with `power`
+    (watts while timed), power.jsonl; each batch's samples timed in `processes` processes."""
     run_dir = root / "results" / "raw" / device / workload / fmt
     run_dir.mkdir(parents=True)
     sizes = [*batches, *([failed_batch[0]] if failed_batch else [])]
@@ -168,8 +167,39 @@ def write_run(
     records.append({"type": "end", "status": end[0], "reason": end[1], "finished_ns": clock})
     path = run_dir / "run.jsonl"
     path.write_text("".join(json.dumps(record) + "\n" for record in records))
-    if power is not None:
-        pd.DataFrame(power).to_csv(run_dir / "power.csv", index=False)
+    if power is not None and batches:
+        write_power_log(run_dir, records, power)
+    return path
+
+
+def write_power_log(run_dir: Path, records: list[dict], watts: float) -> Path:
+    """power.jsonl as the agent writes it for an on-board source: an idle window (half the
+    power) before the first sample, a window mark per batch and process, samples every 5 ms."""
+    windows = {}
+    for record in records:
+        if record["type"] == "sample":
+            key = (record["batch"], record.get("process", 0))
+            start, end = windows.get(key, (record["start_ns"], record["end_ns"]))
+            windows[key] = (min(start, record["start_ns"]), max(end, record["end_ns"]))
+    first = min(start for start, _ in windows.values())
+    last = max(end for _, end in windows.values())
+    idle = (first - 120 * MS, first - 20 * MS)
+    lines = [{"type": "header", "format_version": 1, "source": "ina3221", "kind": "power",
+              "clock": "device-monotonic", "interval_s": POWER_STEP_NS / 1e9}]  # fmt: skip
+    for t in range(idle[0] - 10 * MS, last + 10 * MS, POWER_STEP_NS):
+        level = watts / 2 if t < idle[1] + 5 * MS else watts
+        lines.append({"type": "sample", "t_ns": t, "watts": level, "rails": {"VDD_IN": level}})
+    lines += [{"type": "mark", "name": "idle", "edge": e, "t_ns": t} for e, t in
+              zip(("start", "end"), idle, strict=True)]  # fmt: skip
+    for (batch, process), (start, end) in windows.items():
+        for edge, t in (("start", start), ("end", end)):
+            lines.append(
+                {"type": "mark", "name": "window", "edge": edge, "t_ns": t, "batch": batch,
+                 "process": process}
+            )  # fmt: skip
+    lines.append({"type": "end", "status": "ok", "reason": "", "samples": len(lines) - 1})
+    path = run_dir / "power.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return path
 
 
@@ -257,7 +287,7 @@ def _run(root: Path, key: tuple[str, str, str], group: str, rng, accuracy, power
         batches,
         failed_batch=(OOM_BATCH, "out of memory") if models else None,
         outputs=outputs,
-        power=POWER_TRACE if power and device == "local" and workload == "digits-cnn" else None,
+        power=WATTS[device] if power and models else None,
         processes=3 if models and device == "local" else 1,
         **fields,
     )
@@ -265,10 +295,14 @@ def _run(root: Path, key: tuple[str, str, str], group: str, rng, accuracy, power
 
 def build(root: Path, power: bool = False) -> dict:
     """{"table", "digests", "conversions", "context"}: a ``Report``'s arguments, from raw files
-    written under `root`. With `power`, local's digits-cnn runs have a power trace and the power
-    columns are filled (see ``with_power``)."""
+    written under `root`. With `power`, every model run has a power log (WATTS while timed,
+    half that idle) and the table builder fills the power columns from it."""
     root = Path(root)
     rng = np.random.default_rng(7)
+    profiles = {
+        name: {**profile, "power": {"source": "ina3221"}} if power else profile
+        for name, profile in DEVICES.items()
+    }
     metas, conversions, references, datasets, accuracy = [], [], {}, {}, {}
     for workload, group, family, flops in workloads():
         metas.append(write_meta(root, workload, group, family, flops))
@@ -289,19 +323,17 @@ def build(root: Path, power: bool = False) -> dict:
         runs=[path for paths in runs.values() for path in paths],
         conversions=conversions,
         metas=metas,
-        devices=DEVICES,
+        devices=profiles,
         plan_rows=plan,
         references=references,
         datasets=datasets,
     )
-    if power:
-        table = with_power(table)
-    digests = [device_digest(device, DEVICES[device], runs[device]) for device in DEVICES]
+    digests = [device_digest(device, profiles[device], runs[device]) for device in DEVICES]
     context = {
         "config": {"devices": list(DEVICES), "suite": "synthetic", "containers": "none"},
         "suite_name": "synthetic",
         "suite": {"description": "synthetic <suite>", "formats": FORMATS},
-        "devices": DEVICES,
+        "devices": profiles,
     }
     return {
         "table": table,
@@ -309,23 +341,3 @@ def build(root: Path, power: bool = False) -> dict:
         "conversions": [json.loads(path.read_text()) for path in conversions],
         "context": context,
     }
-
-
-def with_power(table: pd.DataFrame) -> pd.DataFrame:
-    """The power columns of the ok rows, as a device with a power meter would have them.
-
-    The table builder does not read power yet (every power column is empty and power_note says
-    why, metrics/tables.py), so these stand in for it; once it fills them, its figures are kept.
-    """
-    if table[POWER_COLUMNS].notna().any().any():
-        return table
-    table = table.copy()
-    ok = table["status"].eq("ok")
-    watts = table["device"].map(WATTS).where(ok)
-    throughput = table["throughput_ips"]
-    table["power_w"] = watts
-    table["idle_power_w"] = watts / 2
-    table["energy_per_inference_mj"] = watts / throughput * 1000
-    table["efficiency_ips_per_w"] = throughput / watts
-    table.loc[ok, "power_note"] = None
-    return table

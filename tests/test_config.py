@@ -149,7 +149,18 @@ def checked_plan(project, **config):
         ({"timing": {"max_runs": 5}}, "min_runs (20) is larger than max_runs (5)"),
         ({"power": {"source": "none", "rail": "VDD_IN"}}, "unknown key(s) 'rail' under 'power'"),
         ({"python": "/no/such/python3"}, "python '/no/such/python3' does not exist"),
-        ({"power": {"source": "tegrastats"}}, "power source 'tegrastats' is not built yet"),
+        (
+            {"power": {"source": "tegrastats", "port": "/dev/ttyUSB0"}},
+            "port is not an option of source 'tegrastats' (its options: command, idle_s, "
+            "interval_ms, min_samples, rails)",
+        ),
+        ({"power": {"source": "none", "idle_s": 5}}, "idle_s is not an option of source 'none'"),
+        ({"power": {"source": "um25c"}}, "source 'um25c' needs port"),
+        (
+            {"power": {"source": "um25c", "port": "/dev/no-such-meter"}},
+            "/dev/no-such-meter",
+        ),
+        ({"power": {"source": "command", "command": ["no-such-meter"]}}, "no-such-meter"),
     ],
 )
 def test_device_profile_mistakes_are_refused_naming_the_key(project, changes, expected):

@@ -234,9 +234,31 @@ def test_power_section_says_plainly_that_no_device_measures_power(html):
 
 def test_power_figures_are_drawn_where_power_exists(reports):
     powered = reports["power"].read_text()
-    for name in ("power-power_w", "power-efficiency_ips_per_w", "power-traces"):
+    for name in ("power-power_w", "power-efficiency_ips_per_w", "power-trace-0"):
         assert f'data-chart="{name}"' in powered
     assert 'data-chart="efficiency-ranking"' in powered
+    assert "shaded: timed windows" in powered and "b1\\u00b7p2" in powered  # per process
+    table = reports["data"]["table"]
+    assert table["power_w"].isna().all()
+
+
+def test_power_columns_come_from_the_power_logs(tmp_path):
+    table = synthetic.build(tmp_path, power=True)["table"]
+    models = table[table["group"].eq("models") & table["status"].eq("ok")]
+    for device, watts in synthetic.WATTS.items():
+        rows = models[models.device == device]
+        assert rows["power_w"].to_numpy() == pytest.approx(watts, rel=1e-3)
+        assert rows["idle_power_w"].to_numpy() == pytest.approx(watts / 2, rel=1e-3)
+        assert rows["active_power_w"].to_numpy() == pytest.approx(watts / 2, rel=2e-3)
+    inferences = models["runs"] * models["batch"]
+    energy = models["power_energy_j"] / inferences * 1000
+    assert models["energy_per_inference_mj"].to_numpy() == pytest.approx(energy.to_numpy())
+    efficiency = models["throughput_ips"] / models["power_w"]
+    assert models["efficiency_ips_per_w"].to_numpy() == pytest.approx(efficiency.to_numpy())
+    assert (models["power_samples"] >= 10).all() and models["power_note"].isna().all()
+    blocks = table[table["group"].ne("models") & table["status"].eq("ok")]
+    assert blocks["power_w"].isna().all()
+    assert blocks["power_note"].str.contains("no power log came back").all()
 
 
 def test_vips_score_sums_each_models_best_format_at_batch_one(reports):
@@ -564,7 +586,7 @@ def test_power_report_draws_its_charts(browser, reports):
     count = powered.wait_for(CHARTS_DRAWN)
     assert powered.console_errors() == []
     names = [box["name"] for box in chart_boxes(powered)]
-    assert count == len(names) and "power-traces" in names and "power-power_w" in names
+    assert count == len(names) and "power-trace-0" in names and "power-power_w" in names
 
 
 def test_the_report_tests_draw_the_table_the_workflow_writes(reports, tmp_path):

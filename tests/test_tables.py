@@ -359,11 +359,13 @@ def test_derived_metrics_are_one_formula_for_tables_and_raw_summaries():
 
     frame = pd.DataFrame(
         {"batch": [2], "latency_ms_median": [4.0], "flops": [10], "status": ["ok"],
-         "accuracy_top1": [0.5], "reference_top1": [0.75], "power_w": [2.0]}
+         "accuracy_top1": [0.5], "reference_top1": [0.75], "power_w": [2.0],
+         "idle_power_w": [0.5], "power_energy_j": [0.8], "runs": [100]}
     )  # fmt: skip
     row = add_derived(frame).iloc[0]
     assert row.throughput_ips == 500 and row.achieved_flops == 5000 and row.max_batch == 2
     assert row.accuracy_drop == 0.25 and row.vips == 250
-    assert row.efficiency_ips_per_w == 250 and row.energy_per_inference_mj == 4.0
+    assert row.efficiency_ips_per_w == 250 and row.active_power_w == 1.5
+    assert row.energy_per_inference_mj == pytest.approx(4.0)  # 0.8 J over 100 runs x batch 2
     bare = add_derived(pd.DataFrame({"batch": [1], "latency_ms_median": [1.0]})).iloc[0]
     assert bare.throughput_ips == 1000 and np.isnan(bare.vips) and np.isnan(bare.achieved_flops)

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from edgebench.devices.dispatch import run_settings, transport_for
-from edgebench.power import check_source
+from edgebench.power import HOST_METERS, check_source, power_settings
 from edgebench.settings import ConfigError, Plan
 from edgebench.workloads.datasets import read_labels
 
@@ -28,7 +28,8 @@ def check_plan(plan: Plan) -> None:
     if plan.baseline:
         baseline_table(plan.baseline)
     for profile in plan.devices.values():
-        check_source(profile["power"]["source"], profile["name"])
+        check_source(profile["power"], profile["name"])
+        check_host_meter(profile)
         run_settings(profile, plan.suite)
         transport_for(profile)
         check_device_python(profile)
@@ -94,6 +95,18 @@ def check_imagenet(imagenet_val: dict) -> None:
             f"config key imagenet_val: {labels} lists {len(missing)} image(s) that do not exist "
             f"in {folder}, e.g. {missing[0]!r}"
         )
+
+
+def check_host_meter(profile: dict) -> None:
+    """A meter the host reads must be there now (its port, its command), not minutes later."""
+    if profile["power"]["source"] not in HOST_METERS:
+        return
+    from edgebench.power.meters import PowerUnavailable, open_meter
+
+    try:
+        open_meter(power_settings(profile["power"])).check()
+    except (PowerUnavailable, ValueError) as error:
+        raise ConfigError(f"devices/{profile['name']}.yaml: power: {error}") from None
 
 
 def baseline_table(baseline: str) -> Path:

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import FORMAT_VERSION, PROCESS_STARTED_NS
 from .facts import device_facts, peak_rss_kb
+from .power import PowerRecorder
 from .protocol import Timing, measure
 from .runtimes import Runtime, RuntimeUnavailable, load_runtime
 
@@ -133,10 +134,12 @@ def measure_batch(runtime, model: str, batch: int, job: dict):
     return record, measurement.starts, measurement.ends
 
 
-def run_batch(runtime, model: str, batch: int, job: dict, log: RunLogWriter) -> bool:
+def run_batch(runtime, model: str, batch: int, job: dict, log: RunLogWriter, power=None) -> bool:
     record, starts, ends = measure_batch(runtime, model, batch, job)
     log.write_samples(batch, starts, ends)
     log.write(record)
+    if power is not None and starts:
+        power.window(batch, 0, starts[0], ends[-1])
     return record["status"] == "ok"
 
 
@@ -160,7 +163,9 @@ def run_worker(job: dict, workdir: Path, batch: int, index: int) -> int:
     return 0 if record["status"] == "ok" else 1
 
 
-def run_batch_in_processes(job: dict, job_file: Path, batch: int, log: RunLogWriter) -> bool:
+def run_batch_in_processes(
+    job: dict, job_file: Path, batch: int, log: RunLogWriter, power=None
+) -> bool:
     """Time `batch` in `processes` fresh agent processes one after another (pyperf's answer to
     process-to-process drift); every sample keeps its process index."""
     out = log.path.parent
@@ -178,6 +183,9 @@ def run_batch_in_processes(job: dict, job_file: Path, batch: int, log: RunLogWri
         lines = path.read_text().splitlines()
         path.unlink()
         log.write_lines(lines[:-1])
+        if power is not None and len(lines) > 1:
+            first, last = json.loads(lines[0]), json.loads(lines[-2])
+            power.window(batch, index, first["start_ns"], last["end_ns"])
         records.append({**json.loads(lines[-1]), "process": index})
         if records[-1]["status"] != "ok":
             break
@@ -241,6 +249,7 @@ def header(job: dict, model: Path) -> dict:
         "timing": job["timing"],
         "batch_sizes": job["batch_sizes"],
         "processes": job.get("processes", 1),
+        "power": job.get("power"),
         "seed": job["seed"],
         "clock": "monotonic_ns",
         "host_clock": job.get("host_clock"),
@@ -271,15 +280,22 @@ def run_job(job: dict, workdir: Path, job_file: Path | None = None) -> str:
         "requested": job.get("runtime_module"),  # the profile's `runtimes` entry, if any
     }
     log.write(record)
+    power = PowerRecorder(job["power"], out) if job.get("power") else None
+    if power is not None:
+        power.idle()
     any_ok = False
-    for batch in job["batch_sizes"]:
-        if job.get("processes", 1) > 1 and job_file is not None:
-            ran = run_batch_in_processes(job, job_file, batch, log)
-        else:
-            ran = run_batch(runtime, str(model), batch, job, log)
-        if not ran:
-            break
-        any_ok = True
+    try:
+        for batch in job["batch_sizes"]:
+            if job.get("processes", 1) > 1 and job_file is not None:
+                ran = run_batch_in_processes(job, job_file, batch, log, power)
+            else:
+                ran = run_batch(runtime, str(model), batch, job, log, power)
+            if not ran:
+                break
+            any_ok = True
+    finally:
+        if power is not None:
+            power.close()
     if not any_ok:
         log.end("failed", "no batch size ran; see the batch record")
         return "failed"

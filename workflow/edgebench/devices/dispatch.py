@@ -6,6 +6,7 @@ conversion or a crashed agent is written as a run with an `end` record saying so
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from edgebench import paths
+from edgebench.agent.powerlog import METER_LOG, POWER_LOG
 from edgebench.agent.protocol import Timing
 from edgebench.devices.local import LocalTransport
 from edgebench.devices.ssh import SshError, SshTransport
@@ -25,6 +27,7 @@ from edgebench.devices.staging import stage_run
 from edgebench.devices.transport import Transport
 from edgebench.fileio import read_json, sha256_file, write_json
 from edgebench.formats import FORMATS
+from edgebench.power import HOST_METERS, lengthened, power_settings
 from edgebench.rawlog import write_unrun
 from edgebench.settings.errors import ConfigError
 
@@ -99,7 +102,8 @@ def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> di
     """What the agent needs, from the suite, the device's overrides and the workload."""
     is_model = meta["group"] == "models"
     settings = run_settings(profile, suite)
-    timing = settings["timing"]
+    power = power_settings(profile["power"])
+    timing = settings["timing"] = lengthened(settings["timing"], power)
     if not timing["processes"]:  # several processes for models, where the drift matters
         timing["processes"] = 3 if is_model else 1
     return {
@@ -114,6 +118,7 @@ def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> di
         "processes": timing["processes"],
         "seed": suite["seed"],
         "input_range": meta["input_range"],
+        "power": power,
     }
 
 
@@ -175,7 +180,8 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
     stage_run(stage, model, job, inputs, companions, with_agent=transport.stages_agent)
     try:
         try:
-            code = transport.run(stage, log)
+            with host_meter(job.get("power"), stage / "meter") as meter_log:
+                code = transport.run(stage, log)
         except SshError as error:
             mark_unreachable(stage_root, job["device"], str(error))
             raise DeviceFailed(str(error)) from None
@@ -184,9 +190,36 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
         if not (stage / "out" / "run.jsonl").exists():
             write_unrun(raw_log, job, "failed", exit_reason(code))
             return "failed"
-        return keep_results(stage / "out", raw_log, record["sha256"])
+        return keep_results(stage / "out", raw_log, record["sha256"], meter_log)
     finally:
         transport.cleanup(stage)
+
+
+@contextlib.contextmanager
+def host_meter(power: dict | None, folder: Path):
+    """A meter the host reads (power.HOST_METERS), sampling while the agent runs, into
+    meter.jsonl in `folder`; yields its path (None for no meter or an on-board source)."""
+    if power is None or power["source"] not in HOST_METERS:
+        yield None
+        return
+    from edgebench.agent.powerlog import METER_LOG, PowerLog
+    from edgebench.power.meters import PowerUnavailable, open_meter
+
+    meter = open_meter(power)
+    meter_log = PowerLog(folder / METER_LOG, meter.describe())
+    try:
+        meter.check()
+        meter.start(meter_log.sample)
+    except (PowerUnavailable, OSError) as error:  # the run goes on; its power says why not
+        meter_log.end("failed", str(error))
+        yield meter_log.path
+        return
+    try:
+        yield meter_log.path
+    finally:
+        meter.stop()
+        error = getattr(meter, "error", None)
+        meter_log.end("failed" if error else "ok", error or "", final=meter.describe())
 
 
 def identity(job: dict) -> dict:
@@ -235,10 +268,11 @@ def mark_unreachable(stage_root: Path, device: str, error: str) -> None:
         )
 
 
-def keep_results(out: Path, raw_log: Path, model_sha256: str) -> str:
+def keep_results(out: Path, raw_log: Path, model_sha256: str, meter_log: Path | None = None) -> str:
     """Verify what came back (a complete log of the model asked for, and every other file the
     device wrote into its out folder, each against the hash the end record lists), then move
-    it beside the declared output, each file atomically and run.jsonl last."""
+    it beside the declared output, with the host meter's log, each file atomically and
+    run.jsonl last; a power log of an earlier run that this one did not write is removed."""
     records = [json.loads(line) for line in (out / "run.jsonl").read_text().splitlines()]
     header, end = records[0], records[-1]
     if header.get("type") != "header" or end.get("type") != "end":
@@ -254,7 +288,11 @@ def keep_results(out: Path, raw_log: Path, model_sha256: str) -> str:
                 "incomplete or not written by this run"
             )
     raw_log.parent.mkdir(parents=True, exist_ok=True)
-    for path in [*others, out / "run.jsonl"]:
+    kept = [*others, *([meter_log] if meter_log else []), out / "run.jsonl"]
+    for stale in (POWER_LOG, METER_LOG):
+        if stale not in {path.name for path in kept}:
+            (raw_log.parent / stale).unlink(missing_ok=True)
+    for path in kept:
         partial = raw_log.parent / f".{path.name}.part"
         shutil.copy2(path, partial)
         partial.replace(raw_log.parent / path.name)

@@ -82,9 +82,13 @@ CATALOGUE: list[Column] = [
     _c("vips", "float", "images/s", "VIPS", "top-1 x throughput (valid images per second)"),
     _c("accuracy_note", "text", "", "Accuracy note", "why accuracy is absent"),
     _c("power_w", "float", "W", "Power", "mean power over the timed window"),
-    _c("idle_power_w", "float", "W", "Idle power", "measured before the run"),
-    _c("energy_per_inference_mj", "float", "mJ", "Energy / inference", "energy / inferences"),
+    _c("idle_power_w", "float", "W", "Idle power", "mean power while idle before the run"),
+    _c("active_power_w", "float", "W", "Active power", "power - idle power"),
+    _c("power_energy_j", "float", "J", "Energy", "energy integrated over the timed windows"),
+    _c("energy_per_inference_mj", "float", "mJ", "Energy / inference", "energy / (runs x batch)"),
     _c("efficiency_ips_per_w", "float", "images/s/W", "Efficiency", "throughput / power"),
+    _c("power_samples", "int", "", "Power samples", "power samples inside the timed windows"),
+    _c("power_source", "text", "", "Power source", "the profile's power.source"),
     _c("power_note", "text", "", "Power note", "why power is absent"),
 ]
 BY_NAME = {column.name: column for column in CATALOGUE}

@@ -3,8 +3,9 @@
 
 throughput = batch / median latency; achieved FLOPS = throughput x FLOPs; max batch = largest
 batch that ran per device x workload x format; accuracy drop = reference top-1 - top-1;
-VIPS = top-1 x throughput; efficiency = throughput / power; energy per inference (mJ) =
-power x median latency / batch.
+VIPS = top-1 x throughput; efficiency = throughput / power; energy per inference (mJ) = energy
+integrated over the timed windows / inferences timed in them (runs x batch); active power =
+power - idle power.
 """
 
 from __future__ import annotations
@@ -40,5 +41,7 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
     frame["vips"] = top1 * frame["throughput_ips"]
     power = _column(frame, "power_w")
     frame["efficiency_ips_per_w"] = frame["throughput_ips"] / power
-    frame["energy_per_inference_mj"] = power * latency_s / batch * 1000
+    inferences = _column(frame, "runs") * batch
+    frame["energy_per_inference_mj"] = _column(frame, "power_energy_j") / inferences * 1000
+    frame["active_power_w"] = power - _column(frame, "idle_power_w")
     return frame

@@ -19,6 +19,7 @@ import pandas as pd
 from edgebench.fileio import atomic_path, read_json
 from edgebench.metrics import accuracy, columns, stats
 from edgebench.metrics.derived import add_derived
+from edgebench.power.integrate import MIN_SAMPLES, batch_power, load_trace
 from edgebench.rawlog import KEYS, RawRun, expect, read_run, run_key
 
 IDENTITY_COLUMNS = [*KEYS, "batch", "group", "family", "status", "reason"]
@@ -43,6 +44,13 @@ LATENCY_COLUMNS = {  # stats.summarize() key -> table column
     "unstable": "unstable",
     "unstable_reason": "unstable_reason",
 }
+MEASURED_POWER_COLUMNS = [  # from the run's power log (edgebench.power.integrate)
+    "power_w",
+    "idle_power_w",
+    "power_energy_j",
+    "power_samples",
+    "power_note",
+]
 BATCH_COLUMNS = [
     "batch",
     "batch_status",
@@ -54,6 +62,7 @@ BATCH_COLUMNS = [
     "first_inference_ms",
     "peak_rss_kb",
     "timing_note",
+    *MEASURED_POWER_COLUMNS,
 ]
 ACCURACY_COLUMNS = [
     "accuracy_samples",
@@ -73,7 +82,13 @@ RUN_COLUMNS = [
     "hostname",
     *ACCURACY_COLUMNS,
 ]
-POWER_COLUMNS = ["power_w", "idle_power_w", "energy_per_inference_mj", "efficiency_ips_per_w"]
+POWER_COLUMNS = [
+    "power_w",
+    "idle_power_w",
+    "active_power_w",
+    "energy_per_inference_mj",
+    "efficiency_ips_per_w",
+]
 COLUMNS = columns.NAMES  # the table's columns, in order: edgebench.metrics.columns
 INTEGER_COLUMNS = columns.names_of("int")
 TEXT_COLUMNS = columns.names_of("text")
@@ -138,6 +153,15 @@ def batch_columns(
     return columns
 
 
+def run_power(run: RawRun) -> dict[int, dict]:
+    """Per batch size, the power figures of the run's power log (power.integrate); {} without."""
+    trace = load_trace(run.path.parent, run.header, run.end)
+    if trace is None:
+        return {}
+    settings = run.header.get("power") or {}
+    return batch_power(trace, settings.get("min_samples", MIN_SAMPLES))
+
+
 def _run_columns(run: RawRun, labels_path: Path | None, reference_path: Path | None) -> dict:
     facts = run.header.get("facts") or {}
     runtime = run.header.get("runtime") or {}
@@ -183,6 +207,7 @@ def _run_frames(
             continue
         if not run.batches:
             raise ValueError(f"{run.path}: complete, but without a single batch record")
+        power = run_power(run)
         for record in run.batches:
             batch_rows.append(
                 {
@@ -193,6 +218,7 @@ def _run_frames(
                         run.header.get("timing"),
                         (run.processes or {}).get(record["batch"]),
                     ),
+                    **power.get(record["batch"], {}),
                 }
             )
     return (
@@ -287,15 +313,21 @@ def _resolve_status(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _add_power(table: pd.DataFrame) -> pd.DataFrame:
-    """Power integration (power.csv) is not implemented yet: empty columns that say why."""
-    for column in POWER_COLUMNS:
-        table[column] = np.nan
+    """Where a row has no power figure, the note says why (no source, or no power log)."""
+    for column in MEASURED_POWER_COLUMNS:
+        if column not in table:
+            table[column] = np.nan
     source = table["power_source"]
-    table["power_note"] = np.where(
-        source.eq("none"),
-        "no power source configured for device " + table["device"],
-        "power source " + source + " of device " + table["device"] + " is not read yet",
+    absent = table["power_w"].isna() & table["power_note"].isna()
+    why = np.select(
+        [source.eq("none"), table["status"].eq("ok")],
+        [
+            "no power source configured for device " + table["device"],
+            "no power log came back for this run (power source " + source + "): run it again",
+        ],
+        "nothing was timed, so nothing was measured",
     )
+    table["power_note"] = table["power_note"].where(~absent, why)
     return table
 
 

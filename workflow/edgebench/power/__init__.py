@@ -1,40 +1,103 @@
 """Power sources: the samplers a device profile's `power.source` chooses from.
 
-A sampler reads one kind of power source around a run (tegrastats on a Jetson, INA3221 sysfs,
-an RDTech USB meter, a generic serial meter) and writes timestamped samples beside the raw log.
-Adding one is a module in this folder implementing `PowerSampler` plus one line in SAMPLERS;
-until then a profile naming that source is refused when the workflow loads, never ignored.
+On-board sources are read by the agent on the device (``edgebench.agent.power_sources``:
+tegrastats, INA3221, RAPL); meters are read by the host (``edgebench.power.meters``: RDTech
+UM-series, a serial line meter, a command). Both write the one power log format
+(``edgebench.agent.powerlog``); ``integrate`` aligns the samples with the timed windows and
+integrates them. Adding a source is a class in one of those modules plus one registry line
+there and its options below; a profile naming an unknown source or an option its source does
+not take is refused when the workflow loads, never ignored.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Protocol
+
+ON_BOARD = ("tegrastats", "ina3221", "rapl")
+HOST_METERS = ("um24c", "um25c", "um34c", "serial-meter", "command")
+COMMON_OPTIONS = {"source", "idle_s", "min_samples"}
+OPTIONS = {  # source -> the options it takes besides COMMON_OPTIONS
+    "none": set(),
+    "tegrastats": {"interval_ms", "rails", "command"},
+    "ina3221": {"interval_ms", "rails", "root"},
+    "rapl": {"interval_ms", "domains", "root"},
+    "um24c": {"port", "baud", "interval_ms"},
+    "um25c": {"port", "baud", "interval_ms"},
+    "um34c": {"port", "baud", "interval_ms"},
+    "serial-meter": {"port", "baud", "interval_ms"},
+    "command": {"command", "interval_ms"},
+}
+REQUIRED = {"um24c": {"port"}, "um25c": {"port"}, "um34c": {"port"}, "serial-meter": {"port"},
+            "command": {"command"}}  # fmt: skip
+DEFAULT_INTERVAL_MS = {  # how often each source gives a new sample
+    "tegrastats": 100,
+    "ina3221": 20,
+    "rapl": 100,
+    "um24c": 500,
+    "um25c": 500,
+    "um34c": 500,
+    "serial-meter": 100,
+    "command": 1000,
+}
+DEFAULT_IDLE_S = 5.0
+DEFAULT_MIN_SAMPLES = 10
 
 
 class PowerSampler(Protocol):
-    """Reads one power source while a run is timed."""
+    """One power source, on the board (agent) or read by the host (meter)."""
 
     source: str
 
-    def start(self, out: Path) -> None:
-        """Begin sampling; samples go to files in `out` (the run's out folder)."""
+    def describe(self) -> dict:
+        """Header fields of its power log: clock, kind, interval_s, rails..."""
+
+    def check(self) -> None:
+        """Raise PowerUnavailable when it cannot be read here, saying what to do."""
+
+    def start(self, emit) -> None:
+        """Begin sampling in the background; emit(sample) for every sample."""
 
     def stop(self) -> None:
-        """Stop sampling and flush every sample taken."""
+        """Stop, emitting every sample taken."""
 
 
-# source (an enum value of config/device.schema.yaml) -> its sampler; "none" samples nothing
-SAMPLERS: dict[str, type[PowerSampler] | None] = {"none": None}
-
-
-def check_source(source: str, device: str) -> None:
-    """Refuse a power source whose sampler is not built yet (a key that would do nothing)."""
+def check_source(power: dict, device: str) -> None:
+    """Refuse an unknown source, an option its source does not take, or a missing one."""
     from edgebench.settings import ConfigError
 
-    if source not in SAMPLERS:
+    source = power["source"]
+    where = f"devices/{device}.yaml: power"
+    if source not in OPTIONS:
+        raise ConfigError(f"{where}: unknown source {source!r} (known: {', '.join(OPTIONS)})")
+    allowed = COMMON_OPTIONS | OPTIONS[source] if source != "none" else {"source"}
+    if extra := sorted(set(power) - allowed):
         raise ConfigError(
-            f"devices/{device}.yaml: power source {source!r} is not built yet in this edgebench "
-            f"version (built: {', '.join(SAMPLERS)}); set `power: {{source: none}}` to run "
-            "without power figures (they stay empty and say why)"
+            f"{where}: {', '.join(extra)} is not an option of source {source!r} (its options: "
+            f"{', '.join(sorted(allowed - {'source'})) or 'none'})"
         )
+    if missing := sorted(REQUIRED.get(source, set()) - set(power)):
+        raise ConfigError(f"{where}: source {source!r} needs {', '.join(missing)}")
+
+
+def power_settings(power: dict) -> dict | None:
+    """What the agent and the host meter are told: the profile's options with defaults filled
+    in; None without a source."""
+    if power["source"] == "none":
+        return None
+    return {
+        "interval_ms": DEFAULT_INTERVAL_MS[power["source"]],
+        "idle_s": DEFAULT_IDLE_S,
+        "min_samples": DEFAULT_MIN_SAMPLES,
+        **power,
+    }
+
+
+def lengthened(timing: dict, power: dict | None) -> dict:
+    """Timing whose every window holds min_samples samples of the source (plus one interval,
+    so the edges are covered): min_s raised, and max_s with it where it would be below."""
+    if power is None:
+        return timing
+    needed = (power["min_samples"] + 1) * power["interval_ms"] / 1000
+    if timing.get("min_s", 0) >= needed:
+        return timing
+    return {**timing, "min_s": needed, "max_s": max(timing.get("max_s", needed), needed)}

@@ -27,11 +27,9 @@ from collections.abc import Callable
 
 import serial
 
+from edgebench.agent.power_sources import PowerUnavailable  # one error for every source
+
 Emit = Callable[[dict], None]
-
-
-class PowerUnavailable(Exception):
-    """The meter cannot work here; the message says what is missing and the fix."""
 
 
 def _require(options: dict, key: str):

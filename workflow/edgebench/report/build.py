@@ -33,6 +33,9 @@ FACT_KEYS = [
 ]
 
 
+MAX_TRACES = 12  # power trace charts on one page; every trace stays in its power.jsonl
+
+
 @dataclass
 class Report:
     """Everything one report page is drawn from.
@@ -201,12 +204,18 @@ class Report:
             )
         return pd.DataFrame(rows)
 
-    def power_traces(self) -> list[dict]:
-        return [
+    def power_traces(self, limit: int = MAX_TRACES) -> list[dict]:
+        """The power traces drawn: model runs first, at most `limit`."""
+        groups = {}
+        if "group" in self.table.columns:
+            groups = dict(zip(self.table["workload"], self.table["group"], strict=True))
+        traces = [
             {"device": d["device"], "workload": r["workload"], "format": r["format"], **r["power"]}
             for d, r in self._runs()
             if r.get("power")
         ]
+        traces.sort(key=lambda t: groups.get(t["workload"]) != "models")
+        return traces[:limit]
 
     def context_for_display(self) -> dict:
         context = self.context

@@ -17,21 +17,13 @@ import pandas as pd
 from edgebench.fileio import read_json
 from edgebench.metrics import stats
 from edgebench.metrics.derived import add_derived
-from edgebench.metrics.tables import batch_columns
+from edgebench.metrics.tables import batch_columns, run_power
+from edgebench.power.integrate import load_trace, windows
 from edgebench.rawlog import KEYS, read_run, run_key
 
-DIGEST_VERSION = 2  # 2: per-process medians and the median's interval
+DIGEST_VERSION = 3  # 2: per-process medians and the median's interval; 3: power logs
 NS_PER_MS = 1_000_000
 TABLE_SUFFIXES = (".csv", ".parquet")
-# power.csv beside run.jsonl (written by a power sampler): a time column and a power column.
-POWER_TIME_COLUMNS = {
-    "time_ns": 1e-9,
-    "timestamp_ns": 1e-9,
-    "t_ns": 1e-9,
-    "time_s": 1.0,
-    "t_s": 1.0,
-}
-POWER_VALUE_COLUMNS = {"watts": 1.0, "power_w": 1.0, "milliwatts": 1e-3, "power_mw": 1e-3}
 
 
 # --- load_results -------------------------------------------------------------------------------
@@ -94,10 +86,15 @@ def raw_summary(path: Path | str) -> pd.DataFrame:
         "runtime_version": runtime.get("version"),
         "threads": run.header.get("threads"),
     }
-    rows = []
+    rows, power = [], run_power(run)
     for record in run.batches:
         samples = run.samples.get(record["batch"])
-        row = {**common, **batch_columns(record, samples, run.header.get("timing"))}
+        per_process = (run.processes or {}).get(record["batch"])
+        row = {
+            **common,
+            **batch_columns(record, samples, run.header.get("timing"), per_process),
+            **power.get(record["batch"], {}),
+        }
         row["status"], row["reason"] = row.pop("batch_status"), row.pop("batch_reason")
         rows.append(row)
     if not rows:
@@ -171,21 +168,32 @@ def process_statistics(per_process: dict[int, np.ndarray], timing: dict | None) 
     }
 
 
-def read_power(path: Path) -> dict | None:
-    """A power.csv beside run.jsonl as {time_s: [...], watts: [...]}, None when absent."""
-    if not path.is_file():
+def power_trace(run) -> dict | None:
+    """A run's power log, as the report draws it: watts over time (s since the first sample;
+    an energy counter's differences), the timed windows and the idle window on that time axis."""
+    trace = load_trace(run.path.parent, run.header, run.end)
+    if trace is None or len(trace.t_ns) < 2:
         return None
-    frame = pd.read_csv(path)
-    time_column = next((c for c in POWER_TIME_COLUMNS if c in frame), None)
-    value_column = next((c for c in POWER_VALUE_COLUMNS if c in frame), None)
-    if time_column is None or value_column is None:
-        raise ValueError(
-            f"{path}: needs a time column ({', '.join(POWER_TIME_COLUMNS)}) and a power column "
-            f"({', '.join(POWER_VALUE_COLUMNS)}); it has {list(frame.columns)}"
-        )
-    seconds = frame[time_column].astype(float) * POWER_TIME_COLUMNS[time_column]
-    watts = frame[value_column].astype(float) * POWER_VALUE_COLUMNS[value_column]
-    return {"time_s": (seconds - seconds.min()).round(6).tolist(), "watts": watts.tolist()}
+    t, values = trace.t_ns.astype(np.float64), trace.values
+    if trace.kind == "energy":
+        t, values = (t[1:] + t[:-1]) / 2, np.diff(values) / (np.diff(t) / 1e9)
+    origin = t[0]
+
+    def seconds(ns) -> float:
+        return round((ns - origin) / 1e9, 6)
+
+    spans = windows(trace.marks, "window")
+    idle = windows(trace.marks, "idle").get(())
+    return {
+        "source": trace.source,
+        "time_s": [seconds(x) for x in t],
+        "watts": [None if np.isnan(v) else float(v) for v in values],
+        "windows": [
+            [seconds(start), seconds(end), batch, process]
+            for (batch, process), (start, end) in sorted(spans.items())
+        ],
+        "idle": [seconds(idle[0]), seconds(idle[1])] if idle else None,
+    }
 
 
 def device_digest(device: str, profile: dict, runs: list[Path | str]) -> dict:
@@ -223,7 +231,7 @@ def device_digest(device: str, profile: dict, runs: list[Path | str]) -> dict:
                 "model": header.get("model"),
                 "timing": header.get("timing"),
                 "batches": batches,
-                "power": read_power(Path(path).parent / "power.csv"),
+                "power": power_trace(run),
             }
         )
     return {

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from edgebench.report import theme
 from edgebench.report.rows import flags, ordered, require
-from edgebench.report.theme import DASHES, label
+from edgebench.report.theme import label
 
 # --- NeurIO blocks --------------------------------------------------------------------------------
 
@@ -288,26 +288,39 @@ def power_bars(data: pd.DataFrame, column: str, title: str, axis: str) -> go.Fig
     return theme.styled(figure, 360)
 
 
-def power_traces(traces: list[dict]) -> go.Figure:
-    """Power samples over the timed window: dicts of device, workload, format, time_s, watts."""
-    if not traces:
-        return theme.empty("No power trace was recorded")
-    colours = theme.format_colours(t["format"] for t in traces)
-    devices = sorted({t["device"] for t in traces})
-    figure = go.Figure()
-    for trace in traces:
-        name = f"{trace['device']} · {trace['workload']} · {trace['format']}"
-        dash = DASHES[devices.index(trace["device"]) % len(DASHES)]
-        figure.add_trace(
-            go.Scatter(
-                x=trace["time_s"],
-                y=trace["watts"],
-                mode="lines",
-                name=label(name),
-                line={"color": colours[trace["format"]], "width": 1.5, "dash": dash},
-            )
+def power_trace(trace: dict) -> go.Figure:
+    """One run's power samples over time, its timed windows shaded (one per batch size and
+    process) and its idle window hatched; a dict of device, workload, format and
+    ``data.power_trace``'s fields."""
+    figure = go.Figure(
+        go.Scatter(
+            x=trace["time_s"],
+            y=trace["watts"],
+            mode="lines+markers",
+            marker={"size": 3},
+            name=f"{trace.get('source', 'power')} samples",
+            line={"color": theme.STABLE, "width": 1.5},
         )
-    figure.update_layout(title="Power during the timed runs")
-    figure.update_xaxes(title_text="time since the first sample (s)")
+    )
+    for start, end, batch, process in trace.get("windows") or []:
+        figure.add_vrect(
+            x0=start,
+            x1=end,
+            fillcolor=theme.STABLE,
+            opacity=0.12,
+            line_width=0,
+            annotation_text=f"b{batch}" + (f"·p{process}" if process else ""),
+            annotation_position="top left",
+            annotation_font_size=9,
+        )
+    if trace.get("idle"):
+        start, end = trace["idle"]
+        figure.add_vrect(
+            x0=start, x1=end, fillcolor=theme.MUTED, opacity=0.15, line_width=0,
+            annotation_text="idle", annotation_position="top left", annotation_font_size=9,
+        )  # fmt: skip
+    name = f"{trace['device']} · {trace['workload']} · {trace['format']}"
+    figure.update_layout(title=f"Power: {label(name)}", showlegend=False)
+    figure.update_xaxes(title_text="time since the first sample (s); shaded: timed windows")
     figure.update_yaxes(title_text="power (W)", rangemode="tozero")
-    return theme.styled(figure, 360)
+    return theme.styled(figure, 320)

@@ -30,8 +30,8 @@ def section(report, charts: Charts) -> Section:
     for column, title, axis in CHARTS:
         if has(rows, column):
             parts.append(charts(plots.power_bars(rows, column, title, axis), f"power-{column}"))
-    if traces:
-        parts.append(charts(plots.power_traces(traces), "power-traces"))
+    for index, trace in enumerate(traces):
+        parts.append(charts(plots.power_trace(trace), f"power-trace-{index}"))
     columns = [*IDENTITY, *present(table, POWER), Column("idle_power_w", "idle power", "w")]
     parts.append(data_table(table[table["power_w"].notna()], columns, "power-table"))
     return Section("power", "Power", "".join(parts))

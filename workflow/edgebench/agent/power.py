@@ -1,0 +1,62 @@
+"""The agent's side of a power measurement: the idle window, the marks of every timed window,
+and the on-board source (tegrastats, INA3221, RAPL) sampled around the run, all in power.jsonl
+on this device's monotonic clock. A host meter's samples are the host's (meter.jsonl); the
+agent writes only the marks for it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .powerlog import POWER_LOG, PowerLog
+
+ON_BOARD = ("tegrastats", "ina3221", "rapl")
+
+
+class PowerRecorder:
+    """Opened before the first batch, closed before the run log's end record (whose file
+    hashes then cover power.jsonl)."""
+
+    def __init__(self, settings: dict, out: Path):
+        self.settings = settings
+        self.source = None
+        header = {"source": settings["source"], "clock": "device-monotonic"}
+        failure = None
+        if settings["source"] in ON_BOARD:
+            from .power_sources import PowerUnavailable, open_source
+
+            try:
+                self.source = open_source(settings)
+                self.source.check()
+                header.update(self.source.describe())
+            except PowerUnavailable as error:
+                self.source, failure = None, str(error)
+        else:
+            header["samples_in"] = "meter.jsonl (read by the host)"
+        self.log = PowerLog(out / POWER_LOG, header)
+        self.failure = failure
+        if self.source is not None:
+            self.source.start(self.log.sample)
+
+    def idle(self) -> None:
+        """Sit still for idle_s, marked: the board's power before any inference."""
+        seconds = float(self.settings.get("idle_s", 0))
+        if seconds <= 0:
+            return
+        self.log.mark("idle", "start", time.monotonic_ns())
+        time.sleep(seconds)
+        self.log.mark("idle", "end", time.monotonic_ns())
+
+    def window(self, batch: int, process: int, start_ns: int, end_ns: int) -> None:
+        self.log.mark("window", "start", start_ns, batch=batch, process=process)
+        self.log.mark("window", "end", end_ns, batch=batch, process=process)
+
+    def close(self) -> None:
+        final = {}
+        if self.source is not None:
+            # a sample after the last window, so the trace covers it
+            time.sleep(float(self.settings.get("interval_ms", 100)) / 1000)
+            self.source.stop()
+            self.failure = getattr(self.source, "error", None) or self.failure
+            final = {"final": self.source.describe()}
+        self.log.end("failed" if self.failure else "ok", self.failure or "", **final)
