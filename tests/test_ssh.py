@@ -420,3 +420,42 @@ def test_two_profiles_of_one_board_never_run_at_the_same_time(boards, project):
     assert len(spans) == 8
     for (_, end, first), (start, _, second) in zip(spans, spans[1:], strict=False):
         assert end < start, f"{first} and {second} overlapped on one board"
+
+
+def test_power_on_ssh_boards_from_tegrastats_on_the_board_and_a_host_meter(
+    boards, project, tmp_path
+):
+    """board-a runs tegrastats (the emulator, started by the agent on the board); board-b is
+    read by a command meter on the host, whose samples reach the board's timeline through the
+    clock offset measured over SSH. Both fill power, idle power and energy per inference."""
+    from edgebench.testing.meters import command_meter_argv
+
+    emulator = Path(__file__).with_name("tegrastats_emulator.py")
+    wrapper = tmp_path / "tegrastats"
+    wrapper.write_text(f'#!/bin/sh\nexec "{PYTHON}" "{emulator}" "$@"\n')
+    wrapper.chmod(0o755)
+    common = {"idle_s": 0.6, "interval_ms": 50}
+    powers = {
+        "board-a": {"source": "tegrastats", "command": str(wrapper), **common},
+        "board-b": {"source": "command", "command": command_meter_argv(3.0, 0.05), **common},
+    }
+    for board in boards:
+        profile = trusted(board).profile(
+            PYTHON, name=f"{board.name}-power", power=powers[board.name]
+        )
+        project.write_yaml(f"devices/{board.name}-power.yaml", profile)
+    project.snakemake(
+        "--cores", "4", "--config", "suite=ssh", "devices=board-a-power,board-b-power"
+    )
+    import pandas as pd
+
+    table = pd.read_parquet(project.root / "results" / "tables" / "results.parquet")
+    for device, low, high in (("board-a-power", 4.0, 4.9), ("board-b-power", 3.0, 3.0)):
+        rows = table[table.device.eq(device) & table.status.eq("ok")]
+        assert len(rows) == 4, table[table.device.eq(device)][["status", "reason"]]
+        assert rows.power_w.between(low * 0.999, high * 1.001).all(), rows.power_note.tolist()
+        assert rows.idle_power_w.between(low * 0.999, high * 1.001).all()
+        assert (rows.energy_per_inference_mj > 0).all() and (rows.power_samples >= 10).all()
+    meter_log = project.root / "results/raw/board-b-power/layer-fc-128-32/tflite-fp32/meter.jsonl"
+    end = json.loads(meter_log.read_text().splitlines()[-1])
+    assert end["status"] == "ok" and end["samples"] >= 10

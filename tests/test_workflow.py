@@ -283,3 +283,50 @@ def test_a_slowed_runtime_is_reported_slower_against_the_baseline(converted, tmp
     assert slowed.returncode == 1, slowed.stdout.decode() + slowed.stderr.decode()
     same = subprocess.run([*edgebench, "compare", results, results], capture_output=True)
     assert same.returncode == 0 and b"nothing regressed" in same.stdout
+
+
+def test_power_from_a_host_meter_and_an_on_board_tegrastats_fills_the_tables(converted, tmp_path):
+    """Two profiles of this machine: one read by a command meter on the host (2.5 W), one by
+    tegrastats on the board (the emulator, VDD_IN 4.0-4.9 W). Power, idle power, energy per
+    inference and efficiency come from their logs; the report draws the traces."""
+    import sys
+    from pathlib import Path
+
+    from edgebench.testing.meters import command_meter_argv
+
+    emulator = Path(__file__).with_name("tegrastats_emulator.py")
+    wrapper = tmp_path / "tegrastats"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{emulator}" "$@"\n')
+    wrapper.chmod(0o755)
+    profile = converted.read_yaml("devices/local.yaml")
+    common = {"idle_s": 0.6, "interval_ms": 50}
+    meter = {"source": "command", "command": command_meter_argv(2.5, 0.05), **common}
+    board = {"source": "tegrastats", "command": str(wrapper), **common}
+    for name, power in (("metered", meter), ("tegra", board)):
+        converted.write_yaml(
+            f"devices/{name}.yaml", dict(profile, name=name, formats=["tflite-fp32"], power=power)
+        )
+    converted.snakemake(
+        "--config", "devices=metered,tegra", "workloads=digits-cnn", "formats=tflite-fp32"
+    )
+    rows = table(converted).set_index(["device", "workload", "format", "batch"])
+    for device, low, high in (("metered", 2.5, 2.5), ("tegra", 4.0, 4.9)):
+        for batch in TINY_SUITE["batch_sizes"]:
+            row = rows.loc[(device, "digits-cnn", "tflite-fp32", batch)]
+            assert low * 0.999 <= row.power_w <= high * 1.001, row.power_note
+            assert low * 0.999 <= row.idle_power_w <= high * 1.001, row.power_note
+            assert row.power_samples >= 3 * 10  # three processes, ten samples each at least
+            expected = row.power_energy_j / (row.runs * batch) * 1000
+            assert row.energy_per_inference_mj == pytest.approx(expected)
+            assert row.efficiency_ips_per_w == pytest.approx(row.throughput_ips / row.power_w)
+            assert row.power_source == device.replace("metered", "command").replace(
+                "tegra", "tegrastats"
+            )
+    local = rows.loc[("local", "digits-cnn", "tflite-fp32", 1)]  # devices/local.yaml: rapl
+    assert local.power_w > 0 or "RAPL" in local.power_note  # measured, or why not
+    header = json.loads(
+        (converted.root / "results/raw/tegra/digits-cnn/tflite-fp32/run.jsonl").open().readline()
+    )
+    assert header["timing"]["min_s"] >= 0.55  # lengthened to hold 10 samples at 50 ms
+    page = (converted.root / "results/report/index.html").read_text()
+    assert 'data-chart="power-trace-0"' in page and 'data-chart="power-trace-1"' in page

@@ -21,8 +21,8 @@ class PowerRecorder:
         self.settings = settings
         self.source = None
         header = {"source": settings["source"], "clock": "device-monotonic"}
-        failure = None
-        if settings["source"] in ON_BOARD:
+        failure = settings.get("unavailable")  # checked by the host, on this same machine
+        if settings["source"] in ON_BOARD and not failure:
             from .power_sources import PowerUnavailable, open_source
 
             try:
@@ -41,11 +41,21 @@ class PowerRecorder:
     def idle(self) -> None:
         """Sit still for idle_s, marked: the board's power before any inference."""
         seconds = float(self.settings.get("idle_s", 0))
-        if seconds <= 0:
+        if seconds <= 0 or self.settings.get("unavailable"):
             return
+        self.wait_for_first_sample()
         self.log.mark("idle", "start", time.monotonic_ns())
         time.sleep(seconds)
         self.log.mark("idle", "end", time.monotonic_ns())
+
+    def wait_for_first_sample(self, timeout_s: float = 10.0) -> None:
+        """A source that starts a program (tegrastats) gives its first sample a moment later;
+        the idle window starts after it, so that the samples cover the window."""
+        if self.source is None:
+            return
+        deadline = time.monotonic() + timeout_s
+        while self.log.samples == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def window(self, batch: int, process: int, start_ns: int, end_ns: int) -> None:
         self.log.mark("window", "start", start_ns, batch=batch, process=process)

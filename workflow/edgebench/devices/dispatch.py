@@ -27,7 +27,7 @@ from edgebench.devices.staging import stage_run
 from edgebench.devices.transport import Transport
 from edgebench.fileio import read_json, sha256_file, write_json
 from edgebench.formats import FORMATS
-from edgebench.power import HOST_METERS, lengthened, power_settings
+from edgebench.power import HOST_METERS, lengthened, on_this_machine, power_settings
 from edgebench.rawlog import write_unrun
 from edgebench.settings.errors import ConfigError
 
@@ -103,6 +103,8 @@ def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> di
     is_model = meta["group"] == "models"
     settings = run_settings(profile, suite)
     power = power_settings(profile["power"])
+    if profile["transport"] == "local":
+        power = on_this_machine(power)
     timing = settings["timing"] = lengthened(settings["timing"], power)
     if not timing["processes"]:  # several processes for models, where the drift matters
         timing["processes"] = 3 if is_model else 1

@@ -92,12 +92,35 @@ def power_settings(power: dict) -> dict | None:
     }
 
 
+def on_this_machine(power: dict | None) -> dict | None:
+    """An on-board source of a device that is this machine, checked here and now: where it
+    cannot be read, `unavailable` says why (the agent records it; no idle window, no longer
+    windows: the run is timed as without power)."""
+    if power is None or power["source"] not in ON_BOARD:
+        return power
+    from edgebench.agent.power_sources import PowerUnavailable, open_source
+
+    try:
+        open_source(power).check()
+    except PowerUnavailable as error:
+        return {**power, "unavailable": str(error)}
+    return power
+
+
+POWER_MAX_RUNS = 1_000_000  # a microsecond block needs ~10^5 runs to fill a power window
+
+
 def lengthened(timing: dict, power: dict | None) -> dict:
     """Timing whose every window holds min_samples samples of the source (plus one interval,
-    so the edges are covered): min_s raised, and max_s with it where it would be below."""
-    if power is None:
+    so the edges are covered): min_s raised, max_s with it where it would be below, and
+    max_runs raised so that a fast model's window is not cut before min_s."""
+    if power is None or power.get("unavailable"):
         return timing
     needed = (power["min_samples"] + 1) * power["interval_ms"] / 1000
-    if timing.get("min_s", 0) >= needed:
-        return timing
-    return {**timing, "min_s": needed, "max_s": max(timing.get("max_s", needed), needed)}
+    min_s = max(timing.get("min_s", 0), needed)
+    return {
+        **timing,
+        "min_s": min_s,
+        "max_s": max(timing.get("max_s", min_s), min_s),
+        "max_runs": max(timing.get("max_runs", 0), POWER_MAX_RUNS),
+    }

@@ -216,7 +216,7 @@ def batch_power(trace: PowerTrace, min_samples: int = MIN_SAMPLES) -> dict[int, 
         if idle_figure is not None:
             if idle_figure.energy_j is not None:
                 row["idle_power_w"] = idle_figure.watts
-            elif not reasons:
+            elif not reasons:  # power is there, idle power is not: say why
                 row["power_note"] = f"idle power: {idle_figure.reason}"
         figures[batch] = row
     return figures
