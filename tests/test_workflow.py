@@ -330,3 +330,31 @@ def test_power_from_a_host_meter_and_an_on_board_tegrastats_fills_the_tables(con
     assert header["timing"]["min_s"] >= 0.55  # lengthened to hold 10 samples at 50 ms
     page = (converted.root / "results/report/index.html").read_text()
     assert 'data-chart="power-trace-0"' in page and 'data-chart="power-trace-1"' in page
+
+
+def test_a_um25c_meter_on_a_real_pseudo_terminal_gives_a_block_its_power(converted):
+    """The UM25C emulator answers 0xF0 polls with 130-byte frames at the meter's own 2 Hz, on
+    a real pty that the workflow's run step opens; its power (a steady 1.8 W) reaches the
+    table through meter.jsonl, and the window was lengthened to hold min_samples readings."""
+    from edgebench.testing.meters import UmEmulator
+
+    profile = converted.read_yaml("devices/local.yaml")
+    with UmEmulator("um25c", power=lambda t: 1.8) as meter:
+        power = {"source": "um25c", "port": meter.port, "min_samples": 3, "idle_s": 1.5}
+        converted.write_yaml(
+            "devices/usb.yaml", dict(profile, name="usb", formats=["tflite-fp32"], power=power)
+        )
+        converted.snakemake(
+            "--config", "devices=usb", "workloads=layer-fc-128-32", "formats=tflite-fp32"
+        )
+        assert meter.requests >= 6
+    rows = table(converted)
+    (row,) = rows[rows.device.eq("usb")].itertuples()
+    assert row.power_w == pytest.approx(1.8, rel=1e-3), row.power_note
+    assert row.idle_power_w == pytest.approx(1.8, rel=1e-3)
+    assert row.power_samples >= 3 and row.power_source == "um25c"
+    raw = converted.root / "results/raw/usb/layer-fc-128-32/tflite-fp32"
+    header = json.loads((raw / "run.jsonl").open().readline())
+    assert header["timing"]["min_s"] >= 2.0  # (3 + 1) readings at 0.5 s
+    end = json.loads((raw / "meter.jsonl").read_text().splitlines()[-1])
+    assert end["status"] == "ok" and end["final"]["model"] == "UM25C"
