@@ -141,6 +141,7 @@ def test_a_host_meter_log_is_read_beside_the_agents_marks(tmp_path):
     assert loaded.source == "command" and loaded.t_ns[0] == 0
     figures = batch_power(loaded)
     assert figures[1]["power_w"] == pytest.approx(5.0) and figures[1]["idle_power_w"] == 2.0
+    assert figures[1]["power_clock_uncertainty_ms"] == 0.0  # one machine, exact anchors
 
 
 def test_a_power_source_lengthens_the_timed_window_to_hold_its_samples():

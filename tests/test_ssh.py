@@ -456,6 +456,8 @@ def test_power_on_ssh_boards_from_tegrastats_on_the_board_and_a_host_meter(
         assert rows.power_w.between(low * 0.999, high * 1.001).all(), rows.power_note.tolist()
         assert rows.idle_power_w.between(low * 0.999, high * 1.001).all()
         assert (rows.energy_per_inference_mj > 0).all() and (rows.power_samples >= 10).all()
+        on_host = device == "board-b-power"  # placed through the offset measured over SSH
+        assert (rows.power_clock_uncertainty_ms > 0).all() == on_host
     meter_log = project.root / "results/raw/board-b-power/layer-fc-128-32/tflite-fp32/meter.jsonl"
     end = json.loads(meter_log.read_text().splitlines()[-1])
     assert end["status"] == "ok" and end["samples"] >= 10

@@ -89,6 +89,13 @@ CATALOGUE: list[Column] = [
     _c("efficiency_ips_per_w", "float", "images/s/W", "Efficiency", "throughput / power"),
     _c("power_samples", "int", "", "Power samples", "power samples inside the timed windows"),
     _c("power_source", "text", "", "Power source", "the profile's power.source"),
+    _c(
+        "power_clock_uncertainty_ms",
+        "float",
+        "ms",
+        "Power clock uncertainty",
+        "a host meter's placement on the device clock: half the round trip",
+    ),  # fmt: skip
     _c("power_note", "text", "", "Power note", "why power is absent"),
 ]
 BY_NAME = {column.name: column for column in CATALOGUE}

@@ -49,6 +49,7 @@ MEASURED_POWER_COLUMNS = [  # from the run's power log (edgebench.power.integrat
     "idle_power_w",
     "power_energy_j",
     "power_samples",
+    "power_clock_uncertainty_ms",
     "power_note",
 ]
 BATCH_COLUMNS = [

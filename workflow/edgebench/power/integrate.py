@@ -193,7 +193,8 @@ def windows(marks: list[dict], name: str) -> dict[tuple, tuple[int, int]]:
 
 
 def batch_power(trace: PowerTrace, min_samples: int = MIN_SAMPLES) -> dict[int, dict]:
-    """Per batch size: power_w, power_energy_j, power_samples, idle_power_w, power_note."""
+    """Per batch size: power_w, power_energy_j, power_samples, idle_power_w, power_note, and
+    power_clock_uncertainty_ms (how well a host meter's samples are placed; 0 on the board)."""
     if trace.end.get("status") not in (None, "ok"):
         note = f"power source {trace.source} failed: {trace.end.get('reason') or 'no reason'}"
         batches = {key[0] for key in windows(trace.marks, "window")}
@@ -206,7 +207,10 @@ def batch_power(trace: PowerTrace, min_samples: int = MIN_SAMPLES) -> dict[int, 
     figures = {}
     for batch, parts in per_batch.items():
         reasons = [part.reason for part in parts if part.reason]
-        row = {"power_samples": sum(part.samples for part in parts)}
+        row = {
+            "power_samples": sum(part.samples for part in parts),
+            "power_clock_uncertainty_ms": trace.clock_uncertainty_ns / 1e6,
+        }
         if reasons:
             row["power_note"] = reasons[0]
         else:
