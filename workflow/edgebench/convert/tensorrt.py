@@ -2,10 +2,13 @@
 
 fp32 and fp16 build from the onnx-fp32 file (`--fp16` for the latter). int8 uses TensorRT's
 explicit quantization: ONNX Runtime's static quantizer writes a QDQ model (symmetric int8,
-per-channel weights, scales calibrated on the workload's calibration inputs), which trtexec
-builds with `--int8`. The engine has a dynamic batch dimension from 1 to MAX_BATCH. An engine
-only runs on the GPU model and TensorRT version it was built with: build it on the device, or
-on a host with the same GPU and image.
+per-channel weights, scales calibrated on the workload's calibration inputs, the same set
+tflite-int8 calibrates on), which trtexec builds with `--int8`. TensorRT 11 removed the precision
+flags: there fp32 and int8 (QDQ) build from the model's own types, and fp16 needs a model cast to
+fp16 beforehand, which this converter does not write yet (an unsupported record says so). The
+path taken is recorded (`precision_path`, see edgebench.convert.trtexec). The engine has a
+dynamic batch dimension from 1 to MAX_BATCH. An engine only runs on the GPU model and TensorRT
+version it was built with: build it on the device, or on a host with the same GPU and image.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgebench.convert.trtexec import FP32_MODEL, QDQ_MODEL, precision_path, trtexec_build_argv
 from edgebench.formats import Format
 
 CALIBRATES = True  # tensorrt-int8 calibrates on the workload's own inputs
@@ -137,20 +141,36 @@ def layer_types(path: Path) -> dict[str, int]:
     return dict(Counter(layer["LayerType"] for layer in layers if isinstance(layer, dict)))
 
 
+def trtexec_version(tool: str) -> str | None:
+    """The TensorRT version trtexec reports (its first line, even for --help), or None."""
+    try:
+        result = subprocess.run([tool, "--help"], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return version_from(result.stdout + result.stderr)
+
+
 def convert_file(source: Path, out: Path, fmt: Format, calibration) -> dict:
+    tool = trtexec()
+    version = trtexec_version(tool)
+    # an unknown version is taken for TensorRT 10's flags (the older trtexec output)
+    path = precision_path(version or "10", fmt.precision)
     with tempfile.TemporaryDirectory(prefix=f".{out.stem}.", dir=out.parent) as tmp:
         onnx_file, engine, layers = source, Path(tmp) / out.name, Path(tmp) / "layers.json"
-        extra: dict = {}
+        extra: dict = {"precision_path": {**path, "tensorrt": version}}
+        model = FP32_MODEL
         if fmt.precision == "int8":
-            onnx_file = Path(tmp) / "qdq.onnx"
+            onnx_file, model = Path(tmp) / "qdq.onnx", QDQ_MODEL
             quantize_qdq(source, onnx_file, calibration())
             extra["quantization"] = "QDQ (onnxruntime quantize_static, symmetric, per-channel)"
-        command = [
-            trtexec(), f"--onnx={onnx_file}", f"--saveEngine={engine}", "--skipInference",
-            "--profilingVerbosity=detailed", f"--exportLayerInfo={layers}",
+        report = [
+            "--skipInference", "--profilingVerbosity=detailed", f"--exportLayerInfo={layers}",
             *shape_flags(graph_inputs(onnx_file)),
         ]  # fmt: skip
-        command += {"fp16": ["--fp16"], "int8": ["--int8"]}.get(fmt.precision, [])
+        # refuses a model that cannot give the precision (fp16 on TensorRT 11: no cast model)
+        command = trtexec_build_argv(
+            onnx_file, engine, path, source_model=model, trtexec=tool, extra=report
+        )
         print("$ " + " ".join(command), flush=True)
         result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
         output = result.stdout + result.stderr
@@ -166,6 +186,6 @@ def convert_file(source: Path, out: Path, fmt: Format, calibration) -> dict:
     return {
         "ops": ops,
         "max_batch": MAX_BATCH,
-        "tool_versions": {"tensorrt": version_from(output)},
+        "tool_versions": {"tensorrt": version_from(output) or version},
         **extra,
     }

@@ -1,0 +1,259 @@
+"""TensorRT engines on an NVIDIA GPU (or a Jetson's DLA) through the TensorRT 10 Python API.
+
+Needs `tensorrt` (JetPack ships it) and one CUDA binding for device memory and the stream:
+NVIDIA's cuda-python (`cuda.bindings.runtime`, or `cuda.cudart` in its releases before 12.6),
+whose calls return `(error, result...)` tuples. Nothing else: no PyCUDA, no torch.
+
+Timing: `feed()` copies the batch to the device outside the timed call, `infer()` is
+`execute_async_v3` on the runtime's stream plus the stream's synchronisation (an enqueue alone
+would time nothing but the launch). `end_to_end=True` puts the host-to-device and
+device-to-host copies inside `infer()` instead. Host buffers are page-locked, so the copies are
+true asynchronous DMA on the stream, as trtexec makes them.
+
+Engines with a dynamic batch dimension get the run's batch (`set_input_shape`); a static engine
+runs only its own batch. `dla_core` sets `Runtime.DLA_core` before the engine is deserialized
+(an engine built for the DLA with `--useDLACore=N`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+
+import numpy as np
+
+from .runtimes import Runtime, RuntimeUnavailable
+
+# the CUDA binding, newest layout first (cuda-python >= 12.6 moved cudart here; the old module
+# still imports there with a deprecation warning)
+CUDA_BINDINGS = ("cuda.bindings.runtime", "cuda.cudart")
+
+NO_TENSORRT = (
+    "tensorrt is not installed on this device (JetPack ships it: python3 -c 'import tensorrt'; "
+    "elsewhere pip install tensorrt, matching the CUDA of the driver)"
+)
+NO_CUDA_BINDING = (
+    "NVIDIA's cuda-python is not installed on this device: the TensorRT runtime needs it for "
+    "device memory and streams (pip install cuda-python, the release of the device's CUDA; "
+    "python3 -c 'from cuda.bindings import runtime' or 'from cuda import cudart')"
+)
+
+
+def import_tensorrt():
+    try:
+        import tensorrt
+    except (ImportError, OSError) as error:  # OSError: the module is there, libnvinfer is not
+        raise RuntimeUnavailable(f"{NO_TENSORRT} [{type(error).__name__}: {error}]") from None
+    return tensorrt
+
+
+def import_cudart():
+    """(module name, module) of the first CUDA runtime binding that imports."""
+    failures = []
+    for name in CUDA_BINDINGS:
+        try:
+            return name, importlib.import_module(name)
+        except (ImportError, OSError) as error:
+            failures.append(f"{name}: {error}")
+    raise RuntimeUnavailable(f"{NO_CUDA_BINDING} [{'; '.join(failures)}]")
+
+
+class CudaError(RuntimeError):
+    """A CUDA runtime call failed (its cudaError_t name in the message)."""
+
+
+class TensorRT(Runtime):
+    runtime = "tensorrt"
+    name = "tensorrt"
+
+    def __init__(
+        self, wanted: str | None = None, dla_core: int | None = None, end_to_end: bool = False
+    ):
+        if wanted is not None and wanted != "tensorrt":
+            raise RuntimeUnavailable(f"the agent cannot drive {wanted!r} for this format")
+        self._trt = import_tensorrt()
+        self.cuda_binding, self._cudart = import_cudart()
+        self.version = self._trt.__version__
+        if dla_core is not None and (isinstance(dla_core, bool) or int(dla_core) < 0):
+            raise ValueError(f"dla_core must be a DLA core number, not {dla_core!r}")
+        self.dla_core = None if dla_core is None else int(dla_core)
+        self.end_to_end = bool(end_to_end)
+        self._tensors: list[dict] = []
+        self._device: list[int] = []  # device pointers to free
+        self._host: list[int] = []  # page-locked host pointers to free
+        self._stream = None
+        self._context = self._engine = None
+
+    # -- CUDA --------------------------------------------------------------------------------
+
+    def _check(self, result):
+        """The result of a cuda-python call: `(error, values...)`; raise on an error."""
+        error, *values = result if isinstance(result, tuple) else (result,)
+        if error != self._cudart.cudaError_t.cudaSuccess:
+            raise CudaError(f"CUDA runtime error {getattr(error, 'name', error)}")
+        return values[0] if len(values) == 1 else tuple(values)
+
+    def _copy(self, destination: int, source: int, nbytes: int, kind) -> None:
+        self._check(self._cudart.cudaMemcpyAsync(destination, source, nbytes, kind, self._stream))
+
+    def _host_array(self, shape: tuple[int, ...], dtype: np.dtype) -> tuple[np.ndarray, int]:
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        pointer = int(self._check(self._cudart.cudaMallocHost(max(nbytes, 1))))
+        self._host.append(pointer)
+        raw = (ctypes.c_uint8 * max(nbytes, 1)).from_address(pointer)
+        array = np.frombuffer(raw, dtype=np.uint8)[:nbytes].view(dtype).reshape(shape)
+        return array, pointer
+
+    def _device_buffer(self, nbytes: int) -> int:
+        pointer = int(self._check(self._cudart.cudaMalloc(max(nbytes, 1))))
+        self._device.append(pointer)
+        return pointer
+
+    def close(self) -> None:
+        """Free the engine, its context, the buffers and the stream (prepare() calls it first)."""
+        self._context = self._engine = None
+        cudart = self._cudart
+        for pointer in self._device:
+            cudart.cudaFree(pointer)
+        for pointer in self._host:
+            cudart.cudaFreeHost(pointer)
+        if self._stream is not None:
+            cudart.cudaStreamDestroy(self._stream)
+        self._device, self._host, self._stream, self._tensors = [], [], None, []
+
+    def __del__(self):
+        try:
+            if self._device or self._host or self._stream is not None:
+                self.close()
+        except Exception:
+            pass
+
+    # -- Runtime -----------------------------------------------------------------------------
+
+    def prepare(self, model_path, batch, threads):
+        """Deserialize the engine, give its inputs the batch, allocate every I/O tensor on the
+        device and page-locked on the host. `threads` has no meaning for a GPU engine."""
+        trt = self._trt
+        self.close()
+        self._logger = trt.Logger(trt.Logger.WARNING)
+        runtime = trt.Runtime(self._logger)
+        if self.dla_core is not None:
+            cores = runtime.num_DLA_cores
+            if self.dla_core >= cores:
+                raise RuntimeUnavailable(
+                    f"DLA core {self.dla_core} is not present here ({cores} DLA cores)"
+                )
+            runtime.DLA_core = self.dla_core
+        with open(model_path, "rb") as handle:
+            engine = runtime.deserialize_cuda_engine(handle.read())
+        if engine is None:
+            raise RuntimeError(
+                f"TensorRT {self.version} could not deserialize {model_path}: an engine runs "
+                "only on the GPU model and TensorRT version it was built with"
+            )
+        self._runtime, self._engine = runtime, engine
+        context = engine.create_execution_context()
+        if context is None:
+            raise RuntimeError("TensorRT could not create an execution context (GPU memory?)")
+        self._context = context
+        names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+        inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        for name in inputs:
+            shape = tuple(engine.get_tensor_shape(name))
+            if shape and shape[0] == -1:
+                shape = (batch, *shape[1:])
+            elif shape and shape[0] != batch:
+                raise RuntimeError(
+                    f"this engine's input {name} has a static batch of {shape[0]}, not {batch}"
+                )
+            if any(d < 0 for d in shape):
+                raise RuntimeError(f"input {name} has dynamic dimensions besides the batch")
+            if not context.set_input_shape(name, shape):
+                low, _, high = engine.get_tensor_profile_shape(name, 0)
+                raise RuntimeError(
+                    f"batch {batch} is outside the engine's profile for {name} "
+                    f"({tuple(low)} to {tuple(high)})"
+                )
+        self._stream = self._check(self._cudart.cudaStreamCreate())
+        self._stream_handle = int(self._stream)
+        for name in names:
+            shape = tuple(context.get_tensor_shape(name))
+            dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(name)))
+            host, host_pointer = self._host_array(shape, dtype)
+            device = self._device_buffer(host.nbytes)
+            if not context.set_tensor_address(name, device):
+                raise RuntimeError(f"TensorRT refused the device address of {name}")
+            mode = "input" if name in inputs else "output"
+            self._tensors.append(
+                {
+                    "name": name,
+                    "mode": mode,
+                    "shape": shape,
+                    "dtype": dtype,
+                    "host": host,
+                    "host_pointer": host_pointer,
+                    "device": device,
+                    "nbytes": host.nbytes,
+                }
+            )
+        self._inputs = [t for t in self._tensors if t["mode"] == "input"]
+        self._outputs = [t for t in self._tensors if t["mode"] == "output"]
+        if not self._inputs or not self._outputs:
+            raise RuntimeError("the engine has no input or no output tensor")
+        h2d = self._cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
+        d2h = self._cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
+        self._uploads = [(t["device"], t["host_pointer"], t["nbytes"], h2d) for t in self._inputs]
+        self._downloads = [
+            (t["host_pointer"], t["device"], t["nbytes"], d2h) for t in self._outputs
+        ]
+        for upload in self._uploads:  # every input starts as zeros on the device
+            self._copy(*upload)
+        self._synchronize()
+
+    def input_spec(self):
+        first = self._inputs[0]
+        return first["shape"], first["dtype"], None
+
+    def feed(self, batch):
+        first = self._inputs[0]
+        first["host"][...] = np.asarray(batch).reshape(first["shape"])
+        if not self.end_to_end:  # outside the timed call
+            self._copy(*self._uploads[0])
+            self._synchronize()
+
+    def _synchronize(self) -> None:
+        self._check(self._cudart.cudaStreamSynchronize(self._stream))
+
+    def infer(self):
+        if self.end_to_end:
+            for upload in self._uploads:
+                self._copy(*upload)
+        if not self._context.execute_async_v3(self._stream_handle):
+            raise RuntimeError("TensorRT execute_async_v3 failed")
+        if self.end_to_end:
+            for download in self._downloads:
+                self._copy(*download)
+        self._synchronize()
+
+    def output(self):
+        if not self.end_to_end:
+            self._copy(*self._downloads[0])
+            self._synchronize()
+        return np.array(self._outputs[0]["host"], dtype=np.float32, copy=True)
+
+    def details(self):
+        return {
+            "dla_core": self.dla_core,
+            "end_to_end": self.end_to_end,
+            "engine_tensors": [
+                {
+                    "name": t["name"],
+                    "mode": t["mode"],
+                    "shape": list(t["shape"]),
+                    "dtype": t["dtype"].name,
+                }
+                for t in self._tensors
+            ],
+            "tensorrt_major": int(str(self.version).split(".")[0]),
+            "cuda_binding": self.cuda_binding,
+        }
