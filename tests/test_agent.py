@@ -25,10 +25,22 @@ ALLOWED_IMPORTS = set(sys.stdlib_module_names) | {
     "ai_edge_litert",
     "tflite_runtime",
     "onnxruntime",
+    "openvino",
+    "tensorrt",
+    "cuda",  # NVIDIA's cuda-python: the TensorRT runtime's device buffers
+    "pycoral",
 }
 
 
-RUNTIME_MODULES = {"ai_edge_litert", "tflite_runtime", "onnxruntime"}
+RUNTIME_MODULES = {
+    "ai_edge_litert",
+    "tflite_runtime",
+    "onnxruntime",
+    "openvino",
+    "tensorrt",
+    "cuda",
+    "pycoral",
+}
 
 
 def imported_names(tree: ast.AST) -> list[tuple[ast.AST, str, int]]:

@@ -22,6 +22,7 @@ def test_vendor_formats_name_the_format_they_are_made_from():
         "tensorrt-int8": "onnx-fp32",
         "edgetpu-int8": "tflite-int8",
         "openvino-fp32": "onnx-fp32",
+        "openvino-int8": "onnx-fp32",
     }
     assert images_for(["tflite-fp32", "onnx-fp32"]) == ["tensorflow"]
     assert images_for(["openvino-fp32"]) == ["openvino", "tensorflow"]

@@ -35,5 +35,6 @@ FORMATS: dict[str, Format] = {
         Format("tensorrt-int8", "tensorrt", "int8", ".engine", "tensorrt", TRT, "onnx-fp32"),
         Format("edgetpu-int8", "edgetpu", "int8", ".tflite", "edgetpu", EDGETPU, "tflite-int8"),
         Format("openvino-fp32", "openvino", "fp32", ".xml", "openvino", OPENVINO, "onnx-fp32"),
+        Format("openvino-int8", "openvino", "int8", ".xml", "openvino", OPENVINO, "onnx-fp32"),
     ]
 }

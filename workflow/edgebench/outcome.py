@@ -103,6 +103,7 @@ def table_settings(plan: Plan) -> dict:
         "elsewhere": [list(row) for row in elsewhere],
         "devices": row_devices(plan, rows),
         "accuracy": accuracy_files(plan, dict.fromkeys(w for _, w, _ in rows)),
+        "max_accuracy_drop": plan.suite.get("max_accuracy_drop"),
     }
 
 
@@ -142,6 +143,7 @@ def build_results_table(
         references={w: root / paths.reference(w) for w in accuracy},
         datasets={w: root / path for w, path in accuracy.items()},
         missing_reasons=missing_reasons,
+        max_accuracy_drop=settings.get("max_accuracy_drop"),
     )
 
 

@@ -116,6 +116,8 @@ def measure_batch(runtime, model: str, batch: int, job: dict):
         started = now()
         runtime.prepare(model, batch, job["threads"])
         record["load_ns"] = now() - started
+        if runtime.details():  # the plugin, device or providers this session really got
+            record["runtime"] = runtime.details()
         runtime.feed(random_inputs(runtime, job["input_range"], job["seed"]))
         measurement = measure(runtime.infer, Timing.from_dict(job["timing"]))
     except Exception as error:  # out of memory, a kernel that refuses the shape: the sweep ends
@@ -151,7 +153,9 @@ def run_worker(job: dict, workdir: Path, batch: int, index: int) -> int:
     """One fresh process's timing of one batch size, for the parent agent to merge."""
     out = workdir / job.get("out", "out")
     job = {**job, "threads": job.get("threads") or usable_cores()}
-    runtime = load_runtime(job["runtime_family"], job.get("runtime_module"))
+    runtime = load_runtime(
+        job["runtime_family"], job.get("runtime_module"), job.get("runtime_options")
+    )
     record, starts, ends = measure_batch(runtime, str(workdir / job["model"]), batch, job)
     path = worker_file(out, batch, index)
     with open(path, "w") as handle:
@@ -201,7 +205,7 @@ def merged_batch(batch: int, records: list[dict]) -> dict:
     merged = {"type": "batch", "batch": batch, "status": "ok", "reason": ""}
     if failed is not None:
         merged.update(status="failed", reason=failed.get("reason", ""))
-    for key in ("load_ns", "first_ns"):
+    for key in ("load_ns", "first_ns", "runtime"):
         if key in first:
             merged[key] = first[key]
     for key in ("warmup_runs", "warmup_ns", "runs", "window_ns"):
@@ -269,7 +273,9 @@ def run_job(job: dict, workdir: Path, job_file: Path | None = None) -> str:
     log = RunLogWriter(out / "run.jsonl")
     record = header(job, model)
     try:
-        runtime = load_runtime(job["runtime_family"], job.get("runtime_module"))
+        runtime = load_runtime(
+            job["runtime_family"], job.get("runtime_module"), job.get("runtime_options")
+        )
     except RuntimeUnavailable as error:
         log.write(record)
         log.end("unsupported", str(error))

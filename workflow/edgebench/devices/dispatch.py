@@ -115,6 +115,7 @@ def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> di
         "runtime_family": FORMATS[format_name].runtime,
         # the module the profile names for this family (None: the agent's first that imports)
         "runtime_module": profile.get("runtimes", {}).get(FORMATS[format_name].runtime),
+        "runtime_options": runtime_options(profile, format_name),
         "batch_sizes": suite["batch_sizes"] if is_model else [1],
         **settings,
         "processes": timing["processes"],
@@ -122,6 +123,21 @@ def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> di
         "input_range": meta["input_range"],
         "power": power,
     }
+
+
+RUNTIME_PROFILE_KEYS = {  # runtime family -> the profile keys its agent runtime takes
+    "onnx": ("onnx_providers",),
+    "openvino": ("openvino_device",),
+    "tensorrt": ("dla_core", "end_to_end"),
+    "edgetpu": ("edgetpu_device",),
+}
+
+
+def runtime_options(profile: dict, format_name: str) -> dict:
+    """The profile's settings of this format's runtime, and the format's precision."""
+    fmt = FORMATS[format_name]
+    keys = RUNTIME_PROFILE_KEYS.get(fmt.runtime, ())
+    return {"precision": fmt.precision, **{k: profile[k] for k in keys if k in profile}}
 
 
 class DeviceFailed(RuntimeError):

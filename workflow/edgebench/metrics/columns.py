@@ -70,6 +70,14 @@ CATALOGUE: list[Column] = [
     _c("model_size_bytes", "int", "B", "Model size", "converted model file(s)"),
     _c("runtime_name", "text", "", "Runtime", "module that ran the model"),
     _c("runtime_version", "text", "", "Runtime version", "its version"),
+    _c("runtime_details", "text", "", "Runtime details", "device, properties or providers used"),
+    _c(
+        "accelerator_fallback",
+        "bool",
+        "",
+        "Fell back to CPU",
+        "asked for an accelerator provider, got only the CPU",
+    ),  # fmt: skip
     _c("threads", "int", "", "Threads", "thread count every runtime was told"),
     _c("cpu_model", "text", "", "CPU", "device's CPU model"),
     _c("hostname", "text", "", "Host", "device's host name"),
@@ -78,6 +86,8 @@ CATALOGUE: list[Column] = [
     _c("accuracy_top5", "float", "", "Top-5", "top-5 accuracy (more than 5 classes)"),
     _c("reference_top1", "float", "", "Reference top-1", "float32 Keras model's top-1"),
     _c("accuracy_drop", "float", "", "Accuracy drop", "reference top-1 minus top-1"),
+    _c("accuracy_drop_limit", "float", "", "Drop limit", "the suite's max_accuracy_drop"),
+    _c("accuracy_fail", "bool", "", "Accuracy fail", "accuracy drop beyond the suite's limit"),
     _c("agreement", "float", "", "Agreement", "top-1 agreement with the reference"),
     _c("vips", "float", "images/s", "VIPS", "top-1 x throughput (valid images per second)"),
     _c("accuracy_note", "text", "", "Accuracy note", "why accuracy is absent"),

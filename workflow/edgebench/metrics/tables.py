@@ -78,6 +78,8 @@ RUN_COLUMNS = [
     "end_reason",
     "runtime_name",
     "runtime_version",
+    "runtime_details",
+    "accelerator_fallback",
     "threads",
     "cpu_model",
     "hostname",
@@ -163,10 +165,30 @@ def run_power(run: RawRun) -> dict[int, dict]:
     return batch_power(trace, settings.get("min_samples", MIN_SAMPLES))
 
 
+def runtime_details(run: RawRun) -> dict:
+    """What the runtime really used (the first batch record that says): OpenVINO's device and
+    properties, ONNX Runtime's providers; whether an accelerator asked for fell back to the CPU."""
+    details = next((r["runtime"] for r in run.batches if r.get("runtime")), None)
+    if not details:
+        return {}
+    parts = []
+    if details.get("device"):
+        parts.append(f"device {details['device']}")
+    for key, value in sorted((details.get("properties") or {}).items()):
+        parts.append(f"{key} {value}")
+    if details.get("providers"):
+        parts.append("providers " + ", ".join(details["providers"]))
+    if details.get("dla_core") is not None:
+        parts.append(f"DLA core {details['dla_core']}")
+    fallback = bool(details.get("fell_back_to_cpu"))
+    return {"runtime_details": "; ".join(parts) or None, "accelerator_fallback": fallback}
+
+
 def _run_columns(run: RawRun, labels_path: Path | None, reference_path: Path | None) -> dict:
     facts = run.header.get("facts") or {}
     runtime = run.header.get("runtime") or {}
     return {
+        **runtime_details(run),
         "end_status": run.end["status"],
         "end_reason": run.end.get("reason") or None,
         "runtime_name": runtime.get("name"),
@@ -332,6 +354,23 @@ def _add_power(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _flag_accuracy(table: pd.DataFrame, limit: float | dict | None) -> pd.DataFrame:
+    """accuracy_fail where the accuracy drop exceeds the suite's `max_accuracy_drop` (a number,
+    or per workload with an optional `default`): a fast but broken model is not ranked as fine."""
+    if limit is None:
+        table["accuracy_drop_limit"] = np.nan
+    elif isinstance(limit, dict):
+        table["accuracy_drop_limit"] = table["workload"].map(
+            lambda w: limit.get(w, limit.get("default"))
+        )
+    else:
+        table["accuracy_drop_limit"] = float(limit)
+    limits = table["accuracy_drop_limit"].astype("float64")
+    drop = table["accuracy_drop"].astype("float64")
+    table["accuracy_fail"] = (drop > limits + 1e-12).where(drop.notna() & limits.notna())
+    return table
+
+
 def _typed(table: pd.DataFrame) -> pd.DataFrame:
     table = table.reindex(columns=COLUMNS)
     numeric = [c for c in COLUMNS if c not in {*INTEGER_COLUMNS, *TEXT_COLUMNS, *BOOLEAN_COLUMNS}]
@@ -353,6 +392,7 @@ def build_table(
     references: dict[str, Path],
     datasets: dict[str, Path],
     missing_reasons: dict[tuple[str, str, str], str] | None = None,
+    max_accuracy_drop: float | dict | None = None,
 ) -> pd.DataFrame:
     """The tidy table of everything the plan covers; see the module docstring.
 
@@ -379,6 +419,7 @@ def build_table(
     table = _resolve_status(table)
     table = _add_power(table)
     table = add_derived(table)
+    table = _flag_accuracy(table, max_accuracy_drop)
     return _typed(table)
 
 

@@ -102,10 +102,31 @@ LATENCY = [
     Column("flops", "FLOPs", "flops"),
     Column("achieved_flops", "FLOPS", "flops"),
 ]
+
+
+def accuracy_fail_cell(row) -> tuple:
+    if row.get("accuracy_fail") is True:
+        limit = row.get("accuracy_drop_limit")
+        tip = esc(f"accuracy drop beyond the suite's max_accuracy_drop ({limit:.3g})")
+        return 1, f'<span class="badge failed" title="{tip}">accuracy fail</span>'
+    return 0, ""
+
+
+def fallback_cell(row) -> tuple:
+    if row.get("accelerator_fallback") is True:
+        tip = esc(f"asked for an accelerator, ran on the CPU: {row.get('runtime_details')}")
+        return 1, f'<span class="badge failed" title="{tip}">CPU fallback</span>'
+    return 0, ""
+
+
 ACCURACY = [
     Column("accuracy_top1", "top-1", "pct"),
     Column("accuracy_drop", "accuracy drop", "pp"),
+    Column("accuracy_fail", "", "text", "", render=accuracy_fail_cell),
     Column("vips", "VIPS", "ips"),
+]
+RUNTIME = [
+    Column("accelerator_fallback", "", "text", "", render=fallback_cell),
 ]
 POWER = [
     Column("power_w", "power", "w"),
@@ -119,9 +140,18 @@ def has(table: pd.DataFrame, column: str) -> bool:
     return column in table.columns and table[column].notna().any()
 
 
+FLAGS = ("accuracy_fail", "accelerator_fallback")  # shown only where a row raises them
+
+
 def present(table: pd.DataFrame, columns: list[Column]) -> list[Column]:
-    """Columns with at least one figure ("where present")."""
-    return [c for c in columns if c.render is not None or has(table, c.key)]
+    """Columns with at least one figure ("where present"); flag columns where one is raised."""
+    return [c for c in columns if _shown(table, c)]
+
+
+def _shown(table: pd.DataFrame, column: Column) -> bool:
+    if column.key in FLAGS:
+        return column.key in table.columns and table[column.key].eq(True).any()
+    return column.render is not None or has(table, column.key)
 
 
 def groups(table: pd.DataFrame) -> pd.Series:

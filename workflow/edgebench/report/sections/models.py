@@ -9,6 +9,7 @@ from edgebench.report.sections.common import (
     LATENCY,
     POWER,
     REASON,
+    RUNTIME,
     groups,
     outlier_note,
     present,
@@ -28,12 +29,15 @@ def section(report, charts: Charts) -> Section:
             *LATENCY,
             *present(rows, ACCURACY),
             *present(rows, POWER),
+            *present(rows, RUNTIME),
             *REASON,
         ]
         body = (
             lead(
                 "One row per device x model x format x batch. Click a header to sort; absent "
-                "figures are empty, never zero."
+                "figures are empty, never zero. “accuracy fail”: the accuracy drop is beyond the "
+                "suite's max_accuracy_drop; “CPU fallback”: an accelerator was asked for and "
+                "the runtime ran on the CPU, so the figure is not the accelerator's."
             )
             + data_table(rows, columns, "models-table")
             + outlier_note(rows)
