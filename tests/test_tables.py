@@ -369,3 +369,16 @@ def test_derived_metrics_are_one_formula_for_tables_and_raw_summaries():
     assert row.energy_per_inference_mj == pytest.approx(4.0)  # 0.8 J over 100 runs x batch 2
     bare = add_derived(pd.DataFrame({"batch": [1], "latency_ms_median": [1.0]})).iloc[0]
     assert bare.throughput_ips == 1000 and np.isnan(bare.vips) and np.isnan(bare.achieved_flops)
+
+
+def test_an_accuracy_drop_beyond_the_suites_limit_is_flagged(inputs):
+    table = build_table(**inputs, max_accuracy_drop={"default": 0.5, WORKLOAD: 0.01})
+    int8 = table[table["format"].eq("tflite-int8")]
+    assert (int8["accuracy_drop"] > 0.01).all() and int8["accuracy_fail"].eq(True).all()
+    assert int8["accuracy_drop_limit"].eq(0.01).all()
+    fp32 = table[table["format"].eq("tflite-fp32") & table["status"].eq("ok")]
+    assert fp32["accuracy_fail"].eq(False).all()
+    unlimited = build_table(**inputs)
+    assert unlimited["accuracy_fail"].isna().all()
+    generous = build_table(**inputs, max_accuracy_drop=0.9)
+    assert not generous["accuracy_fail"].eq(True).any()

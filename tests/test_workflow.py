@@ -358,3 +358,41 @@ def test_a_um25c_meter_on_a_real_pseudo_terminal_gives_a_block_its_power(convert
     assert header["timing"]["min_s"] >= 2.0  # (3 + 1) readings at 0.5 s
     end = json.loads((raw / "meter.jsonl").read_text().splitlines()[-1])
     assert end["status"] == "ok" and end["final"]["model"] == "UM25C"
+
+
+def test_openvino_and_onnx_runtime_providers_run_through_the_dag_with_accuracy(converted):
+    """OpenVINO IR (float32 and NNCF int8) on this CPU, accuracy pass included; an ONNX
+    profile that asks for CUDA first gets the CPU and is flagged as a fallback, not passed
+    off as an accelerator figure."""
+    profile = converted.read_yaml("devices/local.yaml")
+    converted.write_yaml(
+        "devices/cuda-wish.yaml",
+        dict(
+            profile,
+            name="cuda-wish",
+            formats=["onnx-fp32"],
+            onnx_providers=["CUDAExecutionProvider", "CPUExecutionProvider"],
+        ),
+    )
+    converted.snakemake(
+        "--config",
+        "devices=local,cuda-wish",
+        "workloads=digits-cnn",
+        "formats=onnx-fp32,openvino-fp32,openvino-int8",
+    )
+    rows = table(converted)
+    digits = rows[rows.workload.eq("digits-cnn") & rows.batch.eq(1)].set_index(["device", "format"])
+    reference = digits.loc[("local", "onnx-fp32")]
+    for fmt in ("openvino-fp32", "openvino-int8"):
+        row = digits.loc[("local", fmt)]
+        assert row.status == "ok" and row.runtime_name == "openvino", row.reason
+        assert "INFERENCE_PRECISION_HINT f32" in row.runtime_details
+        assert row.accuracy_top1 > 0.9 and abs(row.accuracy_drop) <= 0.02  # measured, real
+    assert digits.loc[("local", "openvino-fp32"), "accuracy_top1"] == pytest.approx(
+        reference.accuracy_top1, abs=0.005
+    )
+    assert not reference.accelerator_fallback
+    wished = digits.loc[("cuda-wish", "onnx-fp32")]
+    assert wished.accelerator_fallback and "CPUExecutionProvider" in wished.runtime_details
+    page = (converted.root / "results/report/index.html").read_text()
+    assert "CPU fallback" in page
