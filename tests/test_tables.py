@@ -382,3 +382,17 @@ def test_an_accuracy_drop_beyond_the_suites_limit_is_flagged(inputs):
     assert unlimited["accuracy_fail"].isna().all()
     generous = build_table(**inputs, max_accuracy_drop=0.9)
     assert not generous["accuracy_fail"].eq(True).any()
+
+
+def test_edge_tpu_compiler_flags_reach_the_table(inputs):
+    from edgebench.metrics.tables import conversion_flags
+
+    record = {"edgetpu": {"flags": ["cpu_ops", "off_chip_parameters"], "cpu_ops": {"MEAN": 1}}}
+    assert conversion_flags(record) == "cpu_ops (MEAN x1); off_chip_parameters"
+    assert conversion_flags({"edgetpu": {"flags": []}}) is None and conversion_flags({}) is None
+    path = next(p for p in inputs["conversions"] if p.name == "tflite-int8.json")
+    path.write_text(json.dumps({**json.loads(path.read_text()), **record}))
+    table = build_table(**inputs)
+    flagged = table[table["format"].eq("tflite-int8")]["conversion_flags"]
+    assert flagged.eq("cpu_ops (MEAN x1); off_chip_parameters").all()
+    assert table[table["format"].ne("tflite-int8")]["conversion_flags"].isna().all()

@@ -68,6 +68,13 @@ CATALOGUE: list[Column] = [
     _c("flops", "int", "FLOP", "FLOPs", "2 x MACs per image"),
     _c("achieved_flops", "float", "FLOP/s", "Achieved FLOPS", "throughput x FLOPs"),
     _c("model_size_bytes", "int", "B", "Model size", "converted model file(s)"),
+    _c(
+        "conversion_flags",
+        "text",
+        "",
+        "Conversion flags",
+        "Edge TPU: cpu_ops (operations left on the CPU), off_chip_parameters",
+    ),  # fmt: skip
     _c("runtime_name", "text", "", "Runtime", "module that ran the model"),
     _c("runtime_version", "text", "", "Runtime version", "its version"),
     _c("runtime_details", "text", "", "Runtime details", "device, properties or providers used"),

@@ -259,6 +259,20 @@ def _meta_frame(metas: list[Path]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=fields)
 
 
+def conversion_flags(record: dict) -> str | None:
+    """What the vendor compiler said that makes a figure not the accelerator's alone: Edge TPU
+    operations left on the CPU (with their names), parameters streamed from off-chip memory."""
+    edgetpu = record.get("edgetpu") or {}
+    flags = []
+    for flag in edgetpu.get("flags") or []:
+        if flag == "cpu_ops" and edgetpu.get("cpu_ops"):
+            ops = ", ".join(f"{op} x{n}" for op, n in sorted(edgetpu["cpu_ops"].items()))
+            flags.append(f"cpu_ops ({ops})")
+        else:
+            flags.append(flag)
+    return "; ".join(flags) or None
+
+
 def _conversion_frame(conversions: list[Path]) -> pd.DataFrame:
     rows = []
     for path in conversions:
@@ -271,9 +285,17 @@ def _conversion_frame(conversions: list[Path]) -> pd.DataFrame:
                 "conversion_status": record["status"],
                 "conversion_reason": record.get("reason") or "",
                 "model_size_bytes": record.get("size_bytes"),
+                "conversion_flags": conversion_flags(record),
             }
         )
-    columns = ["workload", "format", "conversion_status", "conversion_reason", "model_size_bytes"]
+    columns = [
+        "workload",
+        "format",
+        "conversion_status",
+        "conversion_reason",
+        "model_size_bytes",
+        "conversion_flags",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -127,6 +127,7 @@ ACCURACY = [
 ]
 RUNTIME = [
     Column("accelerator_fallback", "", "text", "", render=fallback_cell),
+    Column("conversion_flags", "compiler flags", "wrap"),
 ]
 POWER = [
     Column("power_w", "power", "w"),
@@ -140,7 +141,11 @@ def has(table: pd.DataFrame, column: str) -> bool:
     return column in table.columns and table[column].notna().any()
 
 
-FLAGS = ("accuracy_fail", "accelerator_fallback")  # shown only where a row raises them
+FLAGS = (
+    "accuracy_fail",
+    "accelerator_fallback",
+    "conversion_flags",
+)  # shown only where a row raises them
 
 
 def present(table: pd.DataFrame, columns: list[Column]) -> list[Column]:
@@ -150,7 +155,8 @@ def present(table: pd.DataFrame, columns: list[Column]) -> list[Column]:
 
 def _shown(table: pd.DataFrame, column: Column) -> bool:
     if column.key in FLAGS:
-        return column.key in table.columns and table[column.key].eq(True).any()
+        values = table[column.key] if column.key in table.columns else pd.Series(dtype=object)
+        return values.eq(True).any() or values.map(lambda v: isinstance(v, str) and v != "").any()
     return column.render is not None or has(table, column.key)
 
 
