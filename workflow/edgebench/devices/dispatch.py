@@ -21,6 +21,7 @@ import numpy as np
 from edgebench import paths
 from edgebench.agent.powerlog import METER_LOG, POWER_LOG
 from edgebench.agent.protocol import Timing
+from edgebench.agent.runtimes import RUNTIME_OPTIONS
 from edgebench.devices.local import LocalTransport
 from edgebench.devices.ssh import SshError, SshTransport
 from edgebench.devices.staging import stage_run
@@ -125,18 +126,11 @@ def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> di
     }
 
 
-RUNTIME_PROFILE_KEYS = {  # runtime family -> the profile keys its agent runtime takes
-    "onnx": ("onnx_providers",),
-    "openvino": ("openvino_device",),
-    "tensorrt": ("dla_core", "end_to_end"),
-    "edgetpu": ("edgetpu_device",),
-}
-
-
 def runtime_options(profile: dict, format_name: str) -> dict:
-    """The profile's settings of this format's runtime, and the format's precision."""
+    """The profile's settings of this format's runtime (the keys its agent runtime takes,
+    `RUNTIME_OPTIONS`), and the format's precision."""
     fmt = FORMATS[format_name]
-    keys = RUNTIME_PROFILE_KEYS.get(fmt.runtime, ())
+    keys = RUNTIME_OPTIONS.get(fmt.runtime, {})
     return {"precision": fmt.precision, **{k: profile[k] for k in keys if k in profile}}
 
 
