@@ -405,3 +405,16 @@ def test_a_wide_process_spread_makes_a_run_unstable_and_says_why():
     assert columns["unstable"] and columns["unstable_reason"] == "process_spread"
     close = {0: steady, 1: steady * 102 // 100}
     assert not batch_columns(record, np.concatenate([steady, steady]), {}, close)["unstable"]
+
+
+def test_the_board_probe_finds_a_missing_runtime_before_the_model_is_shipped():
+    from edgebench.devices.dispatch import probe_runtime
+    from edgebench.devices.local import LocalTransport
+
+    transport = LocalTransport({"name": "local"})
+    job = {"device": "local", "runtime_family": "tflite", "runtime_module": None}
+    assert probe_runtime(transport, job) is None  # ai_edge_litert imports here
+    reason = probe_runtime(transport, {**job, "runtime_family": "tensorrt"})
+    assert "no tensorrt runtime" in reason and "pip install tensorrt" in reason
+    asked = probe_runtime(transport, {**job, "runtime_module": "tflite_runtime"})
+    assert "none of tflite_runtime imports" in asked  # the profile's module, not any

@@ -461,3 +461,13 @@ def test_power_on_ssh_boards_from_tegrastats_on_the_board_and_a_host_meter(
     meter_log = project.root / "results/raw/board-b-power/layer-fc-128-32/tflite-fp32/meter.jsonl"
     end = json.loads(meter_log.read_text().splitlines()[-1])
     assert end["status"] == "ok" and end["samples"] >= 10
+
+
+def test_the_board_probe_runs_in_the_boards_python(boards):
+    from edgebench.devices.dispatch import probe_runtime
+
+    transport = SshTransport(trusted(boards[1]).profile(PYTHON))
+    job = {"device": "board-b", "runtime_family": "onnx", "runtime_module": None}
+    assert probe_runtime(transport, job) is None
+    missing = probe_runtime(transport, {**job, "runtime_family": "tensorrt"})
+    assert "no tensorrt runtime" in missing and "board-b" in missing

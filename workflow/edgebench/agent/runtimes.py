@@ -224,6 +224,14 @@ class OpenVINO(Runtime):
 
 
 RUNTIMES: dict[str, type[Runtime]] = {"tflite": LiteRT, "onnx": OnnxRuntime, "openvino": OpenVINO}
+# The top-level modules each family can run with (any one of them), for the board probe.
+RUNTIME_MODULES = {
+    "tflite": ["ai_edge_litert", "tflite_runtime"],
+    "onnx": ["onnxruntime"],
+    "openvino": ["openvino"],
+    "tensorrt": ["tensorrt"],
+    "edgetpu": ["pycoral", "tflite_runtime", "ai_edge_litert"],
+}
 # Runtimes in modules of their own, imported only when a run needs them.
 LAZY_RUNTIMES = {
     "tensorrt": ("runtime_tensorrt", "TensorRT"),

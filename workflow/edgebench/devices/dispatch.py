@@ -21,7 +21,7 @@ import numpy as np
 from edgebench import paths
 from edgebench.agent.powerlog import METER_LOG, POWER_LOG
 from edgebench.agent.protocol import Timing
-from edgebench.agent.runtimes import RUNTIME_OPTIONS
+from edgebench.agent.runtimes import RUNTIME_MODULES, RUNTIME_OPTIONS
 from edgebench.devices.local import LocalTransport
 from edgebench.devices.ssh import SshError, SshTransport
 from edgebench.devices.staging import stage_run
@@ -184,6 +184,14 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
     if dataset is not None:
         with np.load(dataset) as data:
             inputs = data["x_test"]
+    try:
+        missing = probe_runtime(transport, job)
+    except SshError as error:
+        mark_unreachable(stage_root, job["device"], str(error))
+        raise DeviceFailed(str(error)) from None
+    if missing:  # decided before the model is shipped
+        write_unrun(raw_log, job, "unsupported", missing)
+        return "unsupported"
     # a stage of its own: a leftover job of a killed workflow never shares (or deletes) it
     stage = stage_root / job["device"] / job["workload"] / job["format"] / f"job-{os.getpid()}"
     model = conversion.parent / record["model_file"]
@@ -232,6 +240,45 @@ def host_meter(power: dict | None, folder: Path):
         meter.stop()
         error = getattr(meter, "error", None)
         meter_log.end("failed" if error else "ok", error or "", final=meter.describe())
+
+
+# Which of the given modules the device's Python can import, with their distributions' versions.
+PROBE = """
+import importlib.metadata, importlib.util, json, sys
+found = {}
+for name in sys.argv[1:]:
+    if importlib.util.find_spec(name) is None:
+        continue
+    try:
+        found[name] = importlib.metadata.version(name.replace("_", "-"))
+    except importlib.metadata.PackageNotFoundError:
+        found[name] = "unknown"
+print(json.dumps(found))
+"""
+
+
+def probe_runtime(transport: Transport, job: dict) -> str | None:
+    """Why the device cannot run this format (None when it can): none of the modules of its
+    runtime family (or the one the profile names) imports in the device's Python."""
+    family = job["runtime_family"]
+    modules = RUNTIME_MODULES.get(family, [])
+    if job.get("runtime_module"):
+        modules = [job["runtime_module"]]
+    if not modules:
+        return None
+    reply = transport.run_python(PROBE, *modules)
+    try:
+        found = json.loads(reply.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return None  # a probe that says nothing decides nothing: the agent will tell
+    if found:
+        return None
+    python = getattr(transport, "python", "python")
+    return (
+        f"the board probe found no {family} runtime: none of {', '.join(modules)} imports in "
+        f"{python} on device {job['device']!r}; install one there (e.g. pip install "
+        f"{modules[0].replace('_', '-')}) or remove the format from the profile's formats"
+    )
 
 
 def identity(job: dict) -> dict:

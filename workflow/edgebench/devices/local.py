@@ -39,5 +39,11 @@ class LocalTransport:
         finally:
             agent.stdin.close()
 
+    def run_python(self, code: str, *args: str) -> subprocess.CompletedProcess:
+        """A short Python snippet in the device's interpreter (the board probe)."""
+        return subprocess.run(
+            [self.python, "-c", code, *args], capture_output=True, text=True, timeout=120
+        )
+
     def cleanup(self, stage: Path) -> None:
         shutil.rmtree(stage, ignore_errors=True)

@@ -94,6 +94,16 @@ class SshTransport:
     def command(self, script: str) -> list[str]:
         return ["ssh", *self.ssh_options(), "--", self.host, script]
 
+    def run_python(self, code: str, *args: str) -> subprocess.CompletedProcess:
+        """A short Python snippet in the board's interpreter (the board probe); text output."""
+        result = self.remote(shlex.join([self.python, "-c", code, *args]), timeout=120)
+        return subprocess.CompletedProcess(
+            result.args,
+            result.returncode,
+            result.stdout.decode(errors="replace"),
+            result.stderr.decode(errors="replace"),
+        )
+
     def remote(self, script: str, *, stdin=None, timeout=None) -> subprocess.CompletedProcess:
         """Run a shell snippet on the device; connection failures raise SshError."""
         result = subprocess.run(

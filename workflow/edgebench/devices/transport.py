@@ -25,5 +25,9 @@ class Transport(Protocol):
         agent's exit status. Raise SshError (or the transport's own subclass of it) when the
         device cannot be reached."""
 
+    def run_python(self, code: str, *args: str):
+        """Run a short Python snippet with the device's interpreter (`python -c code args`);
+        a CompletedProcess with text output. Raise SshError when the device cannot be reached."""
+
     def cleanup(self, stage: Path) -> None:
         """Remove what the run left, here and on the device (results already kept)."""
