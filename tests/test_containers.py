@@ -559,6 +559,7 @@ def test_changed_dockerfile_rebuilds_its_image_and_reconverts_only_what_uses_it(
     try:
         jobs = converted.planned_jobs()
         expected = {"build_image": 1, "convert": len(WORKLOADS), "tables": 1, "report": 1}
+        expected |= {"run": len(WORKLOADS), "report_device": 1}  # the new IRs run here
         assert jobs == {**expected, "all": 1}
         converted.snakemake()
         edited = image(converted, "openvino")["id"]
