@@ -385,7 +385,7 @@ def test_an_accuracy_drop_beyond_the_suites_limit_is_flagged(inputs):
 
 
 def test_edge_tpu_compiler_flags_reach_the_table(inputs):
-    from edgebench.metrics.tables import conversion_flags
+    from edgebench.metrics.annotations import conversion_flags
 
     record = {"edgetpu": {"flags": ["cpu_ops", "off_chip_parameters"], "cpu_ops": {"MEAN": 1}}}
     assert conversion_flags(record) == "cpu_ops (MEAN x1); off_chip_parameters"

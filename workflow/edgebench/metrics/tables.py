@@ -18,8 +18,15 @@ import pandas as pd
 
 from edgebench.fileio import atomic_path, read_json
 from edgebench.metrics import accuracy, columns, stats
+from edgebench.metrics.annotations import (
+    MEASURED_POWER_COLUMNS,
+    add_power_notes,
+    conversion_flags,
+    flag_accuracy,
+    run_power,
+    runtime_details,
+)
 from edgebench.metrics.derived import add_derived
-from edgebench.power.integrate import MIN_SAMPLES, batch_power, load_trace
 from edgebench.rawlog import KEYS, RawRun, expect, read_run, run_key
 
 IDENTITY_COLUMNS = [*KEYS, "batch", "group", "family", "status", "reason"]
@@ -44,14 +51,6 @@ LATENCY_COLUMNS = {  # stats.summarize() key -> table column
     "unstable": "unstable",
     "unstable_reason": "unstable_reason",
 }
-MEASURED_POWER_COLUMNS = [  # from the run's power log (edgebench.power.integrate)
-    "power_w",
-    "idle_power_w",
-    "power_energy_j",
-    "power_samples",
-    "power_clock_uncertainty_ms",
-    "power_note",
-]
 BATCH_COLUMNS = [
     "batch",
     "batch_status",
@@ -156,34 +155,6 @@ def batch_columns(
     return columns
 
 
-def run_power(run: RawRun) -> dict[int, dict]:
-    """Per batch size, the power figures of the run's power log (power.integrate); {} without."""
-    trace = load_trace(run.path.parent, run.header, run.end)
-    if trace is None:
-        return {}
-    settings = run.header.get("power") or {}
-    return batch_power(trace, settings.get("min_samples", MIN_SAMPLES))
-
-
-def runtime_details(run: RawRun) -> dict:
-    """What the runtime really used (the first batch record that says): OpenVINO's device and
-    properties, ONNX Runtime's providers; whether an accelerator asked for fell back to the CPU."""
-    details = next((r["runtime"] for r in run.batches if r.get("runtime")), None)
-    if not details:
-        return {}
-    parts = []
-    if details.get("device"):
-        parts.append(f"device {details['device']}")
-    for key, value in sorted((details.get("properties") or {}).items()):
-        parts.append(f"{key} {value}")
-    if details.get("providers"):
-        parts.append("providers " + ", ".join(details["providers"]))
-    if details.get("dla_core") is not None:
-        parts.append(f"DLA core {details['dla_core']}")
-    fallback = bool(details.get("fell_back_to_cpu"))
-    return {"runtime_details": "; ".join(parts) or None, "accelerator_fallback": fallback}
-
-
 def _run_columns(run: RawRun, labels_path: Path | None, reference_path: Path | None) -> dict:
     facts = run.header.get("facts") or {}
     runtime = run.header.get("runtime") or {}
@@ -257,20 +228,6 @@ def _meta_frame(metas: list[Path]) -> pd.DataFrame:
     fields = ["workload", "group", "family", "params", "macs", "flops"]
     rows = [{field: read_json(path).get(field) for field in fields} for path in metas]
     return pd.DataFrame(rows, columns=fields)
-
-
-def conversion_flags(record: dict) -> str | None:
-    """What the vendor compiler said that makes a figure not the accelerator's alone: Edge TPU
-    operations left on the CPU (with their names), parameters streamed from off-chip memory."""
-    edgetpu = record.get("edgetpu") or {}
-    flags = []
-    for flag in edgetpu.get("flags") or []:
-        if flag == "cpu_ops" and edgetpu.get("cpu_ops"):
-            ops = ", ".join(f"{op} x{n}" for op, n in sorted(edgetpu["cpu_ops"].items()))
-            flags.append(f"cpu_ops ({ops})")
-        else:
-            flags.append(flag)
-    return "; ".join(flags) or None
 
 
 def _conversion_frame(conversions: list[Path]) -> pd.DataFrame:
@@ -357,42 +314,6 @@ def _resolve_status(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _add_power(table: pd.DataFrame) -> pd.DataFrame:
-    """Where a row has no power figure, the note says why (no source, or no power log)."""
-    for column in MEASURED_POWER_COLUMNS:
-        if column not in table:
-            table[column] = np.nan
-    source = table["power_source"]
-    absent = table["power_w"].isna() & table["power_note"].isna()
-    why = np.select(
-        [source.eq("none"), table["status"].eq("ok")],
-        [
-            "no power source configured for device " + table["device"],
-            "no power log came back for this run (power source " + source + "): run it again",
-        ],
-        "nothing was timed, so nothing was measured",
-    )
-    table["power_note"] = table["power_note"].where(~absent, why)
-    return table
-
-
-def _flag_accuracy(table: pd.DataFrame, limit: float | dict | None) -> pd.DataFrame:
-    """accuracy_fail where the accuracy drop exceeds the suite's `max_accuracy_drop` (a number,
-    or per workload with an optional `default`): a fast but broken model is not ranked as fine."""
-    if limit is None:
-        table["accuracy_drop_limit"] = np.nan
-    elif isinstance(limit, dict):
-        table["accuracy_drop_limit"] = table["workload"].map(
-            lambda w: limit.get(w, limit.get("default"))
-        )
-    else:
-        table["accuracy_drop_limit"] = float(limit)
-    limits = table["accuracy_drop_limit"].astype("float64")
-    drop = table["accuracy_drop"].astype("float64")
-    table["accuracy_fail"] = (drop > limits + 1e-12).where(drop.notna() & limits.notna())
-    return table
-
-
 def _typed(table: pd.DataFrame) -> pd.DataFrame:
     table = table.reindex(columns=COLUMNS)
     numeric = [c for c in COLUMNS if c not in {*INTEGER_COLUMNS, *TEXT_COLUMNS, *BOOLEAN_COLUMNS}]
@@ -439,9 +360,9 @@ def build_table(
     table = table.merge(run_frame, on=KEYS, how="left", validate="one_to_one")
     table = table.merge(batch_frame, on=KEYS, how="left", validate="one_to_many")
     table = _resolve_status(table)
-    table = _add_power(table)
+    table = add_power_notes(table)
     table = add_derived(table)
-    table = _flag_accuracy(table, max_accuracy_drop)
+    table = flag_accuracy(table, max_accuracy_drop)
     return _typed(table)
 
 

@@ -16,8 +16,9 @@ import pandas as pd
 
 from edgebench.fileio import read_json
 from edgebench.metrics import stats
+from edgebench.metrics.annotations import run_power
 from edgebench.metrics.derived import add_derived
-from edgebench.metrics.tables import batch_columns, run_power
+from edgebench.metrics.tables import batch_columns
 from edgebench.power.integrate import load_trace, windows
 from edgebench.rawlog import KEYS, read_run, run_key
 
