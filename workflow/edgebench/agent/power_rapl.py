@@ -1,0 +1,150 @@
+"""Intel RAPL through powercap: package (and dram, core) energy counters, unwrapped, for x86
+edge boxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .power_common import (
+    Poller,
+    PowerUnavailable,
+    timed,
+)
+
+# --- Intel RAPL through powercap -------------------------------------------------------------
+
+RAPL_READ_FIX = (
+    "run the agent as root, or let others read the counters: "
+    "`sudo chmod o+r /sys/class/powercap/intel-rapl:*/energy_uj` (until reboot) or a udev rule"
+)
+
+
+@dataclass
+class Zone:
+    """One RAPL domain: a counter in µJ that wraps at max_energy_range_uj."""
+
+    key: str
+    folder: Path
+    range_uj: int = 0
+    last_uj: int | None = None
+    joules: float = 0.0
+
+    def read_uj(self) -> int:
+        return int((self.folder / "energy_uj").read_text().strip())
+
+    def advance(self, reading_uj: int) -> float:
+        """Cumulative joules since the first reading, the counter unwrapped."""
+        if self.last_uj is not None:
+            step = reading_uj - self.last_uj
+            if step < 0:
+                step += self.range_uj
+            self.joules += step / 1e6
+        self.last_uj = reading_uj
+        return self.joules
+
+
+def zone_matches(name: str, wanted: str) -> bool:
+    """`package` matches package-0, package-1...; `dram`, `core` and exact names match as named."""
+    return name == wanted or name.startswith(wanted + "-")
+
+
+def zone_sort_key(folder: Path):
+    return [int(part) for part in folder.name.split(":")[1:] if part.isdigit()]
+
+
+class Rapl:
+    """Intel RAPL energy counters (kind "energy": cumulative joules)."""
+
+    source = "rapl"
+
+    def __init__(self, options: dict):
+        self.interval_ms = options.get("interval_ms", 100)
+        self.domains = list(options.get("domains", ["package"]))
+        self.root = Path(options.get("root", "/sys"))
+        self.zones = None
+        self.poller = None
+        self.error = None
+
+    def powercap(self) -> Path:
+        return self.root / "class" / "powercap"
+
+    def find_zones(self) -> list[Zone]:
+        if self.zones is None:
+            folders = sorted(self.powercap().glob("intel-rapl:*"), key=zone_sort_key)
+            named = [(folder, (folder / "name").read_text().strip()) for folder in folders]
+            counts = {}
+            for _, name in named:
+                counts[name] = counts.get(name, 0) + 1
+            self.zones = [
+                Zone(name if counts[name] == 1 else f"{name}@{folder.name}", folder)
+                for folder, name in named
+                if any(zone_matches(name, wanted) for wanted in self.domains)
+            ]
+            self.present = sorted({name for _, name in named})
+        return self.zones
+
+    def describe(self) -> dict:
+        keys = [zone.key for zone in self.find_zones()]
+        return {
+            "source": self.source,
+            "clock": "device-monotonic",
+            "kind": "energy",
+            "interval_s": self.interval_ms / 1000,
+            "rails": keys,
+            "domains": keys,
+            "total": keys,
+        }
+
+    def check(self) -> None:
+        if not any(self.powercap().glob("intel-rapl:*")):
+            raise PowerUnavailable(
+                f"no Intel RAPL here (no {self.powercap()}/intel-rapl:*): this CPU or kernel "
+                "exposes no energy counters; use an external meter"
+            )
+        zones = self.find_zones()
+        if not zones:
+            raise PowerUnavailable(
+                f"no RAPL domain matches power.domains {self.domains} "
+                f"(this machine has {', '.join(self.present)}): name one of those"
+            )
+        for zone in zones:
+            self._check_zone(zone)
+
+    def _check_zone(self, zone: Zone) -> None:
+        counter = zone.folder / "energy_uj"
+        try:
+            zone.range_uj = int((zone.folder / "max_energy_range_uj").read_text().strip())
+            zone.read_uj()
+        except PermissionError as error:
+            # root-only since 2020 (CVE-2020-8694, the PLATYPUS power side channel)
+            raise PowerUnavailable(
+                f"{counter} is readable only by root (CVE-2020-8694): {RAPL_READ_FIX}"
+            ) from error
+        except (OSError, ValueError) as error:
+            raise PowerUnavailable(f"cannot read {counter} ({error}): {RAPL_READ_FIX}") from error
+
+    def read_once(self) -> dict:
+        """One sample: every domain's counter read, unwrapped, and summed."""
+        t_ns, (readings, failure) = timed(self._read_counters)
+        if failure:
+            return {"t_ns": t_ns, "joules": None, "domains": {}, "reason": failure}
+        domains = {zone.key: zone.advance(readings[zone.key]) for zone in self.zones}
+        return {"t_ns": t_ns, "joules": sum(domains.values()), "domains": domains}
+
+    def _read_counters(self) -> tuple[dict[str, int], str]:
+        try:
+            return {zone.key: zone.read_uj() for zone in self.find_zones()}, ""
+        except (OSError, ValueError) as error:
+            return {}, f"reading a RAPL counter failed: {error}"
+
+    def start(self, emit) -> None:
+        for zone in self.find_zones():
+            if not zone.range_uj:
+                self._check_zone(zone)
+        self.poller = Poller(self.read_once, self.interval_ms / 1000, "rapl")
+        self.poller.start(emit)
+
+    def stop(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
