@@ -374,13 +374,14 @@ def test_a_model_of_several_files_is_staged_under_one_stem(tmp_path):
 
 
 def test_a_batch_is_timed_in_several_fresh_processes_kept_apart(tmp_path, fc_model):
+    from edgebench import rawlog
     from edgebench.metrics.tables import batch_columns
     from edgebench.rawlog import read_run
 
     stage_run(tmp_path, fc_model, agent_job(batch_sizes=[1, 2], processes=3), None)
     assert run_agent(tmp_path).returncode == 0
     log = records(tmp_path)
-    assert log[0]["processes"] == 3 and log[0]["format_version"] == 2
+    assert log[0]["processes"] == 3 and log[0]["format_version"] == rawlog.FORMAT_VERSION
     for batch in (1, 2):
         merged = next(r for r in log if r["type"] == "batch" and r["batch"] == batch)
         assert [p["process"] for p in merged["processes"]] == [0, 1, 2]

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from edgebench.devices.dispatch import run_settings, transport_for
+from edgebench.devices.serial import profile_problems, shared_ports
 from edgebench.power import HOST_METERS, check_source, power_settings
 from edgebench.settings import ConfigError, Plan
 from edgebench.workloads.datasets import read_labels
@@ -27,7 +28,15 @@ def check_plan(plan: Plan) -> None:
         check_imagenet(plan.imagenet_val)
     if plan.baseline:
         baseline_table(plan.baseline)
+    if clashes := shared_ports(list(plan.devices.values())):
+        raise ConfigError(
+            f"two devices on one serial port: {'; '.join(clashes)}. One port reaches one "
+            "board or meter: give each device its own, or run them one at a time"
+        )
     for profile in plan.devices.values():
+        if problems := profile_problems(profile):
+            raise ConfigError(f"devices/{profile['name']}.yaml: {'; '.join(problems)}")
+        check_serial_port(profile)
         check_source(profile["power"], profile["name"])
         check_host_meter(profile)
         run_settings(profile, plan.suite)
@@ -121,6 +130,17 @@ def baseline_table(baseline: str) -> Path:
             "made with `cp -r results results-before`, or remove the key"
         ) from None
     return table
+
+
+def check_serial_port(profile: dict) -> None:
+    """A serial board's port must be there now, not minutes later in a run."""
+    if profile["transport"] != "serial" or Path(profile["port"]).exists():
+        return
+    raise ConfigError(
+        f"devices/{profile['name']}.yaml: port {profile['port']!r} does not exist: is the board "
+        "plugged in? `ls /dev/serial/by-id/` lists the connected ones (to try the workflow "
+        "without a board: python -m edgebench.devices.mcu_emulator, README)"
+    )
 
 
 def check_device_python(profile: dict) -> None:

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT_VERSION = 2  # written by this version of the agent (2: samples carry `process`)
-READABLE_VERSIONS = {1, 2}  # what read_run accepts
+# written by this version (2: samples carry `process`; 3: a sample may span `inferences`
+# inferences, a serial board's timed window)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = {1, 2, 3}  # what read_run accepts
 KEYS = ["device", "workload", "format"]
 BATCH_STATUSES = {"ok", "failed"}
 END_STATUSES = {"complete", "unsupported", "failed"}
@@ -85,7 +87,9 @@ def _check_framing(path: Path, records: list[tuple[int, dict]]) -> None:
             raise ValueError(f"{path}:{number}: a {record['type']} record in the middle of the log")
 
 
-def _check_samples(path: Path, samples: dict[int, np.ndarray], batches: list[dict]) -> None:
+def _check_samples(
+    path: Path, samples: dict[int, np.ndarray], batches: list[dict], inferences: dict[int, int]
+) -> None:
     recorded = {record["batch"] for record in batches}
     if orphans := sorted(set(samples) - recorded):
         raise ValueError(f"{path}: samples for batch sizes {orphans} that have no batch record")
@@ -94,11 +98,11 @@ def _check_samples(path: Path, samples: dict[int, np.ndarray], batches: list[dic
             raise ValueError(f"{path}: batch {batch} has samples with end_ns before start_ns")
     for record in batches:
         expect(record.get("status"), BATCH_STATUSES, f"{path}: batch {record['batch']} status")
-        count = len(samples.get(record["batch"], ()))
+        count = inferences.get(record["batch"], 0)
         if record["status"] == "ok" and (count == 0 or count != record.get("runs")):
             raise ValueError(
                 f"{path}: batch {record['batch']} is ok with runs={record.get('runs')} "
-                f"but has {count} samples"
+                f"but its samples hold {count} inferences"
             )
 
 
@@ -112,13 +116,15 @@ def read_run(path: Path | str) -> RawRun:
     header_key(header, path)
     expect(end.get("status"), END_STATUSES, f"{path}: end status")
     durations: dict[int, list[int]] = {}
+    inferences: dict[int, int] = {}
     by_process: dict[int, dict[int, list[int]]] = {}
     batches, accuracy_record = [], None
     for number, record in records[1:-1]:
         kind = record.get("type")
         if kind == "sample":
-            duration = record["end_ns"] - record["start_ns"]
+            duration, count = sample_duration(record, path, number)
             durations.setdefault(record["batch"], []).append(duration)
+            inferences[record["batch"]] = inferences.get(record["batch"], 0) + count
             process = record.get("process", 0)  # version 1: one process
             by_process.setdefault(record["batch"], {}).setdefault(process, []).append(duration)
         elif kind == "batch":
@@ -128,12 +134,21 @@ def read_run(path: Path | str) -> RawRun:
         else:
             raise ValueError(f"{path}:{number}: unknown record type {kind!r}")
     samples = {batch: np.asarray(values, dtype=np.int64) for batch, values in durations.items()}
-    _check_samples(path, samples, batches)
+    _check_samples(path, samples, batches, inferences)
     processes = {
         batch: {index: np.asarray(values, dtype=np.int64) for index, values in per.items()}
         for batch, per in by_process.items()
     }
     return RawRun(path, header, samples, batches, accuracy_record, end, processes)
+
+
+def sample_duration(record: dict, path: Path, number: int) -> tuple[int, int]:
+    """(ns per inference, inferences) of a sample record: one inference, or a serial board's
+    window of `inferences` (version 3), whose span is divided among them."""
+    count = record.get("inferences", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"{path}:{number}: inferences must be a positive integer, not {count!r}")
+    return (record["end_ns"] - record["start_ns"]) // count, count
 
 
 def expect(value, allowed: set[str], what: str) -> None:

@@ -8,4 +8,4 @@ import time
 
 # Taken before numpy and the runtime load, so the agent's own time includes their imports.
 PROCESS_STARTED_NS = time.monotonic_ns()
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3

@@ -23,6 +23,7 @@ from edgebench.agent.powerlog import METER_LOG, POWER_LOG
 from edgebench.agent.protocol import Timing
 from edgebench.agent.runtimes import RUNTIME_MODULES, RUNTIME_OPTIONS
 from edgebench.devices.local import LocalTransport
+from edgebench.devices.serial import SerialTransport
 from edgebench.devices.ssh import SshError, SshTransport
 from edgebench.devices.staging import stage_run
 from edgebench.devices.transport import Transport
@@ -32,7 +33,11 @@ from edgebench.power import HOST_METERS, lengthened, on_this_machine, power_sett
 from edgebench.rawlog import write_unrun
 from edgebench.settings.errors import ConfigError
 
-TRANSPORTS: dict[str, type[Transport]] = {"local": LocalTransport, "ssh": SshTransport}
+TRANSPORTS: dict[str, type[Transport]] = {
+    "local": LocalTransport,
+    "ssh": SshTransport,
+    "serial": SerialTransport,
+}
 SESSION_VARIABLE = "EDGEBENCH_SESSION"  # one workflow run (set when the Snakefile loads)
 BOARD_BUSY, LIFELINE = 73, 75  # agent exit statuses (edgebench.agent.__main__, boardlock)
 
@@ -41,7 +46,7 @@ BOARD_BUSY, LIFELINE = 73, 75  # agent exit statuses (edgebench.agent.__main__, 
 # editing them reruns nothing (the run rule's rerun trigger is `measurement_settings`).
 NOT_MEASURED = (
     "description", "retries", "backoff_s", "connect_timeout_s", "alive_interval_s",
-    "alive_count", "reuse_connection", "lock_wait_s",
+    "alive_count", "reuse_connection", "lock_wait_s", "banner_wait_s", "command_timeout_s",
 )  # fmt: skip
 
 
@@ -59,6 +64,8 @@ def board_id(profile: dict) -> str:
         return "localhost"
     if profile["transport"] == "ssh":
         return f"{profile['host']}:{profile.get('port', 22)}"
+    if profile["transport"] == "serial":  # a /dev/serial/by-id/ link names its tty
+        return os.path.realpath(profile["port"])
     return profile["name"]
 
 
@@ -184,8 +191,8 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
     if dataset is not None:
         with np.load(dataset) as data:
             inputs = data["x_test"]
-    try:
-        missing = probe_runtime(transport, job)
+    try:  # a board running firmware has no Python to probe
+        missing = probe_runtime(transport, job) if transport.stages_agent else None
     except SshError:  # the run's own connection, with its retries, decides about the link
         missing = None
     if missing:  # decided before the model is shipped

@@ -1,0 +1,408 @@
+"""The serial transport: a microcontroller board running MLPerf Tiny reference firmware.
+
+No Python reaches the board: the host speaks the firmware's protocol (edgebench.devices.
+tiny_protocol) and writes the same run.jsonl an agent writes. The firmware holds its own model;
+the profile's `models` maps the model id it reports (`m-model-ic01`) to a workload, and a run of
+any other workload is an `unsupported` row saying which firmware to flash. The converted int8
+file on the host gives the input's shape and quantization (the bytes sent with `db`).
+
+Latency and throughput come from the board's own microsecond timestamps: `windows` windows
+(5, as the reference runner) of N inferences each, N chosen from a calibration window so that
+each lasts at least `window_s` (10 s by default). Each window is one `sample` record carrying
+its inference count; a window cut short (a reset, a garbled line) is retried, never recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+
+from edgebench.agent.power import PowerRecorder
+from edgebench.agent.runner import RunLogWriter, quantize, random_inputs, wall_clock
+from edgebench.agent.runtimes import load_runtime
+from edgebench.devices.ssh import SshError
+from edgebench.fileio import sha256_file
+from edgebench.rawlog import FORMAT_VERSION
+
+DEFAULTS = {
+    "baud": 115200,
+    "windows": 5,
+    "window_s": 10.0,
+    "warmup_runs": 10,
+    "calibration_runs": 10,
+    "banner_wait_s": 10.0,
+    "command_timeout_s": 5.0,
+    "retries": 3,
+    "backoff_s": 0.5,
+}
+# What the reference firmware reports (`m-model-...`) and the tiny suite's workload for it
+FIRMWARE_MODELS = {"ic01": "tiny-ic", "kws01": "tiny-kws", "vww01": "tiny-vww", "ad01": "tiny-ad"}
+RUNTIME_NAME = "mlperf-tiny-firmware"
+SERIAL_ONLY = (
+    "baud", "windows", "window_s", "warmup_runs", "calibration_runs", "banner_wait_s",
+    "command_timeout_s", "models",
+)  # fmt: skip
+# A serial profile's keys besides those; any other (threads, timing, host, python...) is refused
+SERIAL_ALSO = ("name", "description", "transport", "formats", "board", "power", "port")
+SERIAL_FORMATS = ("tflite-int8",)  # reference firmware runs int8 models
+HOST_POWER = ("none", "um24c", "um25c", "um34c", "serial-meter", "command")
+
+
+class SerialError(SshError):
+    """The board could not be reached or driven over its serial port (the transport's link
+    error: the job fails, so the run is tried again next time)."""
+
+
+def serial_settings(profile: dict) -> dict:
+    """The serial keys of a profile, defaults filled in (what the header records)."""
+    keys = {**DEFAULTS, "models": FIRMWARE_MODELS}
+    return {key: profile.get(key, default) for key, default in keys.items()}
+
+
+def profile_problems(profile: dict) -> list[str]:
+    """What a profile says that its transport cannot honour (nothing silently ignored)."""
+    if profile["transport"] != "serial":
+        return [
+            f"{key} applies to serial boards only (transport: serial)"
+            for key in SERIAL_ONLY
+            if key in profile
+        ]
+    allowed = {*SERIAL_ONLY, *SERIAL_ALSO, *DEFAULTS}
+    problems = [
+        f"{key} does not apply to a serial board (its firmware decides; keys: "
+        f"{', '.join(sorted(allowed))})"
+        for key in profile
+        if key not in allowed
+    ]
+    problems += [
+        f"format {fmt} cannot run on MLPerf Tiny firmware (formats: {', '.join(SERIAL_FORMATS)})"
+        for fmt in profile["formats"]
+        if fmt not in SERIAL_FORMATS
+    ]
+    if profile["power"]["source"] not in HOST_POWER:
+        problems.append(
+            f"power source {profile['power']['source']} runs on the board; a microcontroller "
+            f"needs a meter the host reads ({', '.join(HOST_POWER[1:])}) or none"
+        )
+    return problems
+
+
+def shared_ports(profiles: list[dict]) -> list[str]:
+    """Serial ports (boards' and meters') that two devices of one run name: both would fail."""
+    users: dict[str, list[str]] = {}
+    for profile in profiles:
+        ports = [profile["port"]] if profile["transport"] == "serial" else []
+        ports += [profile["power"]["port"]] if profile["power"].get("port") else []
+        for port in ports:
+            users.setdefault(os.path.realpath(port), []).append(profile["name"])
+    return [
+        f"{port} is used by {' and '.join(names)}"
+        for port, names in users.items()
+        if len(names) > 1
+    ]
+
+
+def window_size(per_inference_us: float, window_s: float) -> int:
+    """Inferences in a window of at least `window_s`, from a calibration's time per inference
+    (5% over, so that a slightly faster window still reaches it)."""
+    per_inference_us = max(per_inference_us, 1.0)
+    return max(1, math.ceil(window_s * 1e6 / per_inference_us * 1.05))
+
+
+class SerialTransport:
+    stages_agent = False
+
+    def __init__(self, profile: dict):
+        self.profile = profile
+        self.settings = serial_settings(profile)
+        self.port = profile["port"]
+
+    def board_lock(self, board: str) -> str:
+        """The port is opened exclusively: a second job on the same board finds it busy."""
+        return self.port
+
+    def run(self, stage: Path, log) -> int:
+        job = json.loads((stage / "job.json").read_text())
+        log.write(f"serial {self.port} at {self.settings['baud']} baud\n")
+        log.flush()
+        SerialRun(job, stage, self.profile, self.settings, log).run()
+        return 0
+
+    def run_python(self, code: str, *args: str):
+        raise NotImplementedError("a microcontroller board runs no Python")
+
+    def cleanup(self, stage: Path) -> None:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+class SerialRun:
+    """One run of a job on the board; leaves out/run.jsonl (and accuracy.npz, power.jsonl)."""
+
+    def __init__(self, job: dict, stage: Path, profile: dict, settings: dict, log):
+        self.job, self.stage, self.profile, self.settings, self.log = (
+            job,
+            stage,
+            profile,
+            settings,
+            log,
+        )
+        self.out = stage / job.get("out", "out")
+        self.model = stage / job["model"]
+        self._runtime = None
+
+    def say(self, line: str) -> None:
+        self.log.write(line + "\n")
+        self.log.flush()
+
+    def run(self) -> None:
+        shutil.rmtree(self.out, ignore_errors=True)
+        writer = RunLogWriter(self.out / "run.jsonl")
+        header = self.header()
+        expected = self.expected_model_ids()
+        if not expected:
+            writer.write(header)
+            writer.end("unsupported", self.unmapped_reason())
+            return
+        with self.link() as link:
+            board = self.connect(link)
+            header["facts"].update(board_facts(board, self.settings))
+            header["runtime"] = {"name": RUNTIME_NAME, "version": board.get("profile")}
+            writer.write(header)
+            if board["model"] not in expected:
+                writer.end("unsupported", self.wrong_firmware_reason(board["model"]))
+                return
+            self.measure(link, writer)
+            if self.job.get("accuracy_inputs"):
+                self.accuracy(link, writer)
+        writer.end("complete")
+
+    # --- the pieces ---------------------------------------------------------------------------
+
+    def header(self) -> dict:
+        return {
+            "type": "header",
+            "format_version": FORMAT_VERSION,
+            "device": self.job["device"],
+            "workload": self.job["workload"],
+            "format": self.job["format"],
+            "facts": {"hostname": socket.gethostname(), "cpu_model": None},
+            "runtime": None,
+            "threads": None,
+            "threads_from": "firmware",
+            "model": {
+                "file": self.model.name,
+                "sha256": sha256_file(self.model),
+                "size_bytes": self.model.stat().st_size,
+                "on_device": "the firmware's own model; this file gave the input quantization",
+            },
+            "timing": {
+                key: self.settings[key]
+                for key in ("windows", "window_s", "warmup_runs", "calibration_runs")
+            },
+            "batch_sizes": [1],
+            "processes": 1,
+            "power": self.job.get("power"),
+            "seed": self.job["seed"],
+            "clock": "device_us",
+            "host_clock": None,
+            "started_ns": time.monotonic_ns(),
+            "wall_clock": wall_clock(),
+        }
+
+    def expected_model_ids(self) -> list[str]:
+        models = self.settings["models"]
+        return [mid for mid, workload in models.items() if workload == self.job["workload"]]
+
+    def unmapped_reason(self) -> str:
+        mapped = ", ".join(f"{k} -> {v}" for k, v in self.settings["models"].items())
+        return (
+            f"no firmware model maps to workload {self.job['workload']!r} in devices/"
+            f"{self.job['device']}.yaml models ({mapped}): an MLPerf Tiny board runs only the "
+            "model its firmware holds"
+        )
+
+    def wrong_firmware_reason(self, model_id: str) -> str:
+        held = self.settings["models"].get(model_id, "no workload in the profile's models")
+        wanted = ", ".join(self.expected_model_ids())
+        return (
+            f"the board's firmware holds {model_id} ({held}), not {wanted} "
+            f"({self.job['workload']}): flash the firmware for {wanted}, then edit "
+            f"devices/{self.job['device']}.yaml models so that the runs are made again"
+        )
+
+    def link(self):
+        from edgebench.devices.tiny_protocol import DutError, DutLink
+
+        try:
+            return DutLink(
+                self.profile["port"],
+                self.settings["baud"],
+                timeout_s=self.settings["command_timeout_s"],
+                banner_wait_s=self.settings["banner_wait_s"],
+            )
+        except DutError as error:
+            raise SerialError(f"device {self.job['device']!r}: {error}") from None
+
+    def connect(self, link) -> dict:
+        from edgebench.devices.tiny_protocol import DutError
+
+        try:
+            board = link.connect()
+        except DutError as error:
+            raise SerialError(f"device {self.job['device']!r}: {error}") from None
+        self.say(f"board {board.get('name')!r}, firmware model {board.get('model')}")
+        return board
+
+    def input_bytes(self, values: np.ndarray | None = None) -> bytes:
+        """The model's input as the bytes the firmware expects: seeded random values (None),
+        or `values` quantized the model's way (the host's copy of the int8 file says how)."""
+        if self._runtime is None:
+            self._runtime = load_runtime("tflite", None, {})
+            self._runtime.prepare(str(self.model), 1, 1)
+        if values is None:
+            data = random_inputs(self._runtime, self.job["input_range"], self.job["seed"])
+        else:
+            _, dtype, quantization = self._runtime.input_spec()
+            data = quantize(values.astype(np.float32), dtype, quantization)
+        return np.ascontiguousarray(data).tobytes()
+
+    def measure(self, link, writer: RunLogWriter) -> None:
+        data = self.input_bytes()
+        power = PowerRecorder(self.job["power"], self.out) if self.job.get("power") else None
+        if power is not None:
+            power.idle()
+        try:
+            record, windows = self.windows(link, data, power)
+        finally:
+            if power is not None:
+                power.close()
+        writer.write_lines([json.dumps(window_sample(w), separators=(",", ":")) for w in windows])
+        writer.write(record)
+
+    def retrying(self, link, action, what: str):
+        """`action()`, tried again after a reset or a bad reply (the input reloaded first)."""
+        from edgebench.devices.tiny_protocol import DutError
+
+        attempts = self.settings["retries"] + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return action()
+            except DutError as error:
+                self.say(f"{what}: {error} (attempt {attempt} of {attempts})")
+                if attempt == attempts:
+                    raise SerialError(
+                        f"device {self.job['device']!r}: {what} failed {attempts} times, last: "
+                        f"{error}; check the cable and the baud, and that nothing else uses "
+                        f"{self.profile['port']}"
+                    ) from None
+                self.reconnect(link, self.settings["backoff_s"] * 2 ** (attempt - 1))
+
+    def reconnect(self, link, pause_s: float) -> None:
+        from edgebench.devices.tiny_protocol import DutError
+
+        time.sleep(pause_s)
+        try:
+            link.connect()
+        except DutError as error:
+            self.say(f"reconnect: {error}")
+
+    def windows(self, link, data: bytes, power) -> tuple[dict, list]:
+        settings = self.settings
+        warmup = settings["warmup_runs"]
+        started = time.monotonic_ns()
+        self.retrying(link, lambda: link.load(data), "db load")
+        load_ns = time.monotonic_ns() - started
+
+        def timed(count: int, timeout_s: float):
+            def action():
+                link.load(data)
+                return link.infer(count, warmup, timeout_s)
+
+            return self.retrying(link, action, f"infer {count} {warmup}")
+
+        calibration = timed(settings["calibration_runs"], 120.0)
+        per_us = calibration.elapsed_us / calibration.count
+        count = window_size(per_us, settings["window_s"])
+        timeout_s = (count + warmup) * per_us / 1e6 * 2 + 30
+        self.say(f"calibration: {per_us / 1000:.3f} ms per inference; windows of {count}")
+        windows = []
+        for index in range(settings["windows"]):
+            window = timed(count, timeout_s)
+            windows.append(window)
+            if power is not None:
+                power.window(1, 0, window.host_start_ns, window.host_end_ns)
+            self.say(
+                f"window {index + 1}/{settings['windows']}: {window.elapsed_us / 1e6:.2f} s, "
+                f"{window.count / (window.elapsed_us / 1e6):.2f} inferences/s"
+            )
+        record = {
+            "type": "batch",
+            "batch": 1,
+            "status": "ok",
+            "reason": "",
+            "load_ns": load_ns,
+            "first_ns": None,
+            "warmup_runs": warmup * len(windows),
+            "runs": sum(w.count for w in windows),
+            "windows": len(windows),
+            "stopped_by": "windows",
+            "window_ns": sum(w.elapsed_us for w in windows) * 1000,
+            "calibration": {"inferences": calibration.count, "elapsed_us": calibration.elapsed_us},
+        }
+        return record, windows
+
+    def accuracy(self, link, writer: RunLogWriter) -> None:
+        """Every dataset sample through `db load` + `infer 1 0` + `results`, scored on the host."""
+        inputs = np.load(self.stage / self.job["accuracy_inputs"])
+        outputs = []
+        for index, sample in enumerate(inputs):
+            data = self.input_bytes(sample[np.newaxis])
+            outputs.append(self.retrying(link, lambda d=data: self.classify(link, d), "results"))
+            if (index + 1) % 100 == 0:
+                self.say(f"accuracy: {index + 1}/{len(inputs)} samples")
+        partial = self.out / "accuracy.npz.part"
+        with open(partial, "wb") as handle:
+            np.savez_compressed(handle, outputs=np.asarray(outputs, dtype=np.float32))
+        os.replace(partial, self.out / "accuracy.npz")
+        writer.write(
+            {"type": "accuracy", "file": "accuracy.npz", "samples": len(outputs), "status": "ok"}
+        )
+
+    @staticmethod
+    def classify(link, data: bytes) -> list[float]:
+        link.load(data)
+        link.infer(1, 0, 60.0)
+        return link.results()
+
+
+def board_facts(board: dict, settings: dict) -> dict:
+    return {
+        "board": board.get("name"),
+        "firmware_profile": board.get("profile"),
+        "firmware_model": board.get("model"),
+        "timestamp_mode": board.get("timestamp_mode"),
+        "baud": settings["baud"],
+    }
+
+
+def window_sample(window) -> dict:
+    """One window as a sample record: its span on the board's clock and its inference count
+    (edgebench.rawlog divides the span by it)."""
+    start_ns = window.start_us * 1000
+    return {
+        "type": "sample",
+        "batch": 1,
+        "process": 0,
+        "start_ns": start_ns,
+        "end_ns": start_ns + window.elapsed_us * 1000,
+        "inferences": window.count,
+        "t1_us": window.start_us,
+        "t2_us": window.end_us,
+    }
