@@ -216,10 +216,18 @@ def test_firmware_keeps_the_first_80_characters(board):
 
 def test_garbled_line_is_quoted_and_the_link_recovers(board, open_link):
     link = open_link(booted(board, misbehave={"garble"}).port)
+    started = time.monotonic()
     with pytest.raises(DutError, match=r"garbled.*\\x") as caught:
         link.connect()
+    assert time.monotonic() - started < 0.2 + 1.0
     assert not isinstance(caught.value, DutTimeout | DutReset)
     assert link.command("name") == [f"m-name-dut-[{NAME}]"]
+
+
+def test_garbled_results_are_an_error(board, open_link):
+    link = open_link(booted(board, misbehave={"garble"}).port)
+    with pytest.raises(DutError, match=r"garbled or unknown line b'm-r"):
+        link.results()
 
 
 def test_missing_ready_is_a_timeout_within_the_bound(board, open_link):
@@ -235,8 +243,10 @@ def test_reset_in_the_middle_of_a_window_loses_the_input(model_file, board, open
     link = open_link(emulator.port)
     link.connect()
     link.load(input_bytes())
+    started = time.monotonic()
     with pytest.raises(DutReset, match="restarted"):
         link.infer(50, 0, timeout_s=5.0)
+    assert time.monotonic() - started < 1.0
     with pytest.raises(DutError, match=r"Input holds 0 of 27648 bytes"):
         link.infer(5, 0, timeout_s=5.0)
     link.load(input_bytes())
