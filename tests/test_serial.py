@@ -7,6 +7,7 @@ import json
 import os
 import pty
 
+import numpy as np
 import pytest
 from edgebench.devices.serial import profile_problems, shared_ports, window_sample, window_size
 from edgebench.rawlog import read_run
@@ -86,3 +87,138 @@ def test_a_window_is_one_sample_divided_among_its_inferences(tmp_path):
     path.write_text("\n".join(json.dumps(r) for r in [header, bad, batch, end]))
     with pytest.raises(ValueError, match="inferences must be a positive integer"):
         read_run(path)
+
+
+# --- the transport against the emulated board on a real pseudo-terminal --------------------
+
+INPUT_SHAPE = (8, 8, 1)
+
+
+@pytest.fixture(scope="module")
+def int8_model(tmp_path_factory):
+    """A small int8 classifier and its conversion record, as the workflow writes them."""
+    import keras
+    from edgebench.convert.tflite import convert
+    from edgebench.fileio import sha256_file, write_json
+    from edgebench.formats import FORMATS
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=INPUT_SHAPE)
+    features = keras.layers.Conv2D(8, 3, activation="relu")(inputs)
+    features = keras.layers.GlobalAveragePooling2D()(features)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(features))
+    calibration = np.random.default_rng(0).random((16, *INPUT_SHAPE), dtype=np.float32)
+    folder = tmp_path_factory.mktemp("converted")
+    path = folder / "tflite-int8.tflite"
+    path.write_bytes(convert(model, FORMATS["tflite-int8"], calibration))
+    record = {"status": "ok", "reason": "", "model_file": path.name, "sha256": sha256_file(path)}
+    write_json(folder / "tflite-int8.json", record)
+    return folder / "tflite-int8.json"
+
+
+def drive_board(tmp_path, conversion, port, dataset=None, **profile_keys):
+    """One run through the dispatcher, as the workflow's run step makes it."""
+    from edgebench.devices.dispatch import job_settings, run_on_device
+
+    keys = dict(
+        port=port, models={"ic01": "w"}, windows=3, window_s=0.05, warmup_runs=1,
+        calibration_runs=3, banner_wait_s=0.3, command_timeout_s=2.0, backoff_s=0.05,
+    )  # fmt: skip
+    profile = serial_profile(**{**keys, **profile_keys})
+    suite = {"seed": 0, "batch_sizes": [1, 2], "timing": {}}
+    meta = {"group": "models", "workload": "w", "input_range": [0.0, 1.0]}
+    job = job_settings(profile, suite, meta, "tflite-int8")
+    raw_log = tmp_path / "raw" / "run.jsonl"
+    with open(tmp_path / "run.log", "w") as log:
+        status = run_on_device(
+            profile, job, conversion, raw_log, log, dataset, stage_root=tmp_path / "stage"
+        )
+    return status, raw_log
+
+
+def test_the_board_times_windows_on_its_own_clock_and_scores_like_the_host(
+    tmp_path, int8_model, monkeypatch
+):
+    from edgebench.agent.runner import quantize
+    from edgebench.agent.runtimes import load_runtime
+    from edgebench.devices.mcu_emulator import Emulator
+
+    monkeypatch.chdir(tmp_path)
+    inputs = np.random.default_rng(1).random((40, *INPUT_SHAPE), dtype=np.float32)
+    dataset = tmp_path / "dataset.npz"
+    np.savez(dataset, x_test=inputs)
+    model = int8_model.parent / "tflite-int8.tflite"
+    with Emulator(model, model_id="ic01") as board:
+        status, raw_log = drive_board(tmp_path, int8_model, board.port, dataset)
+    assert status == "complete"
+    run = read_run(raw_log)
+    (batch,) = run.batches
+    assert batch["windows"] == 3 and len(run.samples[1]) == 3
+    assert batch["runs"] == 3 * json.loads(raw_log.read_text().splitlines()[1])["inferences"]
+    assert run.header["facts"]["firmware_model"] == "ic01"
+    assert run.header["runtime"]["name"] == "mlperf-tiny-firmware"
+    assert (run.samples[1] > 0).all()
+    # the accuracy pass: the same int8 file on the host's LiteRT, as the local agent runs it
+    outputs = np.load(raw_log.parent / "accuracy.npz")["outputs"]
+    runtime = load_runtime("tflite", None, {})
+    runtime.prepare(str(model), 1, 1)
+    _, dtype, quantization = runtime.input_spec()
+    local = []
+    for sample in inputs:
+        runtime.feed(quantize(sample[np.newaxis], dtype, quantization))
+        runtime.infer()
+        local.append(runtime.output()[0])
+    assert outputs.shape == (40, 10)
+    assert (outputs.argmax(1) == np.asarray(local).argmax(1)).all()
+    np.testing.assert_allclose(outputs, np.asarray(local), atol=5e-4)  # printed %0.3f
+
+
+def test_a_reset_mid_window_is_retried_and_never_recorded(tmp_path, int8_model, monkeypatch):
+    from edgebench.devices.mcu_emulator import Emulator
+
+    monkeypatch.chdir(tmp_path)
+    model = int8_model.parent / "tflite-int8.tflite"
+    with Emulator(model, model_id="ic01", misbehave={"reset"}) as board:
+        status, raw_log = drive_board(tmp_path, int8_model, board.port)
+    assert status == "complete"
+    assert len(read_run(raw_log).samples[1]) == 3
+    assert "(attempt 1 of 4)" in (tmp_path / "run.log").read_text()
+
+
+def test_a_silent_or_busy_board_fails_the_job_and_says_why(tmp_path, int8_model, monkeypatch):
+    import time
+
+    from edgebench.devices.dispatch import DeviceFailed
+    from edgebench.devices.mcu_emulator import Emulator
+    from edgebench.devices.tiny_protocol import DutLink
+
+    monkeypatch.chdir(tmp_path)
+    model = int8_model.parent / "tflite-int8.tflite"
+    with Emulator(model, misbehave={"silent"}) as board:
+        started = time.monotonic()
+        with pytest.raises(DeviceFailed, match="baud"):
+            drive_board(tmp_path, int8_model, board.port)
+        assert time.monotonic() - started < 20
+    failure = json.loads((tmp_path / "results/raw/mcu/w/tflite-int8/failure.json").read_text())
+    assert failure["status"] == "failed"
+    with Emulator(model) as board, DutLink(board.port, banner_wait_s=0.2):
+        with pytest.raises(DeviceFailed, match="busy|another program"):
+            drive_board(tmp_path, int8_model, board.port)
+
+
+def test_a_workload_the_firmware_does_not_hold_is_an_unsupported_row(
+    tmp_path, int8_model, monkeypatch
+):
+    from edgebench.devices.mcu_emulator import Emulator
+
+    monkeypatch.chdir(tmp_path)
+    model = int8_model.parent / "tflite-int8.tflite"
+    with Emulator(model, model_id="kws01") as board:
+        status, raw_log = drive_board(tmp_path, int8_model, board.port)
+        assert status == "unsupported"
+        assert "firmware holds kws01" in read_run(raw_log).end["reason"]
+        status, raw_log = drive_board(
+            tmp_path, int8_model, board.port, models={"kws01": "tiny-kws"}
+        )
+    assert status == "unsupported"
+    assert "no firmware model maps to workload 'w'" in read_run(raw_log).end["reason"]

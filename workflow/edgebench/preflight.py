@@ -37,6 +37,7 @@ def check_plan(plan: Plan) -> None:
         if problems := profile_problems(profile):
             raise ConfigError(f"devices/{profile['name']}.yaml: {'; '.join(problems)}")
         check_serial_port(profile)
+        check_firmware_models(profile, plan.catalog or plan.workloads)
         check_source(profile["power"], profile["name"])
         check_host_meter(profile)
         run_settings(profile, plan.suite)
@@ -141,6 +142,21 @@ def check_serial_port(profile: dict) -> None:
         "plugged in? `ls /dev/serial/by-id/` lists the connected ones (to try the workflow "
         "without a board: python -m edgebench.devices.mcu_emulator, README)"
     )
+
+
+def check_firmware_models(profile: dict, catalog: dict) -> None:
+    """A serial profile's `models` names workloads that exist (a typo would make every run of
+    the board an `unsupported` row)."""
+    if profile["transport"] != "serial":
+        return
+    from edgebench.devices.serial import serial_settings
+
+    for model_id, workload in serial_settings(profile)["models"].items():
+        if workload not in catalog:
+            raise ConfigError(
+                f"devices/{profile['name']}.yaml: models maps {model_id} to {workload!r}, "
+                f"which is no workload (config/models.yaml, config/blocks.yaml)"
+            )
 
 
 def check_device_python(profile: dict) -> None:
