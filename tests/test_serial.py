@@ -62,6 +62,14 @@ def test_two_devices_on_one_port_are_found_through_links(tmp_path):
         os.close(other)
 
 
+def test_the_reference_ic_firmware_gets_uint8_pixels():
+    from edgebench.devices.serial import encoded
+
+    values = np.array([-128, 0, 127], dtype=np.int8)
+    assert encoded(values, "tensor") == bytes([0x80, 0x00, 0x7F])
+    assert encoded(values, "uint8") == bytes([0, 128, 255])
+
+
 class FakeWindow:  # the Window fields a sample record reads
     def __init__(self, count, start_us, end_us):
         self.count, self.start_us, self.end_us = count, start_us, end_us

@@ -41,13 +41,14 @@ DEFAULTS = {
     "command_timeout_s": 5.0,
     "retries": 3,
     "backoff_s": 0.5,
+    "input_encoding": "tensor",
 }
 # What the reference firmware reports (`m-model-...`) and the tiny suite's workload for it
 FIRMWARE_MODELS = {"ic01": "tiny-ic", "kws01": "tiny-kws", "vww01": "tiny-vww", "ad01": "tiny-ad"}
 RUNTIME_NAME = "mlperf-tiny-firmware"
 SERIAL_ONLY = (
     "baud", "windows", "window_s", "warmup_runs", "calibration_runs", "banner_wait_s",
-    "command_timeout_s", "models",
+    "command_timeout_s", "models", "input_encoding",
 )  # fmt: skip
 # A serial profile's keys besides those; any other (threads, timing, host, python...) is refused
 SERIAL_ALSO = ("name", "description", "transport", "formats", "board", "power", "port")
@@ -271,7 +272,7 @@ class SerialRun:
         else:
             _, dtype, quantization = self._runtime.input_spec()
             data = quantize(values.astype(np.float32), dtype, quantization)
-        return np.ascontiguousarray(data).tobytes()
+        return encoded(data, self.settings["input_encoding"])
 
     def measure(self, link, writer: RunLogWriter) -> None:
         data = self.input_bytes()
@@ -380,6 +381,14 @@ class SerialRun:
         link.load(data)
         link.infer(1, 0, 60.0)
         return link.results()
+
+
+def encoded(data: np.ndarray, encoding: str) -> bytes:
+    """The input tensor's bytes, or (`uint8`, the reference image-classification firmware,
+    which subtracts 128 itself) the int8 values shifted up by 128."""
+    if encoding == "uint8" and data.dtype == np.int8:
+        data = (data.astype(np.int16) + 128).astype(np.uint8)
+    return np.ascontiguousarray(data).tobytes()
 
 
 def board_facts(board: dict, settings: dict) -> dict:
