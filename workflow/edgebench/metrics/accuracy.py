@@ -1,7 +1,12 @@
 """Accuracy of a converted model's outputs against labels and the float32 Keras reference.
 
+A workload's `metric` (config/models.yaml) says how: `top1` for classifiers; `auc` for an
+autoencoder (MLPerf Tiny's anomaly detection), whose anomaly score per sample is the mean squared
+error between its input and its reconstruction, and whose accuracy is the area under the ROC
+curve of that score against labels 0 normal / 1 anomalous.
+
 Accuracy drop (reference top-1 minus converted top-1) is one of the derived metrics
-(metrics/derived.py).
+(metrics/derived.py); on AUC the table builder takes reference AUC minus AUC.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 TOP5_MIN_CLASSES = 6  # top-5 only means something where there are more than 5 classes
+TOP1, AUC = "top1", "auc"
+METRICS = (TOP1, AUC)
 
 
 def class_indices(labels: np.ndarray) -> np.ndarray:
@@ -39,8 +46,64 @@ def _checked(outputs, labels) -> tuple[np.ndarray, np.ndarray]:
     return outputs, labels
 
 
-def score(outputs, labels, reference_outputs=None) -> dict:
-    """top1, top5 (None with 5 classes or fewer) and top-1 agreement with the reference."""
+def anomaly_scores(inputs, outputs) -> np.ndarray:
+    """Per sample: the mean squared error between the input and its reconstruction."""
+    inputs = np.asarray(inputs, dtype=np.float64).reshape(len(inputs), -1)
+    outputs = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)
+    if inputs.shape != outputs.shape:
+        raise ValueError(f"inputs {inputs.shape} but reconstructions {outputs.shape}")
+    return np.mean((inputs - outputs) ** 2, axis=1)
+
+
+def roc_auc(scores, labels) -> float:
+    """Area under the ROC curve: the chance that an anomalous sample (label 1) scores above a
+    normal one (label 0), a tie counting one half (the Mann-Whitney U statistic / n1 n0)."""
+    scores = np.asarray(scores, dtype=np.float64).ravel()
+    labels = np.asarray(labels).ravel()
+    if len(scores) != len(labels):
+        raise ValueError(f"{len(scores)} scores but {len(labels)} labels")
+    if not set(np.unique(labels).tolist()) <= {0, 1}:
+        raise ValueError("AUC labels must be 0 (normal) or 1 (anomalous)")
+    if not np.isfinite(scores).all():
+        raise ValueError("anomaly scores must be finite")
+    anomalous = labels == 1
+    positives, negatives = int(anomalous.sum()), int((~anomalous).sum())
+    if positives == 0 or negatives == 0:
+        raise ValueError("AUC needs both normal (0) and anomalous (1) samples")
+    ranks = average_ranks(scores)
+    u_statistic = ranks[anomalous].sum() - positives * (positives + 1) / 2
+    return float(u_statistic / (positives * negatives))
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks; tied values share the mean of the ranks they span."""
+    order = np.argsort(values, kind="stable")
+    _, first, counts = np.unique(values[order], return_index=True, return_counts=True)
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.repeat(first + (counts + 1) / 2, counts)
+    return ranks
+
+
+def score_auc(outputs, labels, inputs, reference_outputs=None) -> dict:
+    """AUC of the reconstruction error, and the reference model's on the same inputs."""
+    result = {"samples": len(outputs), "auc": roc_auc(anomaly_scores(inputs, outputs), labels)}
+    result["reference_auc"] = (
+        roc_auc(anomaly_scores(inputs, reference_outputs), labels)
+        if reference_outputs is not None
+        else None
+    )
+    return result
+
+
+def score(outputs, labels, reference_outputs=None, metric: str = TOP1, inputs=None) -> dict:
+    """top1, top5 (None with 5 classes or fewer) and top-1 agreement with the reference; with
+    metric `auc`, the AUC of the reconstruction error of `inputs` instead (score_auc)."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown accuracy metric {metric!r}; known: {', '.join(METRICS)}")
+    if metric == AUC:
+        if inputs is None:
+            raise ValueError("metric auc scores reconstructions: the inputs are needed")
+        return score_auc(outputs, labels, inputs, reference_outputs)
     outputs, labels = _checked(outputs, labels)
     classes = outputs.shape[1]
     result = {
@@ -78,10 +141,12 @@ def first_outputs(array: np.ndarray, count: int, path: Path, what: str) -> np.nd
     return array[:count]
 
 
-def run_columns(run, labels_path: Path | None, reference_path: Path | None) -> dict:
+def run_columns(
+    run, labels_path: Path | None, reference_path: Path | None, metric: str = TOP1
+) -> dict:
     """The table's accuracy columns for one raw log (edgebench.rawlog.RawRun): its
     accuracy.npz scored against the labels and the reference; the host sent the first N test
-    inputs, in order."""
+    inputs, in order. With metric `auc`, the AUC columns; the top-1 ones stay empty."""
     record = run.accuracy
     if record is None:
         return {"accuracy_note": "no accuracy run"}
@@ -101,7 +166,10 @@ def run_columns(run, labels_path: Path | None, reference_path: Path | None) -> d
         reference = first_outputs(
             npz_array(reference_path, "outputs"), count, reference_path, "outputs"
         )
-    scores = score(outputs, labels, reference)
+    if metric == AUC:
+        inputs = first_outputs(npz_array(labels_path, "x_test"), count, labels_path, "inputs")
+        return _auc_columns(score(outputs, labels, reference, AUC, inputs))
+    scores = score(outputs, labels, reference, metric)
     return {
         "accuracy_samples": count,
         "accuracy_top1": scores["top1"],
@@ -110,5 +178,14 @@ def run_columns(run, labels_path: Path | None, reference_path: Path | None) -> d
             reference_accuracy(reference, labels) if reference is not None else None
         ),
         "agreement": scores["agreement"],
+        "accuracy_note": None,
+    }
+
+
+def _auc_columns(scores: dict) -> dict:
+    return {
+        "accuracy_samples": scores["samples"],
+        "accuracy_auc": scores["auc"],
+        "reference_auc": scores["reference_auc"],
         "accuracy_note": None,
     }

@@ -92,7 +92,15 @@ CATALOGUE: list[Column] = [
     _c("accuracy_top1", "float", "", "Top-1", "top-1 accuracy on the device"),
     _c("accuracy_top5", "float", "", "Top-5", "top-5 accuracy (more than 5 classes)"),
     _c("reference_top1", "float", "", "Reference top-1", "float32 Keras model's top-1"),
-    _c("accuracy_drop", "float", "", "Accuracy drop", "reference top-1 minus top-1"),
+    _c("accuracy_auc", "float", "", "AUC", "metric auc: ROC AUC of the reconstruction error"),
+    _c("reference_auc", "float", "", "Reference AUC", "float32 Keras model's AUC"),
+    _c(
+        "accuracy_drop",
+        "float",
+        "",
+        "Accuracy drop",
+        "reference top-1 minus top-1 (metric auc: reference AUC minus AUC)",
+    ),  # fmt: skip
     _c("accuracy_drop_limit", "float", "", "Drop limit", "the suite's max_accuracy_drop"),
     _c("accuracy_fail", "bool", "", "Accuracy fail", "accuracy drop beyond the suite's limit"),
     _c("agreement", "float", "", "Agreement", "top-1 agreement with the reference"),

@@ -69,6 +69,8 @@ ACCURACY_COLUMNS = [
     "accuracy_top1",
     "accuracy_top5",
     "reference_top1",
+    "accuracy_auc",
+    "reference_auc",
     "agreement",
     "accuracy_note",
 ]
@@ -155,7 +157,9 @@ def batch_columns(
     return columns
 
 
-def _run_columns(run: RawRun, labels_path: Path | None, reference_path: Path | None) -> dict:
+def _run_columns(
+    run: RawRun, labels_path: Path | None, reference_path: Path | None, metric: str
+) -> dict:
     facts = run.header.get("facts") or {}
     runtime = run.header.get("runtime") or {}
     return {
@@ -167,7 +171,7 @@ def _run_columns(run: RawRun, labels_path: Path | None, reference_path: Path | N
         "threads": run.header.get("threads"),
         "cpu_model": facts.get("cpu_model"),
         "hostname": facts.get("hostname"),
-        **accuracy.run_columns(run, labels_path, reference_path),
+        **accuracy.run_columns(run, labels_path, reference_path, metric),
     }
 
 
@@ -177,6 +181,7 @@ def _run_frames(
     references: dict[str, Path],
     datasets: dict[str, Path],
     missing_reasons: dict[tuple[str, str, str], str] | None = None,
+    metrics: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per run, and one row per batch of the complete runs. A run without a log is an
     error, unless `missing_reasons` is given (a partial table): then it is a failed row."""
@@ -194,9 +199,9 @@ def _run_frames(
         run = read_run(paths[key])
         identity = dict(zip(KEYS, key, strict=True))
         workload = identity["workload"]
-        run_rows.append(
-            {**identity, **_run_columns(run, datasets.get(workload), references.get(workload))}
-        )
+        metric = (metrics or {}).get(workload, accuracy.TOP1)
+        labels, reference = datasets.get(workload), references.get(workload)
+        run_rows.append({**identity, **_run_columns(run, labels, reference, metric)})
         if run.end["status"] != "complete":
             continue
         if not run.batches:
@@ -225,7 +230,7 @@ def _run_frames(
 
 
 def _meta_frame(metas: list[Path]) -> pd.DataFrame:
-    fields = ["workload", "group", "family", "params", "macs", "flops"]
+    fields = ["workload", "group", "family", "params", "macs", "flops", "metric"]
     rows = [{field: read_json(path).get(field) for field in fields} for path in metas]
     return pd.DataFrame(rows, columns=fields)
 
@@ -272,6 +277,18 @@ def _plan_frame(plan_rows: list[tuple[str, str, str]], devices: dict[str, dict])
     }
     plan["power_source"] = plan["device"].map(sources)
     return plan
+
+
+def _metrics(meta: pd.DataFrame) -> dict[str, str]:
+    """Workload -> how its accuracy is scored (meta.json `metric`; top-1 where absent)."""
+    return {w: m or accuracy.TOP1 for w, m in zip(meta["workload"], meta["metric"], strict=True)}
+
+
+def _drop_on_auc(table: pd.DataFrame) -> pd.DataFrame:
+    """A workload scored by AUC drops by reference AUC minus AUC."""
+    auc_drop = table["reference_auc"].astype("float64") - table["accuracy_auc"].astype("float64")
+    table["accuracy_drop"] = table["accuracy_drop"].where(auc_drop.isna(), auc_drop)
+    return table
 
 
 def _require(table: pd.DataFrame, column: str, where: pd.Series, message: str) -> None:
@@ -343,7 +360,8 @@ def build_table(
     run log is a failed row, with the reason given for it or the note that it did not run."""
     partial = missing_reasons is not None
     table = _plan_frame(plan_rows, devices)
-    table = table.merge(_meta_frame(metas), on="workload", how="left", validate="many_to_one")
+    meta = _meta_frame(metas)
+    table = table.merge(meta, on="workload", how="left", validate="many_to_one")
     if not partial:
         _require(table, "group", table["workload"].notna(), "no meta.json for workloads")
     conversion = _conversion_frame(conversions)
@@ -356,12 +374,14 @@ def build_table(
     needs_run = table["stage"].eq("run")
     _require(table, "conversion_status", needs_run, "no conversion record for")
     wanted = list(table.loc[needs_run, KEYS].itertuples(index=False, name=None))
-    run_frame, batch_frame = _run_frames(wanted, runs, references, datasets, missing_reasons)
+    run_frame, batch_frame = _run_frames(
+        wanted, runs, references, datasets, missing_reasons, _metrics(meta)
+    )
     table = table.merge(run_frame, on=KEYS, how="left", validate="one_to_one")
     table = table.merge(batch_frame, on=KEYS, how="left", validate="one_to_many")
     table = _resolve_status(table)
     table = add_power_notes(table)
-    table = add_derived(table)
+    table = _drop_on_auc(add_derived(table))
     table = flag_accuracy(table, max_accuracy_drop)
     return _typed(table)
 
