@@ -93,7 +93,7 @@ def test_suites_cover_what_their_names_promise(project):
     ("devices", "said"),
     [
         ("local,nope", ["'nope'", "local"]),  # unknown name
-        ("Local", ["'Local' is refused", "valid devices: coral, jetson, local, rpi"]),  # pattern
+        ("Local", ["'Local' is refused", "valid devices: coral, jetson, local, mcu, rpi"]),  # pattern
     ],
 )
 def test_workflow_stops_before_any_job_on_a_bad_device(project, devices, said):
@@ -289,5 +289,5 @@ def test_refused_config_values_are_explained_with_the_valid_names(project, value
     with pytest.raises(ConfigError) as error:
         validate_config({"devices": value, "suite": "quick", "containers": "none"}, project.root)
     message = str(error.value)
-    assert shown in message and "valid devices: coral, jetson, local, rpi" in message
+    assert shown in message and "valid devices: coral, jetson, local, mcu, rpi" in message
     assert "None" not in message and "Failed validating" not in message
