@@ -56,7 +56,7 @@ from edgebench.testing.project import REPO
 pytestmark = pytest.mark.integration
 
 WORKLOADS = ["digits-cnn", "layer-fc-128-32"]
-FORMATS = ["tflite-fp32", "tflite-int8", "onnx-fp32", "openvino-fp32"]
+FORMATS = ["tflite-fp32", "tflite-int8", "onnx-fp32", "openvino-fp32", "openvino-int8"]
 LOCAL_FORMATS = FORMATS  # devices/local.yaml runs them all, the IR with OpenVINO's runtime
 TENSORFLOW_FORMATS = ["tflite-fp32", "tflite-int8", "onnx-fp32"]  # the tensorflow image's
 SUITE = {
@@ -266,6 +266,8 @@ def test_every_conversion_ran_inside_its_image(converted):
         "sha256": record(converted, "digits-cnn", "onnx-fp32")["sha256"],
     }
     assert set(ir["files"]) == {"openvino-fp32.xml", "openvino-fp32.bin"}
+    quantized = record(converted, "digits-cnn", "openvino-int8")  # NNCF, inside the image
+    assert quantized["tool_versions"]["nncf"] == image(converted, "openvino")["versions"]["nncf"]
 
 
 def test_runs_and_tables_use_the_models_converted_in_the_images(converted):

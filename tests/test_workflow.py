@@ -398,35 +398,48 @@ def test_openvino_and_onnx_runtime_providers_run_through_the_dag_with_accuracy(c
     assert "CPU fallback" in page
 
 
-def test_an_emulated_mlperf_tiny_board_runs_beside_the_local_device(converted):
-    """A serial board (the emulator on a real pseudo-terminal, its firmware holding the digits
-    int8 model as `ic01`) gets latency from its own timestamps and the same accuracy as the
-    local run of the same file; a workload its firmware does not hold is an unsupported row."""
+def emulated_board(project, name: str, port: str, workload: str) -> None:
+    project.write_yaml(
+        f"devices/{name}.yaml",
+        {
+            "name": name, "transport": "serial", "port": port, "formats": ["tflite-int8"],
+            "models": {"ic01": workload}, "windows": 3, "window_s": 0.1, "warmup_runs": 2,
+            "power": {"source": "none"},
+        },
+    )  # fmt: skip
+
+
+def test_emulated_mlperf_tiny_boards_run_beside_the_local_device(converted):
+    """Two serial boards (the emulator on real pseudo-terminals): one's firmware holds the tiny
+    suite's ResNet-8 (`ic01`), the other's the digits int8 model. Latency comes from the
+    boards' own timestamps, the digits accuracy equals the local run's of the same file, and a
+    workload a board's firmware does not hold is an unsupported row."""
     from edgebench.devices.mcu_emulator import Emulator
 
-    model = converted.root / "results/converted/digits-cnn/tflite-int8.tflite"
-    with Emulator(model, model_id="ic01", link=converted.root / "mcu-port") as board:
-        converted.write_yaml(
-            "devices/mcu.yaml",
-            {
-                "name": "mcu", "transport": "serial", "port": board.port,
-                "formats": ["tflite-int8"], "models": {"ic01": "digits-cnn"}, "windows": 3,
-                "window_s": 0.1, "warmup_runs": 2, "power": {"source": "none"},
-            },
-        )  # fmt: skip
+    converted.snakemake("results/converted/tiny-ic/tflite-int8.json")
+    models = converted.root / "results/converted"
+    with (
+        Emulator(models / "tiny-ic/tflite-int8.tflite", link=converted.root / "mcu-port") as ic,
+        Emulator(models / "digits-cnn/tflite-int8.tflite") as digits,
+    ):
+        emulated_board(converted, "mcu", ic.port, "tiny-ic")
+        emulated_board(converted, "mcu-digits", digits.port, "digits-cnn")
         converted.snakemake(
-            "--config", "devices=local,mcu", "workloads=digits-cnn,layer-fc-128-32",
+            "--config", "devices=local,mcu,mcu-digits", "workloads=digits-cnn,tiny-ic",
             "formats=tflite-int8",
         )  # fmt: skip
     rows = table(converted)
     int8 = rows[rows.format.eq("tflite-int8") & rows.batch.fillna(1).eq(1)]
     by_device = int8.set_index(["device", "workload"])
-    board_row, local_row = (
-        by_device.loc[("mcu", "digits-cnn")],
+    for device, workload in (("mcu", "tiny-ic"), ("mcu-digits", "digits-cnn")):
+        row = by_device.loc[(device, workload)]
+        assert row.status == "ok" and row.runtime_name == "mlperf-tiny-firmware", row.reason
+        assert row.latency_ms_median > 0 and row.throughput_ips > 0
+    assert by_device.loc[("local", "tiny-ic")].status == "ok"
+    board, local = (
+        by_device.loc[("mcu-digits", "digits-cnn")],
         by_device.loc[("local", "digits-cnn")],
     )
-    assert board_row.status == "ok" and board_row.runtime_name == "mlperf-tiny-firmware"
-    assert board_row.latency_ms_median > 0 and board_row.throughput_ips > 0
-    assert board_row.accuracy_top1 == pytest.approx(local_row.accuracy_top1, abs=1e-9)
-    block = by_device.loc[("mcu", "layer-fc-128-32")]
-    assert block.status == "unsupported" and "no firmware model maps" in block.reason
+    assert board.accuracy_top1 == pytest.approx(local.accuracy_top1, abs=1e-9)
+    other = by_device.loc[("mcu", "digits-cnn")]
+    assert other.status == "unsupported" and "no firmware model maps" in other.reason

@@ -25,7 +25,9 @@ IMAGES: dict[str, ImageSpec] = {
             "TensorFlow, the TFLite converter and tf2onnx",
             ("tensorflow", "keras", "tf2onnx", "onnx", "numpy", "protobuf", "ai-edge-litert"),
         ),
-        ImageSpec("openvino", "the OpenVINO model converter", ("openvino", "numpy")),
+        ImageSpec(
+            "openvino", "the OpenVINO model converter and NNCF", ("openvino", "nncf", "numpy")
+        ),
         ImageSpec(
             "edgetpu",
             "Coral's edgetpu_compiler (x86-64)",
