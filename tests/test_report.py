@@ -768,3 +768,11 @@ def test_installed_packages_are_listed_folded_away(measured_page):
     assert failed["packages"] is None and failed["args"]
     assert ["status", "failed", ""] in failed["facts"]
     assert "Unable to locate package" in failed["text"]
+
+
+def test_an_auc_workload_shows_its_auc_where_top1_would_be(reports):
+    table = reports["data"]["table"].copy()
+    models = table["group"].eq("models") if "group" in table else table.index == table.index[0]
+    table.loc[models, "accuracy_auc"] = 0.8125
+    page = Report(**{**reports["data"], "table": table}).html()
+    assert ">AUC<" in page and "0.8125" in page

@@ -121,6 +121,7 @@ def fallback_cell(row) -> tuple:
 
 ACCURACY = [
     Column("accuracy_top1", "top-1", "pct"),
+    Column("accuracy_auc", "AUC", "num"),  # metric auc (anomaly detection)
     Column("accuracy_drop", "accuracy drop", "pp"),
     Column("accuracy_fail", "", "text", "", render=accuracy_fail_cell),
     Column("vips", "VIPS", "ips"),
