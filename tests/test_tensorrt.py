@@ -1,9 +1,13 @@
 """TensorRT: trtexec's exported timings and profiles, the precision path per TensorRT version,
-the engine cache key, trtexec's argument lists, and the agent's TensorRT runtime.
+the engine cache key, trtexec's argument lists, and the agent's TensorRT runtime; engines built
+on the device: the conversion's build input (the ONNX model, the int8 QDQ model calibrated on
+the workload's data, the build spec), the agent builder's decisions (precision path, batch
+profile, whether a staged engine fits the board) and the host's engine cache.
 
-The runtime's real test needs an NVIDIA GPU with TensorRT and cuda-python and skips elsewhere;
-here the runtime is checked for its refusal without TensorRT, and its buffer and stream
-plumbing against a stand-in of the two APIs (host memory playing the device)."""
+The real tests (the runtime on a tiny engine; an engine built by the agent, kept by the host and
+staged again) need TensorRT, cuda-python and a CUDA GPU and skip elsewhere; here the runtime is
+checked for its refusals without TensorRT, and its buffer and stream plumbing against a stand-in
+of the two APIs (host memory playing the device). Nothing stands in for TensorRT's builder."""
 
 from __future__ import annotations
 
@@ -14,12 +18,20 @@ import json
 import shutil
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
+from edgebench.agent import tensorrt_build as build
 from edgebench.agent.runtime_tensorrt import NO_CUDA_BINDING, NO_TENSORRT, TensorRT
 from edgebench.agent.runtimes import RuntimeUnavailable
+from edgebench.convert import tensorrt as trt_convert
 from edgebench.convert import trtexec as tx
+from edgebench.convert.job import convert_workload
+from edgebench.devices import engine_cache
+from edgebench.devices.staging import stage_run
+from edgebench.fileio import read_json, sha256_file, write_json
+from edgebench.formats import FORMATS
 
 # trtexec 10.x --exportTimes: every iteration after the warm-up (sampleReporting exportJSONTrace)
 TIMES_CURRENT = """[
@@ -435,17 +447,21 @@ def test_runtime_refusals(stand_in, tmp_path):
 
 
 def _gpu_or_skip():
+    """A TensorRT runtime where tensorrt and cuda-python import and CUDA sees a GPU (a Jetson
+    has no nvidia-smi: CUDA itself is asked)."""
     reason = "needs an NVIDIA GPU and TensorRT: {}"
-    if shutil.which("nvidia-smi") is None:
-        pytest.skip(reason.format("nvidia-smi is not on PATH"))
     try:
         importlib.import_module("tensorrt")
     except (ImportError, OSError) as error:
         pytest.skip(reason.format(f"import tensorrt failed ({error})"))
     try:
-        return TensorRT()
+        runtime = TensorRT()
     except RuntimeUnavailable as error:
         pytest.skip(reason.format(error))
+    error, count = runtime._cudart.cudaGetDeviceCount()
+    if error != runtime._cudart.cudaError_t.cudaSuccess or count == 0:
+        pytest.skip(reason.format(f"CUDA finds no GPU ({getattr(error, 'name', error)})"))
+    return runtime
 
 
 def tiny_onnx(path, weights: np.ndarray, bias: np.ndarray) -> None:
@@ -509,3 +525,439 @@ def test_tensorrt_runs_a_tiny_engine_on_the_gpu(tmp_path, end_to_end):
     details = runtime.details()
     assert details["end_to_end"] is end_to_end and details["tensorrt_major"] >= 10
     runtime.close()
+
+
+# -- engines built on the device: the conversion's build input --------------------------------
+
+
+def tiny_workload(tmp_path, samples: int = 40):
+    """A workload folder, its converted onnx-fp32 model (y = x @ W + b, dynamic batch) and a
+    dataset whose inputs span [-4, 4], well outside the workload's random range [0, 1]."""
+    rng = np.random.default_rng(3)
+    weights = rng.normal(size=(16, 4)).astype(np.float32)
+    bias = rng.normal(size=4).astype(np.float32)
+    out = tmp_path / "converted"
+    out.mkdir()
+    tiny_onnx(out / "onnx-fp32.onnx", weights, bias)
+    write_json(
+        out / "onnx-fp32.json",
+        {
+            "status": "ok",
+            "reason": "",
+            "model_file": "onnx-fp32.onnx",
+            "sha256": sha256_file(out / "onnx-fp32.onnx"),
+        },
+    )
+    meta = {"workload": "tiny", "input_range": [0.0, 1.0], "input_shape": [[16]]}
+    write_json(tmp_path / "w" / "meta.json", meta)
+    x_train = rng.uniform(-4, 4, (samples, 16)).astype(np.float32)
+    np.savez(tmp_path / "data.npz", x_train=x_train)
+    return types.SimpleNamespace(
+        dir=tmp_path / "w", out=out, dataset=tmp_path / "data.npz", x_train=x_train
+    )
+
+
+@pytest.fixture
+def no_trtexec(monkeypatch):
+    """A host without trtexec, even where one is installed: the engine is built on the device."""
+    monkeypatch.setattr(trt_convert, "trtexec", lambda: None)
+
+
+def test_device_build_record_names_the_onnx_model_and_its_build_spec(tmp_path, no_trtexec):
+    work = tiny_workload(tmp_path)
+    record = convert_workload(work.dir, "tensorrt-fp32", work.out / "tensorrt-fp32.json")
+    assert record["status"] == "ok", record["reason"]
+    onnx_file, spec_file = work.out / "tensorrt-fp32.onnx", work.out / "tensorrt-fp32.build.json"
+    assert record["model_file"] == onnx_file.name
+    assert record["sha256"] == sha256_file(onnx_file) == sha256_file(work.out / "onnx-fp32.onnx")
+    assert record["files"] == {p.name: sha256_file(p) for p in (onnx_file, spec_file)}
+    assert record["build"]["build_on"] == "device" and "on the device" in record["build"]["where"]
+    spec = read_json(spec_file)
+    assert spec == {
+        "build_on": "device",
+        "precision": "fp32",
+        "model": "fp32",
+        "max_batch": trt_convert.MAX_BATCH,
+        "inputs": [["x", [-1, 16]]],
+    }
+    assert record["ops"] == {"MatMul": 1, "Add": 1}
+    assert trt_convert.missing_tool(FORMATS["tensorrt-fp32"]) is None  # no trtexec needed
+    # staged as the agent expects: model.onnx with its spec as model.json
+    companions = [work.out / name for name in record["files"] if name != record["model_file"]]
+    stage_run(tmp_path / "stage", onnx_file, {}, None, companions, with_agent=False)
+    staged = tmp_path / "stage" / "model.onnx"
+    assert read_json(staged.with_suffix(build.SPEC_SUFFIX)) == spec
+
+
+def test_device_build_int8_is_a_qdq_model_calibrated_on_the_workload_data(tmp_path, no_trtexec):
+    import onnx
+    from onnx import numpy_helper
+
+    work = tiny_workload(tmp_path)
+    record = convert_workload(
+        work.dir, "tensorrt-int8", work.out / "tensorrt-int8.json", samples=32, dataset=work.dataset
+    )
+    assert record["status"] == "ok", record["reason"]
+    assert record["calibration"] == {"source": "dataset", "samples": 32, "seed": 0}
+    assert record["build"]["model"] == "qdq" and record["build"]["precision"] == "int8"
+    assert "QDQ" in record["quantization"]
+    model = onnx.load(str(work.out / record["model_file"]))
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {node.op_type for node in model.graph.node}
+    weights = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    (quantize_input,) = [
+        n for n in model.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == "x"
+    ]
+    scale = float(weights[quantize_input.input[1]])
+    # symmetric min-max over the dataset's first 32 samples (absmax ~4), not the range [0, 1]
+    absmax = float(np.abs(work.x_train[:32]).max())
+    assert scale * 127 == pytest.approx(absmax, rel=0.01)
+
+
+# -- the agent's builder: decisions that need no TensorRT -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "path", "network_flags", "flags"),
+    [
+        ("8.5.2.2", "flags", ["EXPLICIT_BATCH"], {"fp32": [], "fp16": ["FP16"], "int8": ["INT8"]}),
+        ("10.3.0.30", "flags", [], {"fp32": [], "fp16": ["FP16"], "int8": ["INT8"]}),
+        ("11.0.0", "strongly-typed", ["STRONGLY_TYPED"], {"fp32": [], "fp16": [], "int8": []}),
+    ],
+)
+def test_builder_precision_path_per_tensorrt_version(version, path, network_flags, flags):
+    for precision, model in build.CONVERTED_MODEL.items():
+        if path == "strongly-typed" and precision == "fp16":
+            model = build.FP16_MODEL  # a cast model: the only fp16 TensorRT 11 builds
+        plan = build.precision_plan(version, precision, model)
+        assert (plan["path"], plan["network_flags"]) == (path, network_flags)
+        assert plan["builder_flags"] == flags[precision]
+        host = tx.precision_path(version, precision)  # the host's rule for trtexec agrees
+        assert (host["path"], host["model"]) == (plan["path"], plan["model"])
+
+
+def test_builder_refuses_what_the_model_cannot_give():
+    with pytest.raises(build.BuildRefused) as caught:
+        build.precision_plan("11.1.0", "fp16", build.FP32_MODEL)
+    assert isinstance(caught.value, RuntimeUnavailable)  # the run is unsupported, not failed
+    assert "removed the FP16 builder flag" in str(caught.value)
+    assert "cast to fp16" in str(caught.value)
+    with pytest.raises(build.BuildRefused, match="never random scales"):
+        build.precision_plan("10.3.0", "int8", build.FP32_MODEL)
+    with pytest.raises(ValueError, match="no 'bf16' path"):
+        build.precision_plan("10.3.0", "bf16", build.FP32_MODEL)
+    with pytest.raises(ValueError, match="not a TensorRT version"):
+        build.precision_plan("unknown", "fp32", build.FP32_MODEL)
+
+
+def test_builder_profile_covers_batch_one_to_max_batch():
+    assert build.batch_profile([("x", [-1, 3, 8, 8]), ("mask", [1, 4])], 16) == {
+        "x": ((1, 3, 8, 8), (1, 3, 8, 8), (16, 3, 8, 8))
+    }
+    assert build.batch_profile([("x", [1, 16])], 64) == {}
+    with pytest.raises(build.EngineBuildFailed, match="dynamic dimensions besides the batch"):
+        build.batch_profile([("x", [-1, -1, 16])], 8)
+
+
+BOARD = {
+    "board": "NVIDIA Jetson Orin Nano Developer Kit\x00",
+    "l4t_release": "# R36 (release), REVISION: 3.0",
+    "machine": "aarch64",
+}
+GPU = {"gpu_name": "Orin", "gpu_compute_capability": "8.7", "cuda_version": "12.6"}
+
+
+def identity(**changes):
+    settings = {
+        "tensorrt": "10.3.0.30",
+        "onnx_sha256": SHA,
+        "precision": "int8",
+        "max_batch": 64,
+        "dla_core": None,
+        "workspace_mb": None,
+    }
+    merged = {**BOARD, **GPU, **settings, **changes}
+    return build.engine_identity(merged, {}, {})
+
+
+def staged_engine(folder, blob: bytes, of: dict):
+    """An engine and its record as the host stages them (model.engine, model.facts)."""
+    plan = build.precision_plan("10.3.0", "int8", "qdq")
+    record = build.engine_record(blob, of, plan, "built", build_ns=5)
+    (folder / "model.engine").write_bytes(blob)
+    (folder / "model.facts").write_text(json.dumps(record))
+    return folder / "model.engine", folder / "model.facts"
+
+
+def test_a_staged_engine_is_taken_only_where_its_record_matches_the_board(tmp_path):
+    here = identity()
+    assert here["board"] == "NVIDIA Jetson Orin Nano Developer Kit"  # the device tree's NUL
+    assert build.fitting_engine(tmp_path / "model.engine", tmp_path / "model.facts", here) == (
+        None,
+        "",
+    )
+    engine = staged_engine(tmp_path, b"plan-bytes", here)
+    assert build.fitting_engine(*engine, here) == (b"plan-bytes", "")
+    for change, named in [
+        ({"gpu_name": "NVIDIA H100 80GB HBM3"}, "gpu_name"),
+        ({"tensorrt": "10.7.0"}, "tensorrt"),
+        ({"l4t_release": "# R35 (release), REVISION: 4.1"}, "l4t_release"),
+        ({"max_batch": 8}, "max_batch"),
+        ({"dla_core": 0}, "dla_core"),
+    ]:
+        blob, why = build.fitting_engine(*engine, identity(**change))
+        assert blob is None and "another board or build" in why and named in why
+    (tmp_path / "model.engine").write_bytes(b"plan-by")  # cut short in transit
+    blob, why = build.fitting_engine(*engine, here)
+    assert blob is None and "not the ones its record lists" in why
+    (tmp_path / "model.facts").write_text("{not json")
+    assert "could not be read" in build.fitting_engine(*engine, here)[1]
+
+
+def test_gpu_facts_from_cuda_python_calls():
+    calls = fake_cudart([])
+    properties = types.SimpleNamespace(name=b"Orin\x00\x00garbage", major=8, minor=7)
+    calls.cudaGetDevice = lambda: (calls.cudaError_t.cudaSuccess, 0)
+    calls.cudaGetDeviceProperties = lambda device: (calls.cudaError_t.cudaSuccess, properties)
+    calls.cudaRuntimeGetVersion = lambda: (calls.cudaError_t.cudaSuccess, 12060)
+
+    def check(result):
+        error, value = result
+        assert error == calls.cudaError_t.cudaSuccess
+        return value
+
+    assert build.gpu_facts(calls, check) == GPU
+
+
+def test_runtime_refuses_fp16_on_tensorrt_11_before_loading(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorrt", types.SimpleNamespace(__version__="11.0.0.1"))
+    monkeypatch.setitem(sys.modules, "cuda.bindings.runtime", fake_cudart([]))
+    with pytest.raises(build.BuildRefused, match="cast to fp16"):
+        TensorRT(precision="fp16")
+    assert TensorRT(precision="int8").version == "11.0.0.1"  # the QDQ model gives int8 there
+
+
+def test_build_input_without_tensorrt_is_an_unsupported_run(tmp_path, monkeypatch, no_trtexec):
+    from edgebench.agent.runner import run_job
+
+    monkeypatch.setitem(sys.modules, "tensorrt", None)  # not importable, even where installed
+    work = tiny_workload(tmp_path)
+    record = convert_workload(work.dir, "tensorrt-fp16", work.out / "tensorrt-fp16.json")
+    companions = [work.out / name for name in record["files"] if name != record["model_file"]]
+    job = {
+        "device": "jetson",
+        "workload": "tiny",
+        "format": "tensorrt-fp16",
+        "runtime_family": "tensorrt",
+        "runtime_options": {"precision": "fp16"},
+        "batch_sizes": [1],
+        "timing": {"min_runs": 5, "min_s": 0.0, "max_s": 1},
+        "threads": 1,
+        "seed": 0,
+        "input_range": [0.0, 1.0],
+    }
+    stage = tmp_path / "stage"
+    job_file = stage_run(stage, work.out / record["model_file"], job, None, companions)
+    assert run_job(read_json(job_file), stage) == "unsupported"
+    end = json.loads((stage / "out" / "run.jsonl").read_text().splitlines()[-1])
+    assert end["reason"].startswith(NO_TENSORRT)
+
+
+# -- the host's engine cache ------------------------------------------------------------------
+
+
+def test_engine_cache_key_follows_the_build_settings():
+    key = engine_cache.cache_key(identity())
+    assert key == tx.engine_cache_key(
+        SHA, {**BOARD, **GPU}, "10.3.0.30", "int8", None, max_batch=64, workspace_mb=None
+    )
+    changed = [
+        identity(onnx_sha256="cd" * 32),
+        identity(board="NVIDIA Jetson AGX Orin Developer Kit"),
+        identity(gpu_compute_capability="7.2"),
+        identity(cuda_version="12.2"),
+        identity(tensorrt="10.7.0.23"),
+        identity(max_batch=8),
+        identity(workspace_mb=512),
+        identity(dla_core=1),
+    ]
+    keys = {engine_cache.cache_key(each) for each in changed}
+    assert len(keys) == len(changed) and key not in keys
+
+
+def returned_run(folder, blob: bytes, of: dict, origin: str = "built"):
+    """The raw folder of a run whose agent returned `blob` as its engine, as kept by the host:
+    out/engine.plan and out/engine.json, with the end record listing both with their hashes."""
+    from edgebench.agent.runner import RunLogWriter
+
+    plan = build.precision_plan(of["tensorrt"], of["precision"], "qdq")
+    record = build.engine_record(blob, of, plan, origin, build_ns=1_500_000_000)
+    log = RunLogWriter(folder / "run.jsonl")
+    if origin == "built":
+        build.write_engine(folder, blob, record)
+    else:
+        build.write_engine_record(folder, record)
+    log.end("complete")
+    return folder
+
+
+ENGINE_JOB = {
+    "device": "orin",
+    "workload": "tiny",
+    "format": "tensorrt-int8",
+    "runtime_options": {"precision": "int8"},
+}
+ENGINE_CONVERSION = {
+    "sha256": SHA,
+    "build": {"build_on": "device", "precision": "int8", "max_batch": 64},
+}
+
+
+def test_engine_cache_keeps_a_returned_engine_and_stages_it_for_that_device(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert engine_cache.engine_files_to_stage(ENGINE_JOB, ENGINE_CONVERSION) == []  # never seen
+    raw = returned_run(tmp_path / "raw", b"\x00engine" * 100, identity())
+    cached = engine_cache.keep_engine(ENGINE_JOB, ENGINE_CONVERSION, raw)
+    assert cached == Path(
+        tx.engine_cache_path("results/engines", engine_cache.cache_key(identity()))
+    )
+    assert cached.read_bytes() == b"\x00engine" * 100
+    assert not (raw / build.ENGINE_FILE).exists()  # moved, not copied
+    assert read_json("results/engines/devices/orin.json")["facts"]["gpu_name"] == "Orin"
+    staged = engine_cache.engine_files_to_stage(ENGINE_JOB, ENGINE_CONVERSION)
+    assert staged == [cached, cached.with_suffix(".facts")]
+    # staged beside the model, the agent on that board takes it
+    (tmp_path / "tiny.onnx").write_bytes(b"the model")
+    stage_run(tmp_path / "stage", tmp_path / "tiny.onnx", {}, None, staged, with_agent=False)
+    blob, why = build.fitting_engine(
+        tmp_path / "stage" / "model.engine", tmp_path / "stage" / "model.facts", identity()
+    )
+    assert (blob, why) == (b"\x00engine" * 100, "")
+    # nothing for another device, other settings, or an engine built on the host
+    assert (
+        engine_cache.engine_files_to_stage({**ENGINE_JOB, "device": "nano"}, ENGINE_CONVERSION)
+        == []
+    )
+    on_dla = {**ENGINE_JOB, "runtime_options": {"precision": "int8", "dla_core": 0}}
+    assert engine_cache.engine_files_to_stage(on_dla, ENGINE_CONVERSION) == []
+    host_built = {**ENGINE_CONVERSION, "build": {"build_on": "host"}}
+    assert engine_cache.engine_files_to_stage(ENGINE_JOB, host_built) == []
+
+
+def test_engine_cache_learns_the_board_from_a_run_that_took_the_cached_engine(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    raw = returned_run(tmp_path / "raw", b"engine", identity(tensorrt="10.7.0"), origin="cache")
+    assert engine_cache.keep_engine(ENGINE_JOB, ENGINE_CONVERSION, raw) is None
+    assert read_json("results/engines/devices/orin.json")["tensorrt"] == "10.7.0"
+    assert cached_engines() == []
+
+
+def cached_engines() -> list[Path]:
+    return sorted(Path("results/engines").glob("*/*.engine"))
+
+
+def new_end_record(raw: Path, status: str = "complete", listing: Path | None = None) -> None:
+    """Replace the raw folder's run.jsonl with one whose end record lists the files of
+    `listing` (default: the raw folder itself) with their hashes."""
+    from edgebench.agent.runner import RunLogWriter
+
+    folder = listing or raw
+    RunLogWriter(folder / "run.jsonl").end(status)
+    if folder != raw:
+        shutil.copy(folder / "run.jsonl", raw / "run.jsonl")
+
+
+def test_a_corrupt_partial_or_stale_engine_never_enters_the_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    blob = b"engine-bytes" * 50
+    # altered after the agent listed it in the end record
+    raw = returned_run(tmp_path / "altered", blob, identity())
+    (raw / build.ENGINE_FILE).write_bytes(blob[:-1] + b"X")
+    assert engine_cache.keep_engine(ENGINE_JOB, ENGINE_CONVERSION, raw) is None
+    assert "not the file the run's end record lists" in capsys.readouterr().out
+    # cut short before the end record was written (the record describes the whole engine)
+    raw = returned_run(tmp_path / "partial", blob, identity())
+    (raw / build.ENGINE_FILE).write_bytes(blob[:100])
+    new_end_record(raw)  # an end record that lists the partial file
+    assert engine_cache.keep_engine(ENGINE_JOB, ENGINE_CONVERSION, raw) is None
+    assert "not the engine the agent's record describes" in capsys.readouterr().out
+    # built from another model than the conversion's
+    raw = returned_run(tmp_path / "other", blob, identity(onnx_sha256="cd" * 32))
+    assert engine_cache.keep_engine(ENGINE_JOB, ENGINE_CONVERSION, raw) is None
+    assert "another ONNX model" in capsys.readouterr().out
+    # left by an earlier run: this run's end record does not list it
+    raw = returned_run(tmp_path / "stale", blob, identity())
+    (tmp_path / "later-run").mkdir()
+    new_end_record(raw, "failed", listing=tmp_path / "later-run")
+    assert (
+        engine_cache.keep_engine({**ENGINE_JOB, "device": "nano"}, ENGINE_CONVERSION, raw) is None
+    )
+    assert not Path("results/engines/devices/nano.json").exists()
+    assert cached_engines() == []
+    # the copy itself is checked before it replaces anything
+    target = tmp_path / "results" / "engines" / "ab" / "x.engine"
+    with pytest.raises(OSError, match="came out different"):
+        engine_cache.copy_verified(raw / build.ENGINE_FILE, target, "0" * 64)
+    assert not target.exists() and list(target.parent.iterdir()) == []
+
+
+# -- the real thing: the engine built on the GPU, kept and staged again --------------------------
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_tensorrt_builds_the_engine_where_it_runs_and_the_host_caches_it(
+    tmp_path, monkeypatch, precision
+):
+    _gpu_or_skip()
+    from edgebench.convert.tensorrt_onnx import write_build_input
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(16, 4)).astype(np.float32)
+    bias = rng.normal(size=4).astype(np.float32)
+    tiny_onnx(tmp_path / "tiny.onnx", weights, bias)
+    (tmp_path / "converted").mkdir()
+    out = tmp_path / "converted" / f"tensorrt-{precision}.engine"
+    calibration = lambda: rng.uniform(-1, 1, (32, 16)).astype(np.float32)  # noqa: E731
+    facts = write_build_input(
+        tmp_path / "tiny.onnx", out, FORMATS[f"tensorrt-{precision}"], calibration, 8
+    )
+    model, spec = (out.parent / name for name in facts["files"])
+
+    def staged(folder: Path, *extra: Path) -> Path:
+        stage_run(folder, model, {}, None, [spec, *extra], with_agent=False)
+        (folder / "out").mkdir()
+        return folder / "model.onnx"
+
+    first = staged(tmp_path / "run-1")
+    runtime = TensorRT()
+    runtime.prepare(str(first), 4, 1)
+    x = rng.uniform(-1, 1, (4, 16)).astype(np.float32)
+    runtime.feed(x)
+    runtime.infer()
+    reference = x @ weights + bias
+    atol = 1e-3 if precision == "fp32" else 0.05 * np.abs(reference).max()  # int8: its steps
+    np.testing.assert_allclose(runtime.output(), reference, rtol=1e-3, atol=atol)
+    engine = runtime.details()["engine"]
+    assert engine["origin"] == "built" and engine["build_ns"] > 0 and engine["load_includes_build"]
+    assert engine["identity"]["gpu_name"] and engine["identity"]["gpu_compute_capability"]
+    assert engine["precision_path"]["path"] in ("flags", "strongly-typed")
+    runtime.prepare(str(first), 1, 1)  # the next batch size: the same engine, no build
+    assert runtime.details()["engine"]["load_includes_build"] is False
+    runtime.close()
+    again = TensorRT()  # another process of the same run: the run's own engine
+    again.prepare(str(first), 1, 1)
+    assert again.details()["engine"]["origin"] == "run"
+    again.close()
+    new_end_record(first.parent / "out")
+    job = {"device": "this-gpu", "runtime_options": {}}
+    conversion = {"sha256": sha256_file(model), "build": facts["build"]}
+    assert engine_cache.keep_engine(job, conversion, first.parent / "out") is not None
+    cached = engine_cache.engine_files_to_stage(job, conversion)
+    assert len(cached) == 2
+    later = TensorRT()  # the next run on this board: the host's cached engine, no build
+    later.prepare(str(staged(tmp_path / "run-2", *cached)), 1, 1)
+    assert later.details()["engine"]["origin"] == "cache"
+    assert read_json(tmp_path / "run-2" / "out" / build.ENGINE_RECORD)["origin"] == "cache"
+    later.close()

@@ -68,6 +68,16 @@ def unreachable_note(device: str) -> str:
     return f"{stage_root()}/unreachable/{device}.json"
 
 
+def engine_cache_root() -> str:
+    """TensorRT engines built on the devices, by cache key (edgebench.devices.engine_cache)."""
+    return f"{RESULTS}/engines"
+
+
+def engine_device_facts(device: str) -> str:
+    """The board facts and TensorRT version last seen from a device's engine builds."""
+    return f"{engine_cache_root()}/devices/{device}.json"
+
+
 def plan_manifest(digest: str) -> str:
     return f"{RESULTS}/plans/{digest}.json"
 

@@ -13,16 +13,26 @@ true asynchronous DMA on the stream, as trtexec makes them.
 Engines with a dynamic batch dimension get the run's batch (`set_input_shape`); a static engine
 runs only its own batch. `dla_core` sets `Runtime.DLA_core` before the engine is deserialized
 (an engine built for the DLA with `--useDLACore=N`).
+
+The model is a built engine (`.engine`: built on the host by trtexec at conversion) or the
+engine's build input (`.onnx` with its build spec: built here, see tensorrt_build): the engine
+then comes from this run's out folder, the host's cache (staged beside the model, taken only
+when its record matches this board) or TensorRT's builder, once per process. `details()`
+keeps where it came from, the build's time apart from the load's, the precision path, the
+TensorRT version and the GPU.
 """
 
 from __future__ import annotations
 
 import ctypes
 import importlib
+import time
+from pathlib import Path
 
 import numpy as np
 
 from .runtimes import Runtime, RuntimeUnavailable
+from .tensorrt_build import CONVERTED_MODEL, engine_from_onnx, gpu_facts, precision_plan
 
 # the CUDA binding, newest layout first (cuda-python >= 12.6 moved cudart here; the old module
 # still imports there with a deprecation warning)
@@ -67,17 +77,27 @@ class TensorRT(Runtime):
     name = "tensorrt"
 
     def __init__(
-        self, wanted: str | None = None, dla_core: int | None = None, end_to_end: bool = False
+        self,
+        wanted: str | None = None,
+        dla_core: int | None = None,
+        end_to_end: bool = False,
+        workspace_mb: int | None = None,
+        precision: str | None = None,
     ):
         if wanted is not None and wanted != "tensorrt":
             raise RuntimeUnavailable(f"the agent cannot drive {wanted!r} for this format")
         self._trt = import_tensorrt()
         self.cuda_binding, self._cudart = import_cudart()
         self.version = self._trt.__version__
+        if precision is not None:  # refused before any model is loaded: the run is unsupported
+            precision_plan(self.version, precision, CONVERTED_MODEL.get(precision, ""))
         if dla_core is not None and (isinstance(dla_core, bool) or int(dla_core) < 0):
             raise ValueError(f"dla_core must be a DLA core number, not {dla_core!r}")
         self.dla_core = None if dla_core is None else int(dla_core)
         self.end_to_end = bool(end_to_end)
+        self.workspace_mb = None if workspace_mb is None else int(workspace_mb)
+        self._from_onnx: tuple[Path, bytes] | None = None  # (model, engine) built this process
+        self._engine_details: dict = {}
         self._tensors: list[dict] = []
         self._device: list[int] = []  # device pointers to free
         self._host: list[int] = []  # page-locked host pointers to free
@@ -144,8 +164,10 @@ class TensorRT(Runtime):
                     f"DLA core {self.dla_core} is not present here ({cores} DLA cores)"
                 )
             runtime.DLA_core = self.dla_core
-        with open(model_path, "rb") as handle:
-            engine = runtime.deserialize_cuda_engine(handle.read())
+        serialized = self._serialized_engine(Path(model_path))
+        started = time.monotonic_ns()
+        engine = runtime.deserialize_cuda_engine(serialized)
+        self._engine_details["deserialize_ns"] = time.monotonic_ns() - started
         if engine is None:
             raise RuntimeError(
                 f"TensorRT {self.version} could not deserialize {model_path}: an engine runs "
@@ -210,6 +232,26 @@ class TensorRT(Runtime):
             self._copy(*upload)
         self._synchronize()
 
+    def _serialized_engine(self, model: Path) -> bytes:
+        """The engine's bytes: the staged engine itself, or the one for the staged ONNX model
+        (tensorrt_build.engine_from_onnx), found or built once per process and model."""
+        if model.suffix != ".onnx":
+            self._engine_details = {"origin": "host"}  # built by trtexec at conversion
+            return model.read_bytes()
+        first_load = self._from_onnx is None or self._from_onnx[0] != model
+        if first_load:
+            gpu = gpu_facts(self._cudart, self._check)
+            blob, record = engine_from_onnx(self._trt, model, gpu, self.dla_core, self.workspace_mb)
+            self._from_onnx, self._onnx_record = (model, blob), record
+        record = self._onnx_record
+        self._engine_details = {
+            key: record[key]
+            for key in ("origin", "build_ns", "rebuilt_because", "precision_path", "identity")
+        }
+        # the batch record's load_ns includes the build only where it happened
+        self._engine_details["load_includes_build"] = first_load and record["origin"] == "built"
+        return self._from_onnx[1]
+
     def input_spec(self):
         first = self._inputs[0]
         return first["shape"], first["dtype"], None
@@ -256,4 +298,5 @@ class TensorRT(Runtime):
             ],
             "tensorrt_major": int(str(self.version).split(".")[0]),
             "cuda_binding": self.cuda_binding,
+            "engine": self._engine_details,
         }

@@ -1,14 +1,18 @@
-"""ONNX -> TensorRT engine with NVIDIA's trtexec (x86-64 or Jetson hosts with an NVIDIA GPU).
+"""ONNX -> TensorRT engine: built on the device by default, or on the host with NVIDIA's trtexec.
 
-fp32 and fp16 build from the onnx-fp32 file (`--fp16` for the latter). int8 uses TensorRT's
-explicit quantization: ONNX Runtime's static quantizer writes a QDQ model (symmetric int8,
-per-channel weights, scales calibrated on the workload's calibration inputs, the same set
-tflite-int8 calibrates on), which trtexec builds with `--int8`. TensorRT 11 removed the precision
-flags: there fp32 and int8 (QDQ) build from the model's own types, and fp16 needs a model cast to
-fp16 beforehand, which this converter does not write yet (an unsupported record says so). The
-path taken is recorded (`precision_path`, see edgebench.convert.trtexec). The engine has a
-dynamic batch dimension from 1 to MAX_BATCH. An engine only runs on the GPU model and TensorRT
-version it was built with: build it on the device, or on a host with the same GPU and image.
+An engine only runs on the GPU model and TensorRT version it was built with, so where the host
+has no trtexec (no `tensorrt` image on an x86 GPU host), the conversion writes the engine's build
+input instead (edgebench.convert.tensorrt_onnx: the ONNX model and a build spec) and the agent
+builds the engine on the board (edgebench.agent.tensorrt_build); the host caches what comes back
+(edgebench.devices.engine_cache). The record's `build` says which (`build_on`: device | host).
+
+On the host: fp32 and fp16 build from the onnx-fp32 file (`--fp16` for the latter). int8 uses
+TensorRT's explicit quantization: a QDQ model calibrated on the workload's calibration inputs
+(the same set tflite-int8 calibrates on, never trtexec's random scales), built with `--int8`.
+TensorRT 11 removed the precision flags: there fp32 and int8 (QDQ) build from the model's own
+types, and fp16 needs a model cast to fp16 beforehand, which this converter does not write yet
+(an unsupported record says so). The path taken is recorded (`precision_path`, see
+edgebench.convert.trtexec). The engine has a dynamic batch dimension from 1 to MAX_BATCH.
 """
 
 from __future__ import annotations
@@ -23,8 +27,13 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
+from edgebench.convert.tensorrt_onnx import (
+    QUANTIZATION,
+    graph_inputs,
+    quantize_qdq,
+    remove_build_input,
+    write_build_input,
+)
 from edgebench.convert.trtexec import FP32_MODEL, QDQ_MODEL, precision_path, trtexec_build_argv
 from edgebench.formats import Format
 
@@ -47,31 +56,11 @@ def trtexec() -> str | None:
 
 
 def missing_tool(fmt: Format) -> str | None:
-    if trtexec() is None:
-        return (
-            f"{fmt.name} needs NVIDIA TensorRT's trtexec, which is not on PATH here; the tensorrt "
-            "image has it (--config containers=docker on a host with an NVIDIA GPU and the NVIDIA "
-            "container toolkit)"
-        )
+    """Without trtexec the engine is built on the device: only the ONNX side is needed here."""
     for module in ("onnx", "onnxruntime") if fmt.precision == "int8" else ("onnx",):
         if importlib.util.find_spec(module) is None:
             return f"{fmt.name} needs the {module} Python package, which is not installed here"
     return None
-
-
-def graph_inputs(path: Path) -> list[tuple[str, list[int]]]:
-    """(name, dims) of the model's real inputs; -1 where a dimension is dynamic."""
-    import onnx
-
-    graph = onnx.load(str(path), load_external_data=False).graph
-    weights = {init.name for init in graph.initializer}
-    found = []
-    for tensor in graph.input:
-        if tensor.name in weights:
-            continue
-        dims = tensor.type.tensor_type.shape.dim
-        found.append((tensor.name, [d.dim_value if d.HasField("dim_value") else -1 for d in dims]))
-    return found
 
 
 def shape_flags(inputs: list[tuple[str, list[int]]], max_batch: int = MAX_BATCH) -> list[str]:
@@ -89,40 +78,6 @@ def shape_flags(inputs: list[tuple[str, list[int]]], max_batch: int = MAX_BATCH)
     if not spec["min"]:
         return []
     return [f"--{key}Shapes={','.join(values)}" for key, values in spec.items()]
-
-
-def quantize_qdq(source: Path, target: Path, calibration: np.ndarray) -> None:
-    """A QDQ (explicitly quantized) copy of the ONNX model, as TensorRT wants it: symmetric
-    int8 activations and per-channel weights, min-max calibrated on `calibration`."""
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-
-    (name, _), *_ = graph_inputs(source)
-
-    class Samples(CalibrationDataReader):
-        def __init__(self):
-            self.samples = iter(calibration.astype(np.float32))
-
-        def get_next(self):
-            sample = next(self.samples, None)
-            return None if sample is None else {name: sample[np.newaxis]}
-
-    quantize_static(
-        str(source),
-        str(target),
-        Samples(),
-        quant_format=QuantFormat.QDQ,
-        per_channel=True,
-        activation_type=QuantType.QInt8,
-        weight_type=QuantType.QInt8,
-        calibrate_method=CalibrationMethod.MinMax,
-        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
-    )
 
 
 def version_from(output: str) -> str | None:
@@ -151,7 +106,18 @@ def trtexec_version(tool: str) -> str | None:
 
 
 def convert_file(source: Path, out: Path, fmt: Format, calibration) -> dict:
+    """The engine built here with trtexec where it is installed, else the build input for the
+    device (edgebench.convert.tensorrt_onnx)."""
     tool = trtexec()
+    if tool is None:
+        return write_build_input(source, out, fmt, calibration, MAX_BATCH)
+    facts = build_on_host(tool, source, out, fmt, calibration)
+    remove_build_input(out)
+    return facts
+
+
+def build_on_host(tool: str, source: Path, out: Path, fmt: Format, calibration) -> dict:
+    """The engine built by trtexec into `out`, and the record's facts."""
     version = trtexec_version(tool)
     # an unknown version is taken for TensorRT 10's flags (the older trtexec output)
     path = precision_path(version or "10", fmt.precision)
@@ -162,7 +128,7 @@ def convert_file(source: Path, out: Path, fmt: Format, calibration) -> dict:
         if fmt.precision == "int8":
             onnx_file, model = Path(tmp) / "qdq.onnx", QDQ_MODEL
             quantize_qdq(source, onnx_file, calibration())
-            extra["quantization"] = "QDQ (onnxruntime quantize_static, symmetric, per-channel)"
+            extra["quantization"] = QUANTIZATION
         report = [
             "--skipInference", "--profilingVerbosity=detailed", f"--exportLayerInfo={layers}",
             *shape_flags(graph_inputs(onnx_file)),
@@ -186,6 +152,7 @@ def convert_file(source: Path, out: Path, fmt: Format, calibration) -> dict:
     return {
         "ops": ops,
         "max_batch": MAX_BATCH,
+        "build": {"build_on": "host", "precision": fmt.precision, "max_batch": MAX_BATCH},
         "tool_versions": {"tensorrt": version_from(output) or version},
         **extra,
     }

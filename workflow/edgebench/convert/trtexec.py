@@ -7,7 +7,8 @@
   TensorRT 10 and older (weak typing), the model's own types on TensorRT 11 and newer, which
   removed `--fp16`, `--int8` and `--calib` (strong typing only).
 - `engine_cache_key` / `engine_cache_path` name an engine by everything that makes it specific:
-  an engine only runs on the GPU model and TensorRT version it was built with.
+  an engine only runs on the GPU model and TensorRT version it was built with
+  (edgebench.devices.engine_cache keeps the engines built on devices by this key).
 - `trtexec_build_argv` / `trtexec_fidelity_argv` build argument lists (never shell strings).
 """
 
@@ -271,10 +272,14 @@ def engine_cache_key(
     trt_version: str,
     precision: str,
     dla_core: int | None,
+    *,
+    max_batch: int | None = None,
+    workspace_mb: int | None = None,
 ) -> str:
     """sha256 hex of a canonical JSON of what makes an engine specific: the ONNX model, the
     board's GPU and image (ENGINE_FACTS; a missing fact and an empty one are the same), the
-    TensorRT version, the precision and the DLA core."""
+    TensorRT version, the precision, the DLA core and the build's settings (the largest batch
+    of its optimization profile, the workspace limit)."""
     if not re.fullmatch(r"[0-9a-fA-F]{64}", onnx_sha256 or ""):
         raise ValueError(f"not a sha256 hex digest: {onnx_sha256!r}")
     fields = {
@@ -283,6 +288,8 @@ def engine_cache_key(
         "tensorrt": str(trt_version).strip(),
         "precision": precision,
         "dla_core": None if dla_core is None else int(dla_core),
+        "max_batch": None if max_batch is None else int(max_batch),
+        "workspace_mb": None if workspace_mb is None else int(workspace_mb),
     }
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
