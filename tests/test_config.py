@@ -93,7 +93,8 @@ def test_suites_cover_what_their_names_promise(project):
     ("devices", "said"),
     [
         ("local,nope", ["'nope'", "local"]),  # unknown name
-        ("Local", ["'Local' is refused", "valid devices: coral, jetson, local, mcu, rpi"]),  # pattern
+        # pattern
+        ("Local", ["'Local' is refused", "valid devices: coral, jetson, local, mcu, rpi"]),
     ],
 )
 def test_workflow_stops_before_any_job_on_a_bad_device(project, devices, said):

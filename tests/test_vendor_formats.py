@@ -32,7 +32,6 @@ def test_vendor_formats_name_the_format_they_are_made_from():
 @pytest.mark.parametrize(
     ("fmt", "module", "tool"),
     [
-        ("tensorrt-fp32", tensorrt, "trtexec"),
         ("edgetpu-int8", edgetpu, "edgetpu_compiler"),
         ("openvino-fp32", openvino, "openvino"),
     ],

@@ -241,7 +241,12 @@ LAZY_RUNTIMES = {
 RUNTIME_OPTIONS = {
     "onnx": {"onnx_providers": "providers"},
     "openvino": {"openvino_device": "device", "precision": "precision"},
-    "tensorrt": {"dla_core": "dla_core", "end_to_end": "end_to_end"},
+    "tensorrt": {
+        "dla_core": "dla_core",
+        "end_to_end": "end_to_end",
+        "tensorrt_workspace_mb": "workspace_mb",
+        "precision": "precision",
+    },
     "edgetpu": {"edgetpu_device": "device"},
 }
 

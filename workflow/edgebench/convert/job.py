@@ -168,14 +168,16 @@ def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) 
         else None
     )
     facts = convert(record_path.with_name(source["model_file"]), out, fmt, calibration)
-    files = [out, *facts.pop("extra_files", [])]
+    # a converter may name another model file (a TensorRT engine's ONNX build input)
+    model = out.with_name(facts.pop("model_file", out.name))
+    files = [model, *facts.pop("extra_files", [])]
     versions = tool_versions(fmt.runtime) | facts.pop("tool_versions", {})
     result = {
         "status": "ok",
         "reason": "",
-        "model_file": out.name,
+        "model_file": model.name,
         "size_bytes": sum(path.stat().st_size for path in files),
-        "sha256": sha256_file(out),
+        "sha256": sha256_file(model),
         "source": {"format": fmt.source, "sha256": source["sha256"]},
         "tool_versions": versions,
         **facts,

@@ -13,7 +13,6 @@ The dispatcher stages them as model.onnx and model.json; the agent's tensorrt_bu
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -114,7 +113,6 @@ def write_build_input(source: Path, out: Path, fmt: Format, calibration, max_bat
         "inputs": graph_inputs(onnx_file),
     }
     write_json(spec_file, spec)
-    point_at(out, onnx_file)
     facts = {
         "model_file": onnx_file.name,
         "size_bytes": onnx_file.stat().st_size + spec_file.stat().st_size,
@@ -126,15 +124,6 @@ def write_build_input(source: Path, out: Path, fmt: Format, calibration, max_bat
     if model == QDQ_MODEL:
         facts["quantization"] = QUANTIZATION
     return facts
-
-
-def point_at(out: Path, onnx_file: Path) -> None:
-    """`out` as a link to the ONNX model: the conversion step hashes the file at its format's
-    path ({format}.engine) for the record, which names the ONNX model as the model file."""
-    link = out.with_name(f".{out.name}.link")
-    link.unlink(missing_ok=True)
-    os.symlink(onnx_file.name, link)
-    os.replace(link, out)
 
 
 def remove_build_input(out: Path) -> None:

@@ -22,6 +22,7 @@ from edgebench import paths
 from edgebench.agent.powerlog import METER_LOG, POWER_LOG
 from edgebench.agent.protocol import Timing
 from edgebench.agent.runtimes import RUNTIME_MODULES, RUNTIME_OPTIONS
+from edgebench.devices import engine_cache
 from edgebench.devices.local import LocalTransport
 from edgebench.devices.serial import SerialTransport
 from edgebench.devices.ssh import SshError, SshTransport
@@ -203,6 +204,7 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
     model = conversion.parent / record["model_file"]
     companions = [conversion.parent / name for name in record.get("files", {})]
     companions = [path for path in companions if path != model]
+    companions += engine_cache.engine_files_to_stage(job, record)  # a TensorRT engine built before
     stage_run(stage, model, job, inputs, companions, with_agent=transport.stages_agent)
     try:
         try:
@@ -216,7 +218,9 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
         if not (stage / "out" / "run.jsonl").exists():
             write_unrun(raw_log, job, "failed", exit_reason(code))
             return "failed"
-        return keep_results(stage / "out", raw_log, record["sha256"], meter_log)
+        status = keep_results(stage / "out", raw_log, record["sha256"], meter_log)
+        engine_cache.keep_engine(job, record, raw_log.parent)
+        return status
     finally:
         transport.cleanup(stage)
 
