@@ -292,3 +292,35 @@ def test_refused_config_values_are_explained_with_the_valid_names(project, value
     message = str(error.value)
     assert shown in message and "valid devices: coral, jetson, local, mcu, rpi" in message
     assert "None" not in message and "Failed validating" not in message
+
+
+def test_serial_boards_are_checked_at_load_port_firmware_map_and_keys(project, tmp_path):
+    import os
+    import pty
+
+    main, other = pty.openpty()
+    port = os.ttyname(other)
+    board = {"transport": "serial", "port": port, "formats": ["tflite-int8"]}
+    board["power"] = {"source": "none"}
+    try:
+        project.write_yaml("devices/mcu.yaml", {"name": "mcu", **board})
+        assert checked_plan(project, devices="local,mcu").devices["mcu"]["port"] == port
+        link = tmp_path / "by-id"
+        link.symlink_to(port)
+        project.write_yaml("devices/mcu2.yaml", {"name": "mcu2", **board, "port": str(link)})
+        with pytest.raises(ConfigError, match="two devices on one serial port.*mcu and mcu2"):
+            checked_plan(project, devices="mcu,mcu2")
+        mistakes = [
+            ({"port": "/dev/no-such-board"}, "port '/dev/no-such-board' does not exist"),
+            ({"models": {"ic01": "tiny-icc"}}, "maps ic01 to 'tiny-icc', which is no workload"),
+            ({"threads": 2}, "threads does not apply to a serial board"),
+            ({"port": 22}, "devices/mcu.yaml"),
+        ]
+        for change, expected in mistakes:
+            project.write_yaml("devices/mcu.yaml", {"name": "mcu", **board, **change})
+            with pytest.raises(ConfigError) as error:
+                checked_plan(project, devices="mcu")
+            assert expected in str(error.value)
+    finally:
+        os.close(main)
+        os.close(other)
