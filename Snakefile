@@ -2,6 +2,8 @@
 # Usage: snakemake --cores 4 [--config devices=jetson,coral suite=full]
 from snakemake.utils import min_version
 
+from edgebench.cluster import explain_memory_kills
+
 min_version("9.0")
 
 
@@ -21,6 +23,7 @@ rule all:
     default_target: True
     input:
         all_targets(),
+    localrule: True
 
 
 onsuccess:
@@ -29,3 +32,4 @@ onsuccess:
 
 onerror:
     keep_what_completed()
+    explain_memory_kills(log)

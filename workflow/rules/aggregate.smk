@@ -1,5 +1,7 @@
 # Aggregation: one tidy table, one row per device x workload x format x batch, over this plan's
 # rows and every run measured in this results folder before (edgebench.outcome).
+# Local rules: on a cluster they run on the submitting machine, in seconds (less than a SLURM
+# job's own start), next to the runs they read.
 
 
 rule plan_manifest:
@@ -7,6 +9,7 @@ rule plan_manifest:
         outcome.plan_manifest(PLAN),
     log:
         paths.log("plans"),
+    localrule: True
     params:
         rows=lambda wildcards: PLAN.run_rows(),
     conda:
@@ -23,6 +26,7 @@ rule tables:
         parquet=paths.TABLE_PARQUET,
     log:
         paths.log("tables"),
+    localrule: True
     params:
         settings=TABLE_SETTINGS,
     conda:

@@ -1,5 +1,6 @@
 # Report: each device's raw logs condensed once into a digest, then the static HTML page, the
 # DAG's last step. Adding a device digests that device only; the page itself is cheap to rebuild.
+# Local rules: on a cluster they run on the submitting machine (seconds, see aggregate.smk).
 
 
 rule report_device:
@@ -9,6 +10,7 @@ rule report_device:
         paths.device_digest("{device}"),
     log:
         paths.log("report", "devices", "{device}"),
+    localrule: True
     params:
         profile=table_device,
         measured=measured_device_runs,
@@ -25,6 +27,7 @@ rule report:
         REPORT,
     log:
         paths.log("report", "index"),
+    localrule: True
     params:
         context=report_context,
         measured_conversions=measured_conversions,

@@ -1,6 +1,9 @@
 # Runs: every converted workload on every selected device that has a runtime for its format.
 # One run per device at a time (board_<device> resources); a local run takes every core so
-# nothing else disturbs its timings.
+# nothing else disturbs its timings. Runs are local rules: on a cluster they stay on the
+# machine that reaches the boards (and holds the board resources and locks); the reference
+# outputs are a SLURM job like a conversion.
+from edgebench.cluster import job_mem_mb
 
 
 rule reference_outputs:
@@ -11,6 +14,12 @@ rule reference_outputs:
         paths.reference("{workload}"),
     log:
         paths.log("reference", "{workload}"),
+    resources:
+        # measured peaks: 0.9 GB + 15 MB per MB of accuracy inputs (500 ImageNet-style images
+        # for InceptionV3, 200 MB: 3.3 GB)
+        mem_mb=lambda wildcards, input: job_mem_mb(900, 15, input.dataset),
+        runtime=15,
+        cpus_per_task=1,
     conda:
         "../../envs/edgebench.yaml"
     script:
@@ -24,6 +33,7 @@ rule run:
         paths.raw_log("{device}", "{workload}", "{format}"),
     log:
         paths.log("run", "{device}", "{workload}", "{format}"),
+    localrule: True
     params:
         measured_by=lambda wildcards: measurement_settings(device_profile(wildcards)),
         suite=suite_run_settings,

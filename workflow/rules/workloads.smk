@@ -1,4 +1,8 @@
 # Workloads: datasets, the model zoo, trained models and NeurIO blocks, each with meta.json.
+# On a cluster the digits set is made on the submitting machine (seconds: less than a SLURM
+# job's own start); ImageNet-style sets (the folder on a shared path) and the workloads are
+# built in SLURM jobs.
+from edgebench.cluster import job_mem_mb
 
 
 rule prepare_digits:
@@ -6,6 +10,7 @@ rule prepare_digits:
         paths.dataset("digits"),
     log:
         paths.log("datasets", "digits"),
+    localrule: True
     params:
         seed=0,
         test_fraction=0.3,
@@ -24,6 +29,11 @@ rule prepare_imagenet:
         paths.log("datasets", "imagenet-{workload}"),
     params:
         settings=imagenet_settings,
+    resources:
+        # measured peaks: 0.8 GB (224 x 224) to 1.3 GB (InceptionV3's 299 x 299), 500 images
+        mem_mb=job_mem_mb(1300),
+        runtime=15,
+        cpus_per_task=1,
     conda:
         "../../envs/edgebench.yaml"
     script:
@@ -40,6 +50,11 @@ rule build_workload:
         paths.log("workloads", "{workload}"),
     params:
         spec=workload_spec,
+    resources:
+        # measured peaks: 0.9 GB (blocks, training the digits CNN) to 2.2 GB (ResNet50)
+        mem_mb=job_mem_mb(2200),
+        runtime=15,
+        cpus_per_task=1,
     conda:
         "../../envs/edgebench.yaml"
     script:
