@@ -324,3 +324,11 @@ def test_serial_boards_are_checked_at_load_port_firmware_map_and_keys(project, t
     finally:
         os.close(main)
         os.close(other)
+
+
+def test_a_tiny_test_set_that_is_not_there_is_refused_at_load(project, tmp_path):
+    cifar = tmp_path / "cifar-10-batches-py"
+    cifar.mkdir()
+    assert checked_plan(project, suite="tiny", tiny_data={"ic": str(cifar)}).tiny_data
+    with pytest.raises(ConfigError, match="tiny_data.kws: /no/kws.npz does not exist"):
+        checked_plan(project, suite="tiny", tiny_data={"ic": str(cifar), "kws": "/no/kws.npz"})

@@ -19,6 +19,11 @@ def imagenet_set(workload: str) -> str:
     return f"{RESULTS}/datasets/imagenet/{workload}.npz"
 
 
+def tiny_set(workload: str) -> str:
+    """An MLPerf Tiny test set (config tiny_data) as the accuracy pass reads it."""
+    return f"{RESULTS}/datasets/tiny/{workload}.npz"
+
+
 def workload_model(workload: str) -> str:
     return f"{RESULTS}/workloads/{workload}/model.keras"
 

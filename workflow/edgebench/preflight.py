@@ -26,6 +26,7 @@ def check_plan(plan: Plan) -> None:
             check_builder(spec.builder, name, plan.root)
     if plan.imagenet_val and any(plan.accuracy_dataset(w) for w in plan.workloads):
         check_imagenet(plan.imagenet_val)
+    check_tiny_data(plan)
     if plan.baseline:
         baseline_table(plan.baseline)
     if clashes := shared_ports(list(plan.devices.values())):
@@ -105,6 +106,16 @@ def check_imagenet(imagenet_val: dict) -> None:
             f"config key imagenet_val: {labels} lists {len(missing)} image(s) that do not exist "
             f"in {folder}, e.g. {missing[0]!r}"
         )
+
+
+def check_tiny_data(plan: Plan) -> None:
+    """Every MLPerf Tiny test set named in config key tiny_data is there."""
+    for task, location in (plan.tiny_data or {}).items():
+        if not Path(location).expanduser().exists():
+            raise ConfigError(
+                f"config key tiny_data.{task}: {location} does not exist; point it at the test "
+                "set you have (README, The tiny suite) or remove the key"
+            )
 
 
 def check_host_meter(profile: dict) -> None:

@@ -159,6 +159,12 @@ def run_inputs(wildcards):
     return inputs
 
 
+def tiny_source(wildcards):
+    return str(
+        Path(PLAN.tiny_data[PLAN.spec(wildcards.workload).test_set]).expanduser()
+    )
+
+
 def imagenet_labels(wildcards):
     folder = Path(PLAN.imagenet_val["path"]).expanduser()
     return str(folder / PLAN.imagenet_val.get("labels", "labels.txt"))

@@ -1,6 +1,6 @@
 # Workloads: datasets, the model zoo, trained models and NeurIO blocks, each with meta.json.
-# On a cluster the digits set is made on the submitting machine (seconds: less than a SLURM
-# job's own start); ImageNet-style sets (the folder on a shared path) and the workloads are
+# On a cluster the digits set and the MLPerf Tiny test sets are made on the submitting machine
+# (seconds: less than a SLURM job's own start); ImageNet-style sets (the folder on a shared path) and the workloads are
 # built in SLURM jobs.
 from edgebench.cluster import job_mem_mb
 
@@ -38,6 +38,23 @@ rule prepare_imagenet:
         "../../envs/edgebench.yaml"
     script:
         "../scripts/prepare_imagenet.py"
+
+
+rule prepare_tiny:
+    input:
+        tiny_source,
+    output:
+        paths.tiny_set("{workload}"),
+    log:
+        paths.log("datasets", "tiny-{workload}"),
+    localrule: True
+    params:
+        task=lambda wildcards: PLAN.spec(wildcards.workload).test_set,
+        input_shape=lambda wildcards: PLAN.spec(wildcards.workload).input_shape,
+    conda:
+        "../../envs/edgebench.yaml"
+    script:
+        "../scripts/prepare_tiny.py"
 
 
 rule build_workload:

@@ -30,6 +30,8 @@ class WorkloadSpec:
     block_kind: str | None = None
     params: dict = field(default_factory=dict)
     output_shape: list[int] | None = None
+    metric: str = "top1"  # top1 | auc (edgebench.metrics.accuracy)
+    test_set: str | None = None  # MLPerf Tiny task whose test set config tiny_data names
 
     @property
     def is_block(self) -> bool:
@@ -73,6 +75,8 @@ def _load_models(path: Path, weights: str) -> dict[str, WorkloadSpec]:
             classes=entry["classes"],
             dataset=entry.get("dataset"),
             preprocessing=entry.get("preprocessing", {}),
+            metric=entry["metric"],
+            test_set=entry.get("test_set"),
         )
     return specs
 

@@ -21,6 +21,7 @@ class Plan:
     formats: list[str]
     containers: str
     imagenet_val: dict | None = None
+    tiny_data: dict | None = None  # MLPerf Tiny task -> its test set on disk
     baseline: str | None = None  # earlier results the report compares this run against
     catalog: dict[str, WorkloadSpec] | None = None  # every known workload, selected or not
     root: Path = Path(".")
@@ -53,6 +54,8 @@ class Plan:
         spec = self.spec(workload)
         if spec.dataset:
             return self.trained_on(workload)
+        if spec.test_set and spec.test_set in (self.tiny_data or {}):
+            return paths.tiny_set(workload)
         if self.imagenet_val and spec.group == "models" and spec.preprocessing:
             return paths.imagenet_set(workload)
         return None
@@ -118,6 +121,7 @@ def load_plan(config: dict, root: Path = Path(".")) -> Plan:
         formats=list(suite["formats"]),
         containers=config.get("containers", "none"),
         imagenet_val=config.get("imagenet_val"),
+        tiny_data=config.get("tiny_data"),
         baseline=config.get("baseline"),
         catalog=catalog,
         root=root,

@@ -72,6 +72,7 @@ def build_workload(spec: WorkloadSpec, model_path: Path, meta_path: Path, datase
         "dataset": spec.dataset,
         "input_range": spec.input_range,
         "preprocessing": spec.preprocessing,
+        "metric": spec.metric,
         "builder": spec.builder or f"edgebench.workloads.blocks:{spec.block_kind}",
         "params_config": spec.params,
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
