@@ -51,7 +51,10 @@ def cluster(tmp_path_factory):
     reason = slurm.missing()
     need(reason is None, reason or "")
     with slurm.Cluster(tmp_path_factory.mktemp("slurm")) as running:
-        yield running
+        with pytest.MonkeyPatch.context() as environment:  # Project.snakemake's environment
+            for name, value in running.variables.items():
+                environment.setenv(name, value)
+            yield running
 
 
 def suite_project(root: Path) -> Project:

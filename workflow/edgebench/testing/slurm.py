@@ -3,19 +3,22 @@ slurmd, started on private ports with private state folders, this machine as its
 
 No accounting database: the pinned executor plugin (snakemake-executor-plugin-slurm 2.8.0)
 asks `squeue` for job states when told `--slurm-status-command squeue` and MinJobAge is at
-least three times its first status check (here MinJobAge=300), and `sacctmgr`/`sacct` are
-asked only to guess an account, which `--slurm-no-account` skips. So slurmdbd and MariaDB are
-not started.
+least three times its first status check (here MinJobAge=300); `sacct` is asked otherwise only
+to guess an account, which fails here, and the plugin then submits without one (a warning; its
+`--slurm-no-account` setting is not read by 2.8.0). So slurmdbd and MariaDB are not started.
+The node is this machine as `slurmd -C` sees it (CPUs, sockets, RealMemory).
 
 Settings that work in a container without cgroups: processes tracked by their parents
 (proctrack/linuxproc), no task binding (task/none), memory sampled every second from /proc
 (jobacct_gather/linux) and a step over its `--mem` killed (JobAcctGatherParams=OverMemoryKill):
 its log then says `exceeded memory limit (USED > LIMIT), being killed`.
 
-The plugin runs each job's command through a nested `srun` from which it strips every
-`SLURM_*` variable, SLURM_CONF included; that `srun` finds the cluster only through
-/etc/slurm/slurm.conf. So that path is made a link to the private configuration for the
-cluster's life (never when another configuration is there) and removed at `stop()`.
+Nothing outside `root` is written, so clusters of two sessions can run side by side: clients
+find the cluster through SLURM_CONF (`Cluster.env`). One hole needs a wrapper: inside a job
+the plugin runs the rule through a nested `srun` after removing every `SLURM_*` variable,
+SLURM_CONF included (snakemake-executor-plugin-slurm-jobstep 0.6.1), so that `srun` would look
+for /etc/slurm/slurm.conf. `Cluster.variables` puts first on PATH an `srun` that sets
+SLURM_CONF back and runs the real one.
 """
 
 from __future__ import annotations
@@ -32,8 +35,6 @@ from edgebench.testing.boards import free_port
 PACKAGES = ("munge", "slurmctld", "slurmd", "slurm-client")
 DAEMONS = {name: f"/usr/sbin/{name}" for name in ("munged", "slurmctld", "slurmd")}
 CLIENTS = ("sbatch", "squeue", "scancel", "sinfo", "srun")
-SYSTEM_CONF = Path("/etc/slurm/slurm.conf")
-MARKER = "# edgebench one-node test cluster"
 
 
 def missing() -> str | None:
@@ -44,19 +45,7 @@ def missing() -> str | None:
         return f"needs Debian's packages {' '.join(PACKAGES)} (missing: {', '.join(absent)})"
     if os.geteuid() != 0:
         return "needs root: slurmd starts jobs as their user and munged signs as root"
-    if foreign_configuration():
-        return f"{SYSTEM_CONF} belongs to another SLURM installation on this machine"
     return None
-
-
-def foreign_configuration() -> bool:
-    """A configuration at the system path that a test cluster did not leave."""
-    if not SYSTEM_CONF.is_symlink() and not SYSTEM_CONF.exists():
-        return False
-    try:
-        return MARKER not in SYSTEM_CONF.read_text()
-    except OSError:  # a dangling link: a test cluster that was not stopped
-        return not SYSTEM_CONF.is_symlink()
 
 
 def this_node() -> dict[str, str]:
@@ -81,14 +70,21 @@ class Cluster:
     @property
     def env(self) -> dict[str, str]:
         """The environment for commands that use this cluster."""
-        return {**os.environ, "SLURM_CONF": str(self.conf)}
+        return {**os.environ, **self.variables}
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """What that environment changes: SLURM_CONF, and PATH with the `srun` wrapper first."""
+        path = f"{self.root / 'bin'}{os.pathsep}{os.environ.get('PATH', os.defpath)}"
+        return {"SLURM_CONF": str(self.conf), "PATH": path}
 
     def start(self) -> Cluster:
-        for folder in ("munge", "state", "spool", "log"):
+        for folder in ("munge", "state", "spool", "log", "bin"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
         try:
             self.start_munge()
-            self.write_configuration()
+            self.conf.write_text(self.configuration())
+            self.write_srun_wrapper()
             self.start_daemon("slurmctld", "-D", "-f", str(self.conf))
             self.start_daemon("slurmd", "-D", "-f", str(self.conf), "-N", self.node["NodeName"])
             self.wait_until_idle()
@@ -115,17 +111,16 @@ class Cluster:
         )
         wait_for(self.munge_socket.exists, 10, "munged did not create its socket")
 
-    def write_configuration(self) -> None:
-        self.conf.write_text(self.configuration())
-        SYSTEM_CONF.parent.mkdir(parents=True, exist_ok=True)
-        SYSTEM_CONF.unlink(missing_ok=True)
-        SYSTEM_CONF.symlink_to(self.conf)
+    def write_srun_wrapper(self) -> None:
+        wrapper = self.root / "bin" / "srun"
+        real = shutil.which("srun")
+        wrapper.write_text(f"#!/bin/sh\nexport SLURM_CONF='{self.conf}'\nexec '{real}' \"$@\"\n")
+        wrapper.chmod(0o755)
 
     def configuration(self) -> str:
         root, node = self.root, self.node
         hardware = " ".join(f"{key}={value}" for key, value in node.items() if key != "NodeName")
         lines = [
-            MARKER,
             "ClusterName=edgebench",
             f"SlurmctldHost={node['NodeName']}(127.0.0.1)",
             f"SlurmctldPort={free_port()}",
@@ -205,8 +200,6 @@ class Cluster:
             wait_for(self.queue_empty, 15, None)
         for name in ("slurmd", "slurmctld", "munged"):
             stop_process(self.processes.pop(name, None))
-        if SYSTEM_CONF.is_symlink() and SYSTEM_CONF.resolve() == self.conf.resolve():
-            SYSTEM_CONF.unlink()
 
     def queue_empty(self) -> bool:
         try:
