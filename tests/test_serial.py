@@ -162,10 +162,18 @@ def test_the_board_times_windows_on_its_own_clock_and_scores_like_the_host(
     run = read_run(raw_log)
     (batch,) = run.batches
     assert batch["windows"] == 3 and len(run.samples[1]) == 3
-    assert batch["runs"] == 3 * json.loads(raw_log.read_text().splitlines()[1])["inferences"]
     assert run.header["facts"]["firmware_model"] == "ic01"
     assert run.header["runtime"]["name"] == "mlperf-tiny-firmware"
     assert (run.samples[1] > 0).all()
+    windows = [json.loads(line) for line in raw_log.read_text().splitlines()[1:4]]
+    spans_s = [(w["end_ns"] - w["start_ns"]) / 1e9 for w in windows]
+    assert batch["short_windows"] == sum(span < 0.05 for span in spans_s)  # said, not hidden
+    assert batch["runs"] == sum(w["inferences"] for w in windows)
+    from edgebench.metrics.tables import timing_note
+
+    assert "2 of 3 windows lasted less than window_s (10 s)" in timing_note(
+        {**batch, "short_windows": 2, "window_s": 10}, {}
+    )
     # the accuracy pass: the same int8 file on the host's LiteRT, as the local agent runs it
     outputs = np.load(raw_log.parent / "accuracy.npz")["outputs"]
     runtime = load_runtime("tflite", None, {})

@@ -114,6 +114,11 @@ def ms(nanoseconds) -> float:
 def timing_note(record: dict, timing: dict) -> str | None:
     """Says when `max_runs` ended the timed window before `min_s` (a shorter window than asked),
     or `max_s` ended it before the median's interval reached `target_ci`."""
+    if record.get("short_windows"):  # a serial board that ran faster than its calibration
+        return (
+            f"{record['short_windows']} of {record.get('windows')} windows lasted less than "
+            f"window_s ({record.get('window_s')} s)"
+        )
     if record.get("stopped_by") == "max_s" and timing.get("target_ci"):
         return (
             f"reached max_s ({timing.get('max_s')} s) before the median's 95% interval was "
