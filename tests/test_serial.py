@@ -9,7 +9,8 @@ import pty
 
 import numpy as np
 import pytest
-from edgebench.devices.serial import profile_problems, shared_ports, window_sample, window_size
+from edgebench.devices.serial import window_sample, window_size
+from edgebench.devices.serial_profile import profile_problems, shared_ports
 from edgebench.rawlog import read_run
 
 

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from edgebench.devices.dispatch import run_settings, transport_for
-from edgebench.devices.serial import profile_problems, shared_ports
+from edgebench.devices.serial_profile import profile_problems, shared_ports
 from edgebench.power import HOST_METERS, check_source, power_settings
 from edgebench.settings import ConfigError, Plan
 from edgebench.workloads.datasets import read_labels
@@ -160,7 +160,7 @@ def check_firmware_models(profile: dict, catalog: dict) -> None:
     the board an `unsupported` row)."""
     if profile["transport"] != "serial":
         return
-    from edgebench.devices.serial import serial_settings
+    from edgebench.devices.serial_profile import serial_settings
 
     for model_id, workload in serial_settings(profile)["models"].items():
         if workload not in catalog:
