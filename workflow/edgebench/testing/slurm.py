@@ -3,7 +3,7 @@ slurmd, started on private ports with private state folders, this machine as its
 
 No accounting database: the pinned executor plugin (snakemake-executor-plugin-slurm 2.8.0)
 asks `squeue` for job states when told `--slurm-status-command squeue` and MinJobAge is at
-least three times its first status check (here MinJobAge=300); `sacct` is asked otherwise only
+least three times its first status check (here MinJobAge=3600); `sacct` is asked otherwise only
 to guess an account, which fails here, and the plugin then submits without one (a warning; its
 `--slurm-no-account` setting is not read by 2.8.0). So slurmdbd and MariaDB are not started.
 The node is this machine as `slurmd -C` sees it (CPUs, sockets, RealMemory).
@@ -150,8 +150,8 @@ class Cluster:
             "SelectTypeParameters=CR_Core_Memory",
             "DefMemPerCPU=1000",
             "SchedulerType=sched/backfill",
-            # finished jobs stay visible to squeue for 5 minutes (the plugin's status source)
-            "MinJobAge=300",
+            # finished jobs stay visible to squeue for an hour (the plugin's status source)
+            "MinJobAge=3600",
             "KillWait=5",
             "ReturnToService=2",
             "MpiDefault=none",
@@ -189,9 +189,12 @@ class Cluster:
         return result.stdout
 
     def jobs(self) -> list[dict[str, str]]:
-        """Every job the controller remembers (MinJobAge): id, name, state, comment."""
-        output = self.command("squeue", "--states=all", "--noheader", "--format=%i|%j|%T|%k|%N")
-        keys = ("id", "name", "state", "comment", "node")
+        """Every job the controller remembers (MinJobAge): id, name, state, comment, node,
+        start and end (ISO times)."""
+        output = self.command(
+            "squeue", "--states=all", "--noheader", "--format=%i|%j|%T|%k|%N|%S|%e"
+        )
+        keys = ("id", "name", "state", "comment", "node", "start", "end")
         return [dict(zip(keys, line.split("|"), strict=True)) for line in output.splitlines()]
 
     def stop(self) -> None:
