@@ -1,7 +1,7 @@
 # Workloads: datasets, the model zoo, trained models and NeurIO blocks, each with meta.json.
 # On a cluster the digits set and the MLPerf Tiny test sets are made on the submitting machine
-# (seconds: less than a SLURM job's own start); ImageNet-style sets (the folder on a shared path) and the workloads are
-# built in SLURM jobs.
+# (seconds: less than a SLURM job's own start); ImageNet-style sets (the folder on a shared
+# path) and the workloads are built in SLURM jobs.
 from edgebench.cluster import job_mem_mb
 
 
