@@ -125,7 +125,7 @@ def int8_model(tmp_path_factory):
     return folder / "tflite-int8.json"
 
 
-def drive_board(tmp_path, conversion, port, dataset=None, **profile_keys):
+def drive_board(tmp_path, conversion, port, dataset=None, stage="stage", **profile_keys):
     """One run through the dispatcher, as the workflow's run step makes it."""
     from edgebench.devices.dispatch import job_settings, run_on_device
 
@@ -140,7 +140,7 @@ def drive_board(tmp_path, conversion, port, dataset=None, **profile_keys):
     raw_log = tmp_path / "raw" / "run.jsonl"
     with open(tmp_path / "run.log", "w") as log:
         status = run_on_device(
-            profile, job, conversion, raw_log, log, dataset, stage_root=tmp_path / "stage"
+            profile, job, conversion, raw_log, log, dataset, stage_root=tmp_path / stage
         )
     return status, raw_log
 
@@ -218,9 +218,10 @@ def test_a_silent_or_busy_board_fails_the_job_and_says_why(tmp_path, int8_model,
         assert time.monotonic() - started < 20
     failure = json.loads((tmp_path / "results/raw/mcu/w/tflite-int8/failure.json").read_text())
     assert failure["status"] == "failed"
+    # a stage of its own: in one workflow session a device found unreachable is not tried again
     with Emulator(model) as board, DutLink(board.port, banner_wait_s=0.2):
         with pytest.raises(DeviceFailed, match="busy|another program"):
-            drive_board(tmp_path, int8_model, board.port)
+            drive_board(tmp_path, int8_model, board.port, stage="busy")
 
 
 def test_a_workload_the_firmware_does_not_hold_is_an_unsupported_row(
