@@ -2,7 +2,8 @@
 `load_results` on raw logs alike. A figure whose inputs are absent stays absent (NaN).
 
 throughput = batch / median latency; achieved FLOPS = throughput x FLOPs; max batch = largest
-batch that ran per device x workload x format; accuracy drop = reference top-1 - top-1;
+batch that ran per device x workload x format; accuracy drop = reference top-1 - top-1 (for
+a workload scored by AUC, reference AUC - AUC);
 VIPS = top-1 x throughput; efficiency = throughput / power; energy per inference (mJ) = energy
 integrated over the timed windows / inferences timed in them (runs x batch); active power =
 power - idle power.
@@ -37,7 +38,10 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
         else ok_batches.max()
     )
     top1 = _column(frame, "accuracy_top1")
-    frame["accuracy_drop"] = _column(frame, "reference_top1") - top1
+    auc_drop = _column(frame, "reference_auc") - _column(frame, "accuracy_auc")  # metric auc
+    frame["accuracy_drop"] = (_column(frame, "reference_top1") - top1).where(
+        auc_drop.isna(), auc_drop
+    )
     frame["vips"] = top1 * frame["throughput_ips"]
     power = _column(frame, "power_w")
     frame["efficiency_ips_per_w"] = frame["throughput_ips"] / power

@@ -289,13 +289,6 @@ def _metrics(meta: pd.DataFrame) -> dict[str, str]:
     return {w: m or accuracy.TOP1 for w, m in zip(meta["workload"], meta["metric"], strict=True)}
 
 
-def _drop_on_auc(table: pd.DataFrame) -> pd.DataFrame:
-    """A workload scored by AUC drops by reference AUC minus AUC."""
-    auc_drop = table["reference_auc"].astype("float64") - table["accuracy_auc"].astype("float64")
-    table["accuracy_drop"] = table["accuracy_drop"].where(auc_drop.isna(), auc_drop)
-    return table
-
-
 def _require(table: pd.DataFrame, column: str, where: pd.Series, message: str) -> None:
     missing = table.loc[where & table[column].isna(), KEYS].drop_duplicates()
     if not missing.empty:
@@ -386,7 +379,7 @@ def build_table(
     table = table.merge(batch_frame, on=KEYS, how="left", validate="one_to_many")
     table = _resolve_status(table)
     table = add_power_notes(table)
-    table = _drop_on_auc(add_derived(table))
+    table = add_derived(table)
     table = flag_accuracy(table, max_accuracy_drop)
     return _typed(table)
 
