@@ -4,6 +4,7 @@ model under LiteRT) on the far end, DutLink on the near end."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -299,17 +300,29 @@ def test_busy_port_names_what_may_hold_it(board, open_link):
         open_link(emulator.port)
 
 
+def ready_line(process: subprocess.Popen, bound_s: float) -> str:
+    """The first line the process prints, waited for up to a generous bound (its startup loads
+    LiteRT and the model, slow on a loaded machine); its stderr if it exits first."""
+    readable, _, _ = select.select([process.stdout], [], [], bound_s)
+    if not readable:
+        pytest.fail(f"no readiness line within {bound_s} s")
+    line = process.stdout.readline()
+    if not line:
+        pytest.fail(f"exited {process.wait()} before it was ready: {process.stderr.read()}")
+    return line.strip()
+
+
 def test_command_line_serves_a_board_until_interrupted(model_file, tmp_path, open_link):
     link_path = tmp_path / "edgebench-mcu"
     command = [sys.executable, "-m", "edgebench.devices.mcu_emulator", "--model", str(model_file),
                "--model-id", "vww01", "--link", str(link_path)]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert process.stdout.readline().strip() == str(link_path)
-        link = open_link(str(link_path))
+        assert ready_line(process, bound_s=300) == str(link_path)
+        link = open_link(str(link_path), timeout_s=60.0)
         assert link.connect()["model"] == "vww01"
         link.close()
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=300) == 0
     assert not link_path.exists()

@@ -17,6 +17,8 @@ silent (never a byte, always), slow (every byte written late, always). A host th
 another speed than `baud` receives what a UART at that speed would: garbage, and is misheard too.
 
     python -m edgebench.devices.mcu_emulator --model m.tflite --model-id ic01 --link /tmp/mcu
+
+prints the port once the board has booted (a readiness line to wait on), and stops on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -322,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     misbehave = {word for word in args.misbehave.split(",") if word}
     emulator = Emulator(args.model, args.model_id, args.name, args.baud, misbehave, link=args.link)
-    print(emulator.start(), flush=True)
+    port = emulator.start()
+    emulator.booted.wait()
+    print(port, flush=True)  # the readiness signal: the port, once the board has booted
     try:
         while True:
             time.sleep(3600)
