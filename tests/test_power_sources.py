@@ -356,7 +356,8 @@ def test_rapl_sums_the_package_domains_and_unwraps_the_counter(tmp_path):
     source.read_once()
     set_counter(powercap / "intel-rapl:0/energy_uj", 1_500_000)  # wrapped
     last = source.read_once()
-    assert last["domains"]["package-0"] == pytest.approx(((RANGE_UJ - 1000) + 1_500_000) / 1e6)
+    # the counter runs 0..RANGE_UJ: from 1000 it is RANGE_UJ + 1 - 1000 uJ to the wrap
+    assert round(last["domains"]["package-0"] * 1e6) == (RANGE_UJ + 1 - 1000) + 1_500_000
     assert last["domains"]["package-1"] == pytest.approx(2.0)
     assert last["joules"] == pytest.approx(sum(last["domains"].values()))
     assert last["t_ns"] > first["t_ns"]
@@ -370,15 +371,15 @@ def test_rapl_sampling_thread_sees_a_wrap(tmp_path):
     samples = []
     set_counter(counter, RANGE_UJ - 1_000_000)
     source.start(samples.append)
-    for value in (RANGE_UJ - 10_000, 20_000, 3_000_000):
+    for value in (RANGE_UJ - 10_000, 19_999, 2_999_999):  # the wrap adds RANGE_UJ + 1
         time.sleep(0.05)
         set_counter(counter, value)
     time.sleep(0.05)
     source.stop()
     joules = [s["domains"]["package-0"] for s in samples]
     assert joules == sorted(joules)
-    assert joules[-1] == pytest.approx(4.0)
-    assert samples[-1]["joules"] == pytest.approx(4.0)
+    assert round(joules[-1] * 1e6) == 4_000_000  # to the microjoule
+    assert samples[-1]["joules"] == pytest.approx(4.0, abs=1e-9)
 
 
 def test_rapl_domains_by_kind_and_exact_name(tmp_path):
@@ -406,3 +407,20 @@ def test_rapl_unreadable_counter_says_root_and_the_fix(tmp_path):
 def test_rapl_missing_is_unavailable(tmp_path):
     with pytest.raises(PowerUnavailable, match="no Intel RAPL here"):
         open_source({"source": "rapl", "root": str(tmp_path)}).check()
+
+
+def test_rapl_refuses_a_domain_inside_another_selected_one(tmp_path):
+    """core (intel-rapl:0:0) is inside package-0 (intel-rapl:0): summing both counts the core
+    energy twice (1.6 x package was reported). Refused at load and by the agent on the tree."""
+    from edgebench.power import check_source
+    from edgebench.settings import ConfigError
+
+    with pytest.raises(ConfigError, match="core are inside package"):
+        check_source({"source": "rapl", "domains": ["package", "core"]}, "x86")
+    check_source({"source": "rapl", "domains": ["core", "dram"]}, "x86")  # disjoint: fine
+    rapl_tree(tmp_path)
+    nested = {"source": "rapl", "root": str(tmp_path), "domains": ["package-1", "core"]}
+    with pytest.raises(PowerUnavailable, match=r"core@intel-rapl:1:0 inside intel-rapl:1"):
+        open_source(nested).check()
+    nested["domains"] = ["package-1", "dram"]  # package 0's dram: not inside package-1
+    open_source(nested).check()

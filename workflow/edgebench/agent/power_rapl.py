@@ -22,7 +22,8 @@ RAPL_READ_FIX = (
 
 @dataclass
 class Zone:
-    """One RAPL domain: a counter in µJ that wraps at max_energy_range_uj."""
+    """One RAPL domain: a counter in µJ that wraps after max_energy_range_uj (its modulus is
+    range + 1: the counter runs 0..range)."""
 
     key: str
     folder: Path
@@ -38,7 +39,7 @@ class Zone:
         if self.last_uj is not None:
             step = reading_uj - self.last_uj
             if step < 0:
-                step += self.range_uj
+                step += self.range_uj + 1
             self.joules += step / 1e6
         self.last_uj = reading_uj
         return self.joules
@@ -51,6 +52,16 @@ def zone_matches(name: str, wanted: str) -> bool:
 
 def zone_sort_key(folder: Path):
     return [int(part) for part in folder.name.split(":")[1:] if part.isdigit()]
+
+
+def nested_zones(zones: list[Zone]) -> str:
+    """The selected zones inside another selected one (intel-rapl:0:N is in intel-rapl:0)."""
+    folders = {zone.folder.name for zone in zones}
+    return ", ".join(
+        f"{zone.key} inside {zone.folder.name.rsplit(':', 1)[0]}"
+        for zone in zones
+        if zone.folder.name.rsplit(":", 1)[0] in folders
+    )
 
 
 class Rapl:
@@ -107,6 +118,11 @@ class Rapl:
             raise PowerUnavailable(
                 f"no RAPL domain matches power.domains {self.domains} "
                 f"(this machine has {', '.join(self.present)}): name one of those"
+            )
+        if nested := nested_zones(zones):
+            raise PowerUnavailable(
+                f"power.domains {self.domains} selects {nested}: a sub-domain's energy is "
+                "already in its parent's, and summing both counts it twice; keep one of them"
             )
         for zone in zones:
             self._check_zone(zone)

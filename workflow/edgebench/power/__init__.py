@@ -77,6 +77,22 @@ def check_source(power: dict, device: str) -> None:
         )
     if missing := sorted(REQUIRED.get(source, set()) - set(power)):
         raise ConfigError(f"{where}: source {source!r} needs {', '.join(missing)}")
+    if source == "rapl" and (nested := nested_rapl_domains(power.get("domains", ["package"]))):
+        raise ConfigError(
+            f"{where}: domains {', '.join(nested)} are inside package (sub-zones "
+            "intel-rapl:N:M of intel-rapl:N), whose energy already includes theirs: summing "
+            "both counts it twice; keep package, or name only the sub-domains"
+        )
+
+
+RAPL_SUBDOMAINS = ("core", "uncore", "dram")  # RAPL sub-zones of a package zone
+
+
+def nested_rapl_domains(domains: list[str]) -> list[str]:
+    """The sub-domains listed beside a package domain (the agent also checks the real tree)."""
+    if not any(str(name).startswith("package") for name in domains):
+        return []
+    return [name for name in domains if name in RAPL_SUBDOMAINS]
 
 
 def power_settings(power: dict) -> dict | None:
