@@ -152,3 +152,18 @@ def test_a_power_source_lengthens_the_timed_window_to_hold_its_samples():
     assert timing == {"min_s": 5.5, "max_s": 5.5, "max_runs": 1_000_000}
     assert lengthened({"min_s": 8.0, "max_s": 9.0}, settings)["min_s"] == 8.0
     assert power_settings({"source": "none"}) is None
+
+
+def test_the_idle_window_is_lengthened_like_the_timed_ones():
+    """A UM meter (2 Hz) with idle_s: 2 gave an empty idle figure: 4 samples in the window.
+    The idle window now holds min_samples samples plus one interval, as a timed window does."""
+    settings = power_settings({"source": "um25c", "port": "/dev/rfcomm0", "idle_s": 2})
+    assert settings["idle_s"] == 5.5  # (10 + 1) x 0.5 s
+    assert power_settings({"source": "um25c", "port": "/dev/rfcomm0", "idle_s": 0})["idle_s"] == 0
+    assert power_settings({"source": "rapl", "idle_s": 8})["idle_s"] == 8  # already enough
+    t = np.arange(0.0, 14.0, 0.5) + 0.17  # the meter's refreshes, in no phase with the marks
+    spans = marks((1.0, 1.0 + settings["idle_s"]), (1, 0, (7.0, 7.0 + 5.5)))
+    figures = batch_power(trace(t, np.full_like(t, 1.5), marks=spans), min_samples=10)
+    assert figures[1]["idle_power_w"] == pytest.approx(1.5), figures[1].get("power_note")
+    short = marks((1.0, 3.0), (1, 0, (7.0, 12.0)))
+    assert "idle_power_w" not in batch_power(trace(t, np.full_like(t, 1.5), marks=short))[1]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -424,3 +426,47 @@ def test_rapl_refuses_a_domain_inside_another_selected_one(tmp_path):
         open_source(nested).check()
     nested["domains"] = ["package-1", "dram"]  # package 0's dram: not inside package-1
     open_source(nested).check()
+
+
+# --- checks the README promises at load ------------------------------------------------------
+
+
+def test_a_missing_tegrastats_command_is_refused_at_load_for_this_machine(tmp_path):
+    from edgebench.power import check_local_program
+    from edgebench.settings import ConfigError
+
+    power = {"source": "tegrastats", "command": str(tmp_path / "no-tegrastats")}
+    with pytest.raises(ConfigError, match=r"devices/orin.yaml: power: .*no-tegrastats is not on"):
+        check_local_program(power, "orin")
+    check_local_program({"source": "rapl"}, "orin")  # a RAPL-less machine runs without power
+
+
+def test_a_board_without_its_tegrastats_fails_the_run_not_ok_with_empty_power(tmp_path):
+    """The agent on a board (where the host cannot look at load) ends the run `failed`, naming
+    the missing program, instead of a complete run with empty power cells."""
+    from edgebench.convert.job import convert_workload
+    from edgebench.devices.staging import AGENT_PACKAGE, stage_run
+    from edgebench.settings import load_catalog
+    from edgebench.testing.project import REPO
+    from edgebench.workloads.build import build_workload
+
+    spec = load_catalog(REPO)["layer-fc-128-32"]
+    build_workload(spec, tmp_path / "w" / "model.keras", tmp_path / "w" / "meta.json")
+    record = convert_workload(tmp_path / "w", "tflite-fp32", tmp_path / "c" / "tflite-fp32.json")
+    job = {
+        "device": "board", "workload": "layer-fc-128-32", "format": "tflite-fp32",
+        "runtime_family": "tflite", "batch_sizes": [1], "threads": 1, "seed": 0,
+        "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 5, "min_s": 0.0, "max_s": 1},
+        "input_range": [-1.0, 1.0],
+        "power": {"source": "tegrastats", "command": "/opt/nowhere/tegrastats", "idle_s": 1,
+                  "interval_ms": 100, "min_samples": 10},
+    }  # fmt: skip
+    stage = tmp_path / "stage"
+    stage_run(stage, tmp_path / "c" / record["model_file"], job, None)
+    agent = [sys.executable, "-m", AGENT_PACKAGE, "job.json"]
+    ran = subprocess.run(agent, cwd=stage, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    end = json.loads((stage / "out" / "run.jsonl").read_text().splitlines()[-1])
+    assert end["status"] == "failed"
+    assert "/opt/nowhere/tegrastats is not on PATH" in end["reason"]
+    assert not (stage / "out" / "power.jsonl").exists()

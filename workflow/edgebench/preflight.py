@@ -14,7 +14,7 @@ from pathlib import Path
 
 from edgebench.devices.dispatch import run_settings, transport_for
 from edgebench.devices.serial_profile import profile_problems, shared_ports
-from edgebench.power import HOST_METERS, check_source, power_settings
+from edgebench.power import HOST_METERS, check_local_program, check_source, power_settings
 from edgebench.settings import ConfigError, Plan
 from edgebench.workloads.datasets import read_labels
 
@@ -40,6 +40,8 @@ def check_plan(plan: Plan) -> None:
         check_serial_port(profile)
         check_firmware_models(profile, plan.catalog or plan.workloads)
         check_source(profile["power"], profile["name"])
+        if profile["transport"] == "local":
+            check_local_program(profile["power"], profile["name"])
         check_host_meter(profile)
         run_settings(profile, plan.suite)
         transport_for(profile)

@@ -23,12 +23,14 @@ class PowerRecorder:
         header = {"source": settings["source"], "clock": "device-monotonic"}
         failure = settings.get("unavailable")  # checked by the host, on this same machine
         if settings["source"] in ON_BOARD and not failure:
-            from .power_sources import PowerUnavailable, open_source
+            from .power_sources import PowerUnavailable, SourceMissing, open_source
 
             try:
                 self.source = open_source(settings)
                 self.source.check()
                 header.update(self.source.describe())
+            except SourceMissing:
+                raise  # the run fails: the profile names a program this board lacks
             except PowerUnavailable as error:
                 self.source, failure = None, str(error)
         else:

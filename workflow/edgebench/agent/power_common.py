@@ -13,6 +13,11 @@ class PowerUnavailable(Exception):
     """The source cannot be read here; str(error) names what is missing and the fix."""
 
 
+class SourceMissing(PowerUnavailable):
+    """The program the profile names for its source is not on the board: the run fails (a
+    configuration error), rather than running `ok` with empty power."""
+
+
 # --- the board's total input power -----------------------------------------------------------
 
 TOTAL_INPUT_RAILS = ("VDD_IN", "POM_5V_IN")  # already the total: never add their sub-rails

@@ -22,6 +22,7 @@ from .power_common import (
     TOTAL_RULE,
     Poller,
     PowerUnavailable,
+    SourceMissing,
     power_sample,
     read_number,
     timed,
@@ -81,7 +82,7 @@ class Tegrastats:
     def check(self) -> None:
         found = shutil.which(self.command[0])
         if found is None:
-            raise PowerUnavailable(
+            raise SourceMissing(
                 f"{self.command[0]} is not on PATH: install it (it ships with JetPack, "
                 "/usr/bin/tegrastats) or give its path in the profile's power.command"
             )

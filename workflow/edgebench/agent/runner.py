@@ -16,6 +16,7 @@ import numpy as np
 from . import FORMAT_VERSION, PROCESS_STARTED_NS
 from .facts import device_facts, peak_rss_kb
 from .power import PowerRecorder
+from .power_common import SourceMissing
 from .protocol import Timing, measure
 from .runtimes import Runtime, RuntimeUnavailable, load_runtime
 
@@ -286,7 +287,11 @@ def run_job(job: dict, workdir: Path, job_file: Path | None = None) -> str:
         "requested": job.get("runtime_module"),  # the profile's `runtimes` entry, if any
     }
     log.write(record)
-    power = PowerRecorder(job["power"], out) if job.get("power") else None
+    try:
+        power = PowerRecorder(job["power"], out) if job.get("power") else None
+    except SourceMissing as error:
+        log.end("failed", f"power source {job['power']['source']}: {error}")
+        return "failed"
     if power is not None:
         power.idle()
     any_ok = False

@@ -100,12 +100,20 @@ def power_settings(power: dict) -> dict | None:
     in; None without a source."""
     if power["source"] == "none":
         return None
-    return {
+    settings = {
         "interval_ms": DEFAULT_INTERVAL_MS[power["source"]],
         "idle_s": DEFAULT_IDLE_S,
         "min_samples": DEFAULT_MIN_SAMPLES,
         **power,
     }
+    if settings["idle_s"] > 0:  # 0 measures no idle window; any other is lengthened
+        settings["idle_s"] = max(settings["idle_s"], window_needed_s(settings))
+    return settings
+
+
+def window_needed_s(power: dict) -> float:
+    """The shortest window that holds min_samples samples plus one interval (the edges)."""
+    return (power["min_samples"] + 1) * power["interval_ms"] / 1000
 
 
 def on_this_machine(power: dict | None) -> dict | None:
@@ -114,13 +122,30 @@ def on_this_machine(power: dict | None) -> dict | None:
     windows: the run is timed as without power)."""
     if power is None or power["source"] not in ON_BOARD:
         return power
-    from edgebench.agent.power_sources import PowerUnavailable, open_source
+    from edgebench.agent.power_sources import PowerUnavailable, SourceMissing, open_source
 
     try:
         open_source(power).check()
+    except SourceMissing:
+        raise  # check_local_program refused it at load
     except PowerUnavailable as error:
         return {**power, "unavailable": str(error)}
     return power
+
+
+def check_local_program(power: dict, device: str) -> None:
+    """An on-board source's program (tegrastats `command`) on this machine must exist: refused
+    at load, as a board's is failed by the agent (never a run `ok` with empty power)."""
+    from edgebench.agent.power_sources import SourceMissing, open_source
+    from edgebench.settings import ConfigError
+
+    settings = power_settings(power)
+    if settings is None or settings["source"] != "tegrastats":
+        return
+    try:
+        open_source(settings).check()
+    except SourceMissing as error:
+        raise ConfigError(f"devices/{device}.yaml: power: {error}") from None
 
 
 POWER_MAX_RUNS = 1_000_000  # a microsecond block needs ~10^5 runs to fill a power window
@@ -132,8 +157,7 @@ def lengthened(timing: dict, power: dict | None) -> dict:
     max_runs raised so that a fast model's window is not cut before min_s."""
     if power is None or power.get("unavailable"):
         return timing
-    needed = (power["min_samples"] + 1) * power["interval_ms"] / 1000
-    min_s = max(timing.get("min_s", 0), needed)
+    min_s = max(timing.get("min_s", 0), window_needed_s(power))
     return {
         **timing,
         "min_s": min_s,
