@@ -240,3 +240,43 @@ def test_a_workload_the_firmware_does_not_hold_is_an_unsupported_row(
         )
     assert status == "unsupported"
     assert "no firmware model maps to workload 'w'" in read_run(raw_log).end["reason"]
+
+
+def test_a_misread_lap_line_is_retried_and_never_recorded(tmp_path, int8_model, monkeypatch):
+    from edgebench.devices.mcu_emulator import Emulator
+
+    monkeypatch.chdir(tmp_path)
+    model = int8_model.parent / "tflite-int8.tflite"
+    with Emulator(model, model_id="ic01", misbehave={"lap-digit"}) as board:
+        status, raw_log = drive_board(tmp_path, int8_model, board.port)
+    assert status == "complete"
+    log = (tmp_path / "run.log").read_text()
+    assert "a lap line was misread" in log and "(attempt 1 of 4)" in log
+    windows = [json.loads(line) for line in raw_log.read_text().splitlines()[1:4]]
+    assert all(w["end_ns"] - w["start_ns"] < 60e9 for w in windows)  # the 70 s misread is gone
+
+
+def test_energy_mode_firmware_is_refused_at_once(tmp_path, int8_model, monkeypatch):
+    from edgebench.devices.mcu_emulator import Emulator
+
+    monkeypatch.chdir(tmp_path)
+    model = int8_model.parent / "tflite-int8.tflite"
+    with Emulator(model, model_id="ic01", timestamp_mode="energy", boot_delay_s=0.5) as board:
+        status, raw_log = drive_board(tmp_path, int8_model, board.port, banner_wait_s=60.0)
+    assert status == "unsupported"
+    assert "energy mode" in read_run(raw_log).end["reason"]
+    assert "attempt" not in (tmp_path / "run.log").read_text()
+
+
+def test_a_board_that_went_quiet_is_told_apart_from_a_wrong_baud(tmp_path, int8_model, monkeypatch):
+    from edgebench.devices.dispatch import DeviceFailed
+    from edgebench.devices.mcu_emulator import Emulator
+
+    monkeypatch.chdir(tmp_path)
+    model = int8_model.parent / "tflite-int8.tflite"
+    with Emulator(model, model_id="ic01", misbehave={"hang"}) as board:
+        with pytest.raises(DeviceFailed) as caught:
+            drive_board(tmp_path, int8_model, board.port, retries=1, command_timeout_s=1.0)
+    message = str(caught.value)
+    assert "then stopped answering" in message and "the board answered" in message
+    assert "check the cable and the baud" not in message

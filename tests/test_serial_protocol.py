@@ -14,8 +14,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import serial
-from edgebench.devices.mcu_emulator import Emulator
-from edgebench.devices.tiny_protocol import DutError, DutLink, DutReset, DutTimeout, Window
+from edgebench.devices.mcu_emulator import HANG_AFTER, Emulator
+from edgebench.devices.tiny_protocol import (
+    CLOCK_DRIFT,
+    LAP_SLACK_S,
+    DutError,
+    DutLink,
+    DutReset,
+    DutTimeout,
+    Window,
+    lap_bounds_us,
+)
 
 LARGEST_INPUT = (
     96,
@@ -326,3 +335,61 @@ def test_command_line_serves_a_board_until_interrupted(model_file, tmp_path, ope
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=300) == 0
     assert not link_path.exists()
+
+
+@pytest.mark.parametrize("misbehaviour", ["lap-digit", "lap-backwards"])
+def test_a_lap_line_the_host_clock_contradicts_is_refused(board, open_link, misbehaviour):
+    """One digit of T2 changed (70 s more, or before T1), or T2 < T1: the host got both lines
+    within the window, so the board's span is impossible; the next window is taken."""
+    emulator = booted(board, misbehave={misbehaviour})
+    link = open_link(emulator.port)
+    link.connect()
+    link.load(input_bytes())
+    with pytest.raises(DutError, match=r"T2 - T1 = \d+ us .* the board's span lies in") as caught:
+        link.infer(20, 0, timeout_s=60.0)
+    assert "a lap line was misread" in str(caught.value)
+    window = link.infer(20, 0, timeout_s=60.0)
+    least_us, most_us = lap_bounds_us(window, link.baud)
+    assert least_us <= window.elapsed_us <= most_us
+    assert window.elapsed_us <= (window.host_end_ns - window.host_start_after_ns) / 1000 + 200_000
+
+
+def test_lap_bounds_follow_the_rule():
+    # T1 arrived between 1.00 and 1.05 s, T2 between 11.00 and 11.05 s (host clock)
+    window = Window(1, 0, 0, 0, [], 1_050_000_000, 11_050_000_000, 1_000_000_000, 11_000_000_000)
+    least_us, most_us = lap_bounds_us(window, 115200)
+    line_s = 21 * 10 / 115200 + LAP_SLACK_S
+    assert most_us == pytest.approx((10.05 + line_s) * 1e6 * (1 + CLOCK_DRIFT))
+    assert least_us == pytest.approx((9.95 - line_s) * 1e6 * (1 - CLOCK_DRIFT))
+    assert most_us < 80e6  # the issue's misread window of 80 s against 10.5 s
+
+
+def test_after_a_reset_connect_takes_the_banner_it_already_read(board, open_link):
+    emulator = board(misbehave={"reset"}, boot_delay_s=0.5)
+    link = open_link(emulator.port, banner_wait_s=300.0)
+    assert link.connect()["banner"]  # the first banner comes within the wait
+    link.load(input_bytes())
+    with pytest.raises(DutReset):
+        link.infer(50, 0, timeout_s=60.0)
+    started = time.monotonic()
+    board_facts = link.connect()  # before: banner_wait_s (here 300 s) for a banner already read
+    assert time.monotonic() - started < 300.0
+    assert board_facts["timestamp_mode"] == "performance" and board_facts["banner"]
+
+
+def test_energy_mode_firmware_is_reported_by_its_banner(board, open_link):
+    emulator = board(timestamp_mode="energy", boot_delay_s=0.5)
+    link = open_link(emulator.port, banner_wait_s=60.0)
+    assert link.connect()["timestamp_mode"] == "energy"
+
+
+def test_a_board_that_stops_answering_is_not_blamed_on_the_baud(board, open_link):
+    emulator = booted(board, misbehave={"hang"})
+    link = open_link(emulator.port, timeout_s=0.5)
+    for _ in range(HANG_AFTER):
+        assert link.command("name") == [f"m-name-dut-[{NAME}]"]
+    with pytest.raises(DutTimeout) as caught:
+        link.command("name")
+    message = str(caught.value)
+    assert f"answered {HANG_AFTER} commands on this link, then stopped answering" in message
+    assert "check the baud" not in message and "power" in message and "reset" in message

@@ -13,7 +13,11 @@ firmware prints them, and timestamps are this machine's monotonic clock in micro
 Misbehaviours, each chosen at construction and each happening once unless said otherwise:
 garble (the first reply line gets corrupted bytes), reset (the banner again in the middle of the
 first `infer` window, the loaded input lost), drop-ready (the first command gets no `m-ready`),
-silent (never a byte, always), slow (every byte written late, always). A host that sets the tty to
+silent (never a byte, always), slow (every byte written late, always), lap-digit (one digit of
+the first window's m-lap-us-T2 changed: 70 s later, or earlier than T1), lap-backwards (the first
+window's T2 a millisecond before its T1), hang (silent for good after answering HANG_AFTER
+commands). `timestamp_mode="energy"` boots as energy-mode firmware: its banner says so and its
+windows print no m-lap-us lines. A host that sets the tty to
 another speed than `baud` receives what a UART at that speed would: garbage, and is misheard too.
 
     python -m edgebench.devices.mcu_emulator --model m.tflite --model-id ic01 --link /tmp/mcu
@@ -38,7 +42,11 @@ from pathlib import Path
 
 import numpy as np
 
-MISBEHAVIOURS = frozenset({"garble", "reset", "drop-ready", "silent", "slow"})
+MISBEHAVIOURS = frozenset(
+    {"garble", "reset", "drop-ready", "silent", "slow", "lap-digit", "lap-backwards", "hang"}
+)
+ONCE = frozenset({"garble", "reset", "drop-ready", "lap-digit", "lap-backwards"})
+HANG_AFTER = 20  # commands a hanging board answers
 COMMAND_BUFFER = 80  # EE_CMD_SIZE
 PROFILE = "ULPMark for tinyML Firmware V0.0.1"  # EE_FW_VERSION
 SLOW_BYTE_S = 0.002  # a byte every 2 ms, about 4800 baud
@@ -97,7 +105,8 @@ class Rebooted(Exception):
 class Emulator:
     def __init__(self, model: Path, model_id: str = "ic01", name: str = "edgebench-emulator",
                  baud: int = 115200, misbehave: frozenset[str] | set[str] = frozenset(),
-                 boot_delay_s: float = 0.0, link: Path | None = None):  # fmt: skip
+                 boot_delay_s: float = 0.0, link: Path | None = None,
+                 timestamp_mode: str = "performance"):  # fmt: skip
         unknown = set(misbehave) - MISBEHAVIOURS
         if unknown:
             raise ValueError(f"unknown misbehaviour {sorted(unknown)}: {sorted(MISBEHAVIOURS)}")
@@ -112,7 +121,8 @@ class Emulator:
         )
         self.model_id, self.name, self.baud = model_id, name, baud
         self.misbehave, self.boot_delay_s, self.link = frozenset(misbehave), boot_delay_s, link
-        self._once = set(self.misbehave & {"garble", "reset", "drop-ready"})
+        self._once = set(self.misbehave & ONCE)
+        self.timestamp_mode, self.answered = timestamp_mode, 0
         self.loaded, self._expected = bytearray(), 0
         self._in_command = False
         self.booted, self._stopping = threading.Event(), threading.Event()
@@ -147,6 +157,9 @@ class Emulator:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def _hung(self) -> bool:
+        return "hang" in self.misbehave and self.answered >= HANG_AFTER
+
     def _take(self, misbehaviour: str) -> bool:
         """Whether a one-time misbehaviour happens now (it then never happens again)."""
         if misbehaviour in self._once:
@@ -168,7 +181,7 @@ class Emulator:
         return data if host_baud == self.baud else misclocked(data, host_baud, self.baud)
 
     def _write(self, data: bytes) -> None:
-        if "silent" in self.misbehave:
+        if "silent" in self.misbehave or self._hung():
             return
         host_baud = line_speed(self._slave)
         if host_baud != self.baud:
@@ -211,7 +224,8 @@ class Emulator:
     def _boot(self) -> None:
         self.loaded.clear()
         self._expected = 0
-        for line in ("m-timestamp-mode-performance", f"m-lap-us-{self._now_us()}", "m-init-done"):
+        banner = f"m-timestamp-mode-{self.timestamp_mode}", f"m-lap-us-{self._now_us()}"
+        for line in (*banner, "m-init-done"):
             self._say(line)
         self._say("m-ready")
         self.booted.set()
@@ -233,6 +247,7 @@ class Emulator:
             self._in_command = False
         if not self._take("drop-ready"):
             self._say("m-ready")
+            self.answered += 1
 
     def _now_us(self) -> int:
         return time.monotonic_ns() // 1000 % 2**32
@@ -292,15 +307,29 @@ class Emulator:
             self._interpreter.invoke()
         self._say("m-warmup-done")
         self._say(f"m-infer-start-{count}")
-        self._timestamp([])
+        start_us = self._lap()
         for index in range(count):
             if index == count // 2 and self._take("reset"):
                 self._boot()
                 raise Rebooted
             self._interpreter.invoke()
-        self._timestamp([])
+        self._lap(start_us)
         self._say("m-infer-done")
         self._results([])
+
+    def _lap(self, start_us: int | None = None) -> int:
+        """Print a window's lap timestamp (energy mode: none); the end one misread if asked."""
+        now_us = self._now_us()
+        printed = now_us
+        if start_us is not None and self._take("lap-digit"):
+            digits = list(f"{now_us:010d}")
+            digits[2] = str((int(digits[2]) + 7) % 10)  # the 10**7 us (10 s) digit
+            printed = int("".join(digits)) % 2**32
+        elif start_us is not None and self._take("lap-backwards"):
+            printed = (start_us - 1000) % 2**32
+        if self.timestamp_mode == "performance":
+            self._say(f"m-lap-us-{printed}")
+        return now_us
 
     def _results(self, args: list[str]) -> None:
         values = []
@@ -320,10 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="edgebench-emulator")
     parser.add_argument("--link", type=Path, help="a symlink to the port, e.g. /tmp/edgebench-mcu")
     parser.add_argument("--baud", type=int, default=115200)
+    modes = ("performance", "energy")
+    parser.add_argument("--timestamp-mode", default="performance", choices=modes)
     parser.add_argument("--misbehave", default="", help=f"comma-separated: {sorted(MISBEHAVIOURS)}")
     args = parser.parse_args(argv)
     misbehave = {word for word in args.misbehave.split(",") if word}
-    emulator = Emulator(args.model, args.model_id, args.name, args.baud, misbehave, link=args.link)
+    emulator = Emulator(args.model, args.model_id, args.name, args.baud, misbehave,
+                        link=args.link, timestamp_mode=args.timestamp_mode)  # fmt: skip
     port = emulator.start()
     emulator.booted.wait()
     print(port, flush=True)  # the readiness signal: the port, once the board has booted

@@ -110,6 +110,11 @@ class SerialRun:
             if board["model"] not in expected:
                 writer.end("unsupported", self.wrong_firmware_reason(board["model"]))
                 return
+            if board["timestamp_mode"] == "energy":
+                from edgebench.devices.tiny_protocol import ENERGY_MODE
+
+                writer.end("unsupported", ENERGY_MODE)
+                return
             self.measure(link, writer)
             if self.job.get("accuracy_inputs"):
                 self.accuracy(link, writer)
@@ -220,7 +225,7 @@ class SerialRun:
 
     def retrying(self, link, action, what: str):
         """`action()`, tried again after a reset or a bad reply (the input reloaded first)."""
-        from edgebench.devices.tiny_protocol import DutError
+        from edgebench.devices.tiny_protocol import QUIET, DutError, DutTimeout
 
         attempts = self.settings["retries"] + 1
         for attempt in range(1, attempts + 1):
@@ -229,10 +234,15 @@ class SerialRun:
             except DutError as error:
                 self.say(f"{what}: {error} (attempt {attempt} of {attempts})")
                 if attempt == attempts:
+                    check = (
+                        f"the board answered {link.answered} commands, then failed: {QUIET}"
+                        if link.answered and isinstance(error, DutTimeout)
+                        else "check the cable and the baud, and that nothing else uses "
+                        f"{self.profile['port']}"
+                    )
                     raise SerialError(
                         f"device {self.job['device']!r}: {what} failed {attempts} times, last: "
-                        f"{error}; check the cable and the baud, and that nothing else uses "
-                        f"{self.profile['port']}"
+                        f"{error}; {check}"
                     ) from None
                 self.reconnect(link, self.settings["backoff_s"] * 2 ** (attempt - 1))
 
