@@ -280,3 +280,18 @@ def test_a_board_that_went_quiet_is_told_apart_from_a_wrong_baud(tmp_path, int8_
     message = str(caught.value)
     assert "then stopped answering" in message and "the board answered" in message
     assert "check the cable and the baud" not in message
+
+
+def test_a_noisy_window_makes_a_serial_row_unstable_and_the_note_says_what_was_measured():
+    from edgebench.metrics.tables import MAX_WINDOW_SPREAD, batch_columns
+
+    record = {"type": "batch", "batch": 1, "status": "ok", "runs": 50_000, "windows": 5,
+              "stopped_by": "windows", "window_s": 10.0, "short_windows": 0}  # fmt: skip
+    steady = np.array([1_000_000, 1_000_010, 999_990, 1_000_000, 1_000_005])  # ns / inference
+    noisy = steady.copy()
+    noisy[2] = 1_100_000  # one window 10% slower: MAD over 5 window means never sees it
+    quiet, disturbed = batch_columns(record, steady), batch_columns(record, noisy)
+    assert not quiet["unstable"] and quiet["latency_window_spread"] < MAX_WINDOW_SPREAD
+    assert disturbed["unstable"] and disturbed["unstable_reason"] == "window_spread"
+    assert disturbed["latency_window_spread"] == pytest.approx(1.1)
+    assert "over the means of 5 windows of about 10000 inferences" in quiet["timing_note"]

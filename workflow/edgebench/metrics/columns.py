@@ -38,6 +38,7 @@ CATALOGUE: list[Column] = [
     _c("latency_ms_median", "float", "ms", "Median latency", f"median {_LATENCY}"),
     _c("latency_ms_mean", "float", "ms", "Mean latency", f"mean {_LATENCY}"),
     _c("latency_ms_std", "float", "ms", "Latency std", "standard deviation of the latency"),
+    # a serial board's samples are its windows' means (see timing_note), not single inferences
     _c("latency_ms_min", "float", "ms", "Min latency", "fastest timed inference"),
     _c("latency_ms_max", "float", "ms", "Max latency", "slowest timed inference"),
     _c("latency_ms_p50", "float", "ms", "p50 latency", "50th percentile"),
@@ -53,14 +54,31 @@ CATALOGUE: list[Column] = [
     _c("latency_robust_cv", "float", "", "Robust CV", "MAD x 1.4826 / median"),
     _c("latency_outlier_share", "float", "", "Outliers", "share of samples beyond Q3 + 3 IQR"),
     _c("latency_process_spread", "float", "", "Process spread", "max/min of per-process medians"),
-    _c("unstable", "bool", "", "Unstable", "robust CV > 10%, or process spread too wide"),
+    _c(
+        "latency_window_spread",
+        "float",
+        "",
+        "Window spread",
+        "serial boards: fastest / slowest window throughput",
+    ),  # fmt: skip
+    _c(
+        "unstable",
+        "bool",
+        "",
+        "Unstable",
+        "robust CV > 10%, process spread too wide, or (serial) window spread > 1.02",
+    ),  # fmt: skip
     _c("unstable_reason", "text", "", "Unstable because", "which criterion flagged it"),
     _c("load_ms", "float", "ms", "Load", "model load and allocation"),
     _c("first_inference_ms", "float", "ms", "First inference", "kept apart from the timing"),
     _c("peak_rss_kb", "int", "KiB", "Peak memory", "agent's peak resident memory so far"),
     _c(
-        "timing_note", "text", "", "Timing note", "max_runs cut the window / max_s before target_ci"
-    ),
+        "timing_note",
+        "text",
+        "",
+        "Timing note",
+        "max_runs cut the window / max_s before target_ci / serial: statistics over window means",
+    ),  # fmt: skip
     _c("throughput_ips", "float", "images/s", "Throughput", "batch / median latency"),
     _c("max_batch", "int", "", "Max batch", "largest batch size that ran"),
     _c("params", "int", "", "Parameters", "trainable and other weights"),

@@ -98,6 +98,9 @@ INTEGER_COLUMNS = columns.names_of("int")
 TEXT_COLUMNS = columns.names_of("text")
 BOOLEAN_COLUMNS = columns.names_of("bool")
 NS_PER_MS = 1_000_000
+# A board's windows agree to 0.01% (its own clock, no scheduler): windows whose throughputs are
+# further apart than 2% mean a disturbed run (an interrupt storm, a throttled clock)
+MAX_WINDOW_SPREAD = 1.02
 NOT_RUN = "not run: the workflow stopped before this run (see its log under results/logs/run/)"
 NOT_CONVERTED = "not converted: the workflow stopped before this conversion finished"
 
@@ -113,12 +116,10 @@ def ms(nanoseconds) -> float:
 
 def timing_note(record: dict, timing: dict) -> str | None:
     """Says when `max_runs` ended the timed window before `min_s` (a shorter window than asked),
-    or `max_s` ended it before the median's interval reached `target_ci`."""
-    if record.get("short_windows"):  # a serial board that ran faster than its calibration
-        return (
-            f"{record['short_windows']} of {record.get('windows')} windows lasted less than "
-            f"window_s ({record.get('window_s')} s)"
-        )
+    or `max_s` ended it before the median's interval reached `target_ci`; for a serial board,
+    that its statistics are over its windows' means."""
+    if record.get("stopped_by") == "windows":
+        return serial_note(record)
     if record.get("stopped_by") == "max_s" and timing.get("target_ci"):
         return (
             f"reached max_s ({timing.get('max_s')} s) before the median's 95% interval was "
@@ -131,6 +132,27 @@ def timing_note(record: dict, timing: dict) -> str | None:
         f"max_runs ({timing.get('max_runs')}) ended the timed window after {window_s:.3g} s, "
         f"before min_s ({timing.get('min_s')} s)"
     )
+
+
+def serial_note(record: dict) -> str:
+    """A serial board times windows, not inferences: say what its statistics are over."""
+    windows = record.get("windows") or 1
+    note = (
+        f"latency statistics (std, percentiles, CI, CV) are over the means of {windows} "
+        f"windows of about {record.get('runs', 0) // windows} inferences on the board's clock, "
+        "not over single inferences"
+    )
+    if record.get("short_windows"):  # a board that ran faster than its calibration
+        note += (
+            f"; {record['short_windows']} of {record.get('windows')} windows lasted less than "
+            f"window_s ({record.get('window_s')} s)"
+        )
+    return note
+
+
+def window_spread(samples: np.ndarray) -> float:
+    """Fastest over slowest window throughput (max / min of the windows' mean latencies)."""
+    return float(np.max(samples) / np.min(samples))
 
 
 def batch_columns(
@@ -157,8 +179,13 @@ def batch_columns(
         spread = stats.process_spread(list((processes or {}).values()))
         columns["latency_process_spread"] = spread
         if spread > stats.spread_limit(timing):
-            reasons = [r for r in (summary["unstable_reason"], "process_spread") if r]
+            reasons = [r for r in (columns["unstable_reason"], "process_spread") if r]
             columns.update(unstable=True, unstable_reason=",".join(reasons))
+        if record.get("stopped_by") == "windows":  # a serial board's windows
+            columns["latency_window_spread"] = window_spread(samples)
+            if columns["latency_window_spread"] > MAX_WINDOW_SPREAD:
+                reasons = [r for r in (columns["unstable_reason"], "window_spread") if r]
+                columns.update(unstable=True, unstable_reason=",".join(reasons))
     return columns
 
 

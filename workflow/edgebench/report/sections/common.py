@@ -66,7 +66,9 @@ def relative_iqr_cell(row) -> tuple:
 CV_HELP = (
     "coefficient of variation (sd / mean); a run is unstable when its robust CV (MAD × 1.4826 / "
     "median) is above 10%, so outliers alone do not make it so. Marked 'outliers' "
-    "when a few samples far from the rest make it (hover for the figures)"
+    "when a few samples far from the rest make it (hover for the figures). A serial board's "
+    "figures are over its windows' means (5 by default), not single inferences; it is unstable "
+    "when its fastest window's throughput is over 1.02 x its slowest's (latency_window_spread)"
 )
 IQR_HELP = "robust spread: width of the middle half of the samples over the median"
 OUTLIER_NOTE = (
