@@ -35,6 +35,7 @@ class PowerTrace:
     marks: list[dict] = field(default_factory=list)
     end: dict = field(default_factory=dict)
     clock_uncertainty_ns: int = 0
+    gaps: list[tuple[int, int, int]] = field(default_factory=list)  # from, to (ns), polls lost
 
     @property
     def kind(self) -> str:
@@ -118,11 +119,19 @@ def load_trace(run_dir: Path, run_header: dict, run_end: dict) -> PowerTrace | N
         t, values, reasons = _trace(header, samples)
         convert, uncertainty = host_to_device(run_header, run_end)
         t = convert(t)
+        final = meter_end.get("final") or {}
+        # where the meter places a sample within its refresh (a UM meter's stamp estimate)
+        uncertainty += final.get("stamp_uncertainty_ns") or 0
+        gaps = [
+            (*(int(x) for x in convert(np.array([g["from_ns"], g["to_ns"]]))), g["polls"])
+            for g in final.get("gaps", [])
+        ]
         if meter_end.get("status") != "ok":
             end = meter_end
     else:
         t, values, reasons = _trace(header, samples)
-    return PowerTrace(header, t.astype(np.int64), values, reasons, marks, end, uncertainty)
+        gaps = []
+    return PowerTrace(header, t.astype(np.int64), values, reasons, marks, end, uncertainty, gaps)
 
 
 # --- integration ----------------------------------------------------------------------------------
@@ -192,6 +201,23 @@ def windows(marks: list[dict], name: str) -> dict[tuple, tuple[int, int]]:
     return spans
 
 
+def gap_note(trace: PowerTrace, batch: int) -> str | None:
+    """What the meter lost inside a batch's windows (polls unanswered on a flaky link)."""
+    spans = [span for (b, _), span in windows(trace.marks, "window").items() if b == batch]
+    lost_s, polls = 0.0, 0
+    for start, end, lost in trace.gaps:
+        overlap = sum(max(0, min(end, e) - max(start, s)) for s, e in spans)
+        if overlap > 0:
+            lost_s, polls = lost_s + overlap / NS, polls + lost
+    if not polls:
+        return None
+    return (
+        f"the {trace.source} meter missed {polls} poll(s), {lost_s:.2g} s without a reading "
+        "inside this batch's windows: the energy there is interpolated between the readings "
+        "around the gap"
+    )
+
+
 def batch_power(trace: PowerTrace, min_samples: int = MIN_SAMPLES) -> dict[int, dict]:
     """Per batch size: power_w, power_energy_j, power_samples, idle_power_w, power_note, and
     power_clock_uncertainty_ms (how well a host meter's samples are placed; 0 on the board)."""
@@ -213,7 +239,9 @@ def batch_power(trace: PowerTrace, min_samples: int = MIN_SAMPLES) -> dict[int, 
         }
         if reasons:
             row["power_note"] = reasons[0]
-        else:
+        elif note := gap_note(trace, batch):
+            row["power_note"] = note
+        if not reasons:
             energy = sum(part.energy_j for part in parts)
             duration = sum(part.duration_s for part in parts)
             row.update(power_w=energy / duration, power_energy_j=energy)
@@ -221,6 +249,7 @@ def batch_power(trace: PowerTrace, min_samples: int = MIN_SAMPLES) -> dict[int, 
             if idle_figure.energy_j is not None:
                 row["idle_power_w"] = idle_figure.watts
             elif not reasons:  # power is there, idle power is not: say why
-                row["power_note"] = f"idle power: {idle_figure.reason}"
+                notes = [row.get("power_note"), f"idle power: {idle_figure.reason}"]
+                row["power_note"] = "; ".join(note for note in notes if note)
         figures[batch] = row
     return figures

@@ -98,7 +98,9 @@ class _PtyDevice:
 
 
 class UmEmulator(_PtyDevice):
-    """An RDTech UM meter: answers each 0xF0 with a frame; a new reading every refresh_s."""
+    """An RDTech UM meter: refreshes its reading every refresh_s (power(t) at the refresh, t in
+    seconds since start), answers each 0xF0 with its latest frame, latched at the request and
+    sent after the frame's transfer time at `baud`; accumulated mWh and mAh count up."""
 
     def __init__(
         self,
@@ -106,16 +108,35 @@ class UmEmulator(_PtyDevice):
         refresh_s: float = 0.5,
         power: Callable[[float], float] = lambda t: 2.5,
         volts: float = 5.0,
+        baud: int = 9600,
     ) -> None:
         super().__init__()
         self.model = model
         self.refresh_s = refresh_s
         self.power = power
         self.volts = volts
-        self.readings: list[dict] = []  # each new reading: t_ns (host wall clock), watts
+        self.transfer_s = UM_FRAME_BYTES * 10 / baud  # 8 data bits, start and stop bit
+        self.readings: list[dict] = []  # every refresh: t_ns (host wall clock), watts
         self.requests = 0
         self.silent = False  # True: requests go unanswered, as from a meter out of range
-        self._refresh_index = -1
+        self.started_ns = time.time_ns()
+        self._joules = 0.0
+        self._coulombs = 0.0
+
+    def start(self):
+        self.started_ns = time.time_ns()
+        return super().start()
+
+    def energy_j(self, start_ns: int, end_ns: int) -> float:
+        """The true energy between two host wall-clock times: power(t) integrated finely."""
+        steps = 20_000
+        seconds = [
+            (start_ns - self.started_ns + (end_ns - start_ns) * i / steps) / 1e9
+            for i in range(steps + 1)
+        ]
+        watts = [self.power(t) for t in seconds]
+        width = (end_ns - start_ns) / 1e9 / steps
+        return width * (sum(watts) - (watts[0] + watts[-1]) / 2)
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -129,16 +150,27 @@ class UmEmulator(_PtyDevice):
             for _ in range(received.count(UM_REQUEST)):
                 self.requests += 1
                 if not self.silent:
-                    self.write(self._frame())
+                    frame = self._frame()
+                    time.sleep(self.transfer_s)
+                    self.write(frame)
+
+    def _refresh(self) -> None:
+        """Every refresh up to now, each measuring power() at its own instant."""
+        due = int(self.elapsed_s() // self.refresh_s)
+        while len(self.readings) <= due:
+            at_s = len(self.readings) * self.refresh_s
+            watts = self.power(at_s)
+            if self.readings:
+                self._joules += self.readings[-1]["watts"] * self.refresh_s
+                self._coulombs += self.readings[-1]["watts"] / self.volts * self.refresh_s
+            t_ns = self.started_ns + round(at_s * 1e9)
+            self.readings.append({"t_ns": t_ns, "watts": watts})
 
     def _frame(self) -> bytes:
-        index = int(self.elapsed_s() // self.refresh_s)
-        if index != self._refresh_index:  # the real meter measures about twice a second
-            self._refresh_index = index
-            watts = self.power(self.elapsed_s())
-            self.readings.append({"t_ns": time.time_ns(), "watts": watts})
+        self._refresh()
         watts = self.readings[-1]["watts"]
-        return encode_um_frame(self.model, self.volts, watts / self.volts, watts)
+        mwh, mah = round(self._joules / 3.6), round(self._coulombs / 3.6)
+        return encode_um_frame(self.model, self.volts, watts / self.volts, watts, mah=mah, mwh=mwh)
 
 
 class LineMeterEmulator(_PtyDevice):
