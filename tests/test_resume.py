@@ -63,3 +63,76 @@ def test_a_killed_workflow_leaves_no_agent_in_the_way_of_the_rerun(project):
         lines = [json.loads(line) for line in log.read_text().splitlines()]
         assert lines[-1]["status"] == "complete", lines[-1]
     assert project.planned_jobs("--config", "suite=slow") == {}
+
+
+# --- failures as a user meets them: one real run with a crashing agent and broken builders ------
+
+BROKEN_BUILDERS = """
+def broken(input_shape, classes, weights):
+    raise ValueError("my builder is broken: no width given")
+
+
+def forgetful(input_shape, classes, weights):
+    import keras
+
+    inputs = keras.Input(shape=tuple(input_shape))
+    keras.Model(inputs, keras.layers.Dense(classes)(inputs))  # built, but not returned
+"""
+FAILING_SUITE = {
+    "description": "failures",
+    "weights": "random",
+    "workloads": ["layer-fc-128-32", "broken-user", "forgetful-user"],
+    "formats": ["tflite-fp32"],
+    "calibration_samples": 8,
+    "batch_sizes": [1],
+    "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 10, "min_s": 0.05, "max_s": 1.0},
+}
+
+
+def test_failed_rows_fail_the_workflow_keep_the_rest_and_run_again(project, tmp_path):
+    """A device whose agent crashes (its python exits 3) and two user builders that fail (one
+    raises, one returns None): the workflow still runs every other row, writes the tables and
+    report with each failure's own reason, exits non-zero, and the same command plans exactly
+    the failed steps again."""
+    import pandas as pd
+
+    crashing = tmp_path / "python-crash"
+    crashing.write_text("#!/bin/sh\nexit 3\n")
+    crashing.chmod(0o755)
+    profile = project.read_yaml("devices/local.yaml")
+    project.write_yaml(
+        "devices/crashy.yaml",
+        dict(profile, name="crashy", python=str(crashing), formats=["tflite-fp32"]),
+    )
+    project.add_models(
+        BROKEN_BUILDERS,
+        {
+            "broken-user": {"function": "broken", "input_shape": [8], "classes": 2},
+            "forgetful-user": {"function": "forgetful", "input_shape": [8], "classes": 2},
+        },
+    )
+    project.write_yaml("config/suites/failing.yaml", FAILING_SUITE)
+    selection = ["--config", "suite=failing", "devices=local,crashy"]
+    result = project.snakemake(*selection, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "AttributeError" not in output and "could not build tables" not in output
+    table = pd.read_csv(project.root / "results/tables/results.csv")
+    rows = table.set_index(["device", "workload"])
+    assert rows.loc[("local", "layer-fc-128-32"), "status"] == "ok"
+    crashed = rows.loc[("crashy", "layer-fc-128-32")]
+    assert crashed.status == "failed" and "agent exited with code 3" in crashed.reason
+    for device in ("local", "crashy"):
+        broken = rows.loc[(device, "broken-user")]
+        assert broken.status == "failed", broken.reason
+        assert "ValueError: my builder is broken: no width given" in broken.reason
+        forgetful = rows.loc[(device, "forgetful-user")]
+        assert forgetful.status == "failed" and "returned NoneType" in forgetful.reason
+        assert forgetful.group == "models"
+    assert (project.root / "results/report/index.html").exists()
+    assert "edgebench summary" in output and "crashy: 0 ok, 0 unsupported, 3 failed" in output
+    # the same command again: the crashed run, the two builds and their 2 x 2 runs; not the
+    # run that succeeded (local/layer-fc-128-32)
+    jobs = project.planned_jobs(*selection)
+    assert jobs.get("run") == 1 + 2 * 2 and jobs.get("build_workload") == 2, jobs
+    assert "prepare_digits" not in jobs and jobs.get("convert") == 2

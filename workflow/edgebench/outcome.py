@@ -104,6 +104,10 @@ def table_settings(plan: Plan) -> dict:
         "devices": row_devices(plan, rows),
         "accuracy": accuracy_files(plan, dict.fromkeys(w for _, w, _ in rows)),
         "max_accuracy_drop": plan.suite.get("max_accuracy_drop"),
+        "workloads": {
+            name: {"group": spec.group, "family": spec.family}
+            for name, spec in plan.workloads.items()
+        },
     }
 
 
@@ -134,7 +138,7 @@ def build_results_table(
             failure = root / paths.failure_record(*key)
             if failure.exists():
                 missing_reasons[key] = f"device failed: {read_json(failure)['reason']}"
-    return build_table(
+    table = build_table(
         runs=runs,
         conversions=conversions,
         metas=metas,
@@ -145,6 +149,23 @@ def build_results_table(
         missing_reasons=missing_reasons,
         max_accuracy_drop=settings.get("max_accuracy_drop"),
     )
+    return with_build_failures(table, settings, root) if partial else table
+
+
+def with_build_failures(table: pd.DataFrame, settings: dict, root: Path) -> pd.DataFrame:
+    """Rows of workloads that were never built: the group and family their spec names, and
+    the builder's own error (its failure.json) as the reason."""
+    for workload, facts in settings.get("workloads", {}).items():
+        rows = table["workload"].eq(workload) & table["group"].isna()
+        if not rows.any():
+            continue
+        table.loc[rows, "group"] = facts["group"]
+        table.loc[rows, "family"] = facts["family"]
+        failure = root / paths.build_failure(workload)
+        if failure.exists():
+            table.loc[rows, "status"] = "failed"
+            table.loc[rows, "reason"] = f"build failed: {read_json(failure)['reason']}"
+    return table
 
 
 def device_logs(settings: dict, device: str, planned: list[str]) -> list[str]:
@@ -198,9 +219,35 @@ def summary(table: pd.DataFrame, top: int = 3) -> str:
     failed = int(table["status"].eq("failed").sum())
     if failed:
         lines.append(
-            f"  {failed} failed row(s): fix what the reasons say and run again; only what is "
-            "missing or failed to reach its device runs again."
+            f"  {failed} failed row(s): fix what the reasons say and run the same command "
+            "again; a run or build that failed runs again by itself (see README, Reruns)."
         )
+    return "\n".join(lines)
+
+
+def failed_rows_message(table: pd.DataFrame, selected: list[Key], top: int = 10) -> str:
+    """What a run whose jobs all succeeded says when rows of its selection failed anyway (a
+    converter that crashed, a batch size that failed inside a complete run); '' when none.
+    These outputs exist, so they run again only once deleted: the message names them."""
+    keys = table[["device", "workload", "format"]].apply(tuple, axis=1)
+    failed = table[keys.isin(set(map(tuple, selected))) & table["status"].eq("failed")]
+    if failed.empty:
+        return ""
+    lines = [f"edgebench: {len(failed)} selected row(s) FAILED (the exit status says so):"]
+    remove = []
+    for row in failed.head(top).itertuples():
+        batch = "" if pd.isna(row.batch) else f" batch {int(row.batch)}"
+        lines.append(f"  {row.device}/{row.workload}/{row.format}{batch}: {shorten(row.reason)}")
+        if str(row.reason).startswith("conversion:"):
+            remove.append(paths.conversion_record(row.workload, row.format))
+        else:
+            remove.append(paths.raw_log(row.device, row.workload, row.format))
+    if len(failed) > top:
+        lines.append(f"  ... and {len(failed) - top} more (results/tables/results.csv)")
+    lines.append(
+        "  Their outputs are complete, so the same command does not redo them: fix what the "
+        f"reasons say, then delete them and run again: rm {' '.join(dict.fromkeys(remove))}"
+    )
     return "\n".join(lines)
 
 

@@ -32,6 +32,12 @@ def workload_meta(workload: str) -> str:
     return f"{RESULTS}/workloads/{workload}/meta.json"
 
 
+def build_failure(workload: str) -> str:
+    """Why the last build of a workload failed (the builder's own error; while there is no
+    model.keras)."""
+    return f"{RESULTS}/workloads/{workload}/failure.json"
+
+
 def image_record(image: str) -> str:
     return f"{RESULTS}/images/{image}.json"
 

@@ -143,8 +143,9 @@ def runtime_options(profile: dict, format_name: str) -> dict:
 
 
 class DeviceFailed(RuntimeError):
-    """The device could not be driven (unreachable, link lost, changed host key, board busy):
-    the job fails, so the run is tried again next time; `failure.json` keeps the reason."""
+    """The device could not be driven (unreachable, link lost, changed host key, board busy)
+    or the run failed on it (a crashed agent, no batch size ran): the job fails, so the run
+    is tried again next time; `failure.json` keeps the reason."""
 
 
 def run_on_device(
@@ -215,10 +216,11 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
             raise DeviceFailed(str(error)) from None
         if code == BOARD_BUSY:
             raise DeviceFailed(f"device {job['device']!r}: {last_line(log, 'board busy')}")
-        if not (stage / "out" / "run.jsonl").exists():
-            write_unrun(raw_log, job, "failed", exit_reason(code))
-            return "failed"
+        if not (stage / "out" / "run.jsonl").exists():  # a crashed agent: worth a retry
+            raise DeviceFailed(f"device {job['device']!r}: {exit_reason(code)}")
         status = keep_results(stage / "out", raw_log, record["sha256"], meter_log)
+        if status == "failed":
+            raise DeviceFailed(f"device {job['device']!r}: {set_aside_failed_run(raw_log)}")
         engine_cache.keep_engine(job, record, raw_log.parent)
         return status
     finally:
@@ -308,6 +310,19 @@ def exit_reason(code: int) -> str:
     if code == LIFELINE:
         return "the agent stopped because the host side went away (its lifeline closed)"
     return f"the agent exited with code {code} and left no log; see the job's log"
+
+
+def set_aside_failed_run(raw_log: Path) -> str:
+    """A run that came back `failed`: its log moves to run.failed.jsonl (for reading; no
+    output of the workflow), and the reason says why, with the first failed batch's reason."""
+    records = [json.loads(line) for line in raw_log.read_text().splitlines() if line.strip()]
+    batch = next((r for r in records if r.get("type") == "batch" and r["status"] != "ok"), {})
+    reason = records[-1].get("reason", "") if records else ""
+    if batch:
+        reason = f"{reason} (batch {batch.get('batch')}: {batch.get('reason', '')})"
+    kept = raw_log.with_name("run.failed.jsonl")
+    raw_log.replace(kept)
+    return f"the run failed: {reason}; its log is {kept}"
 
 
 def last_line(log, prefix: str) -> str:

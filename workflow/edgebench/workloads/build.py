@@ -52,7 +52,13 @@ def build_model(spec: WorkloadSpec, dataset: Path | None = None):
     kwargs["weights"] = spec.weights
     if spec.weights == "trained":
         kwargs["dataset"] = dataset
-    return builder(**kwargs)
+    model = builder(**kwargs)
+    if not isinstance(model, keras.Model):
+        raise BuilderError(
+            f"builder {spec.builder!r} returned {type(model).__name__}, not a keras.Model; "
+            "it must return the model it builds (see README, Adding a model)"
+        )
+    return model
 
 
 def build_workload(spec: WorkloadSpec, model_path: Path, meta_path: Path, dataset=None) -> dict:
