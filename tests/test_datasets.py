@@ -102,7 +102,9 @@ def test_imagenet_style_folder_feeds_the_accuracy_pass(project, tmp_path):
     import pandas as pd
 
     row = pd.read_csv(project.root / "results" / "tables" / "results.csv").iloc[0]
-    assert row.accuracy_samples == 4 and row.accuracy_drop == 0 and row.agreement == 1.0
+    assert row.accuracy_samples == 4 and row.agreement == 1.0
+    # random weights on 4 samples: no drop can show a fault there, and the row says so
+    assert pd.isna(row.accuracy_drop) and row.accuracy_note.startswith("uninformative")
 
 
 def test_atomic_writes_leave_files_readable_by_others(tmp_path):

@@ -295,3 +295,81 @@ def test_a_noisy_window_makes_a_serial_row_unstable_and_the_note_says_what_was_m
     assert disturbed["unstable"] and disturbed["unstable_reason"] == "window_spread"
     assert disturbed["latency_window_spread"] == pytest.approx(1.1)
     assert "over the means of 5 windows of about 10000 inferences" in quiet["timing_note"]
+
+
+@pytest.fixture(scope="module")
+def digits_model(tmp_path_factory):
+    """An informative small model: a convolution trained on scikit-learn's 8x8 digits (1797
+    images that ship with it), converted to int8; its test set and float32 reference outputs."""
+    import keras
+    from edgebench.convert.tflite import convert
+    from edgebench.fileio import sha256_file, write_json
+    from edgebench.formats import FORMATS
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = (digits.images / 16.0).astype(np.float32)[..., np.newaxis]
+    train, test = slice(0, 1500), slice(1500, 1620)
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=INPUT_SHAPE)
+    features = keras.layers.Conv2D(8, 3, activation="relu")(inputs)
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(features))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    model.fit(images[train], digits.target[train], epochs=15, batch_size=64, verbose=0)
+    folder = tmp_path_factory.mktemp("digits")
+    path = folder / "tflite-int8.tflite"
+    path.write_bytes(convert(model, FORMATS["tflite-int8"], images[train][:200]))
+    record = {"status": "ok", "reason": "", "model_file": path.name, "sha256": sha256_file(path)}
+    write_json(folder / "tflite-int8.json", record)
+    np.savez(folder / "dataset.npz", x_test=images[test], y_test=digits.target[test])
+    np.savez(folder / "reference.npz", outputs=model.predict(images[test], verbose=0))
+    return folder
+
+
+def test_a_wrong_input_encoding_on_the_board_shows_as_an_accuracy_drop(
+    tmp_path, digits_model, monkeypatch
+):
+    """The serial accuracy path checked by a model whose accuracy means something: the right
+    encoding keeps the reference's top-1, the reference firmware's uint8 shift (wrong for this
+    int8 tensor) loses it, and the table says so."""
+    import pandas as pd
+    from edgebench.devices.mcu_emulator import Emulator
+    from edgebench.metrics.accuracy import run_columns
+    from edgebench.metrics.derived import add_derived
+
+    monkeypatch.chdir(tmp_path)
+    dataset, reference = digits_model / "dataset.npz", digits_model / "reference.npz"
+    scored = {}
+    for encoding in ("tensor", "uint8"):
+        with Emulator(digits_model / "tflite-int8.tflite", model_id="ic01") as board:
+            status, raw_log = drive_board(
+                tmp_path, digits_model / "tflite-int8.json", board.port, dataset,
+                input_encoding=encoding,
+            )  # fmt: skip
+        assert status == "complete"
+        columns = run_columns(read_run(raw_log), dataset, reference)
+        scored[encoding] = add_derived(pd.DataFrame([{**columns, "status": "ok"}])).iloc[0]
+    right, wrong = scored["tensor"], scored["uint8"]
+    assert right["reference_top1"] > 0.8 and right["accuracy_informative"]
+    assert right["accuracy_drop"] < 0.05 and right["agreement"] > 0.9
+    assert wrong["accuracy_informative"] and pd.isna(wrong["accuracy_note"])
+    assert wrong["accuracy_drop"] > 0.3 and wrong["agreement"] < 0.7
+
+
+def test_a_reference_that_predicts_one_class_gives_a_note_and_no_drop():
+    import pandas as pd
+    from edgebench.metrics.accuracy import uninformative
+    from edgebench.metrics.derived import add_derived
+
+    labels = np.arange(100) % 10
+    one_class = np.tile(np.eye(10)[3], (100, 1))  # seeded random weights: class 3 for all
+    assert "predicts class 3 for 100 of 100 samples" in uninformative(one_class, labels)
+    at_chance = np.eye(10)[(labels + 1) % 10]  # varied predictions, never right
+    assert "at chance" in uninformative(at_chance, labels)
+    assert uninformative(np.eye(10)[labels], labels) is None
+    frame = pd.DataFrame(
+        {"status": ["ok", "ok"], "accuracy_top1": [0.1, 0.9], "reference_top1": [0.1, 0.95],
+         "accuracy_informative": [False, True]}
+    )  # fmt: skip
+    assert add_derived(frame)["accuracy_drop"].isna().tolist() == [True, False]

@@ -7,6 +7,12 @@ curve of that score against labels 0 normal / 1 anomalous.
 
 Accuracy drop (reference top-1 minus converted top-1) is one of the derived metrics
 (metrics/derived.py); on AUC the table builder takes reference AUC minus AUC.
+
+A check that cannot fail is not a pass: where the reference's top-1 predictions are degenerate
+(one class for at least DEGENERATE_SHARE of the samples) or its accuracy is at chance (not two
+binomial standard errors above the most frequent label's share), agreement and drop cannot show
+a wrong conversion or input encoding. Those rows keep the measured top-1 figures, leave the drop
+empty (`accuracy_informative` false) and say why in `accuracy_note`.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import numpy as np
 
 TOP5_MIN_CLASSES = 6  # top-5 only means something where there are more than 5 classes
 TOP1, AUC = "top1", "auc"
+DEGENERATE_SHARE = 0.9  # one predicted class for this share of the samples
 METRICS = (TOP1, AUC)
 
 
@@ -128,6 +135,28 @@ def reference_accuracy(reference_outputs, labels) -> float:
     return top1(*_checked(reference_outputs, labels))
 
 
+def uninformative(reference_outputs, labels) -> str | None:
+    """Why the reference's predictions cannot tell a right conversion from a wrong one, or None."""
+    reference, labels = _checked(reference_outputs, labels)
+    predicted = reference.argmax(axis=1)
+    classes, counts = np.unique(predicted, return_counts=True)
+    n = len(predicted)
+    if counts.max() >= DEGENERATE_SHARE * n:
+        return (
+            f"uninformative: the float32 reference predicts class {classes[counts.argmax()]} for "
+            f"{counts.max()} of {n} samples, so agreement and drop cannot show a wrong "
+            "conversion or input (random weights?)"
+        )
+    chance = np.unique(labels, return_counts=True)[1].max() / n
+    accuracy = float(np.mean(predicted == labels))
+    if accuracy <= chance + 2 * np.sqrt(chance * (1 - chance) / n):
+        return (
+            f"uninformative: the float32 reference's top-1 {accuracy:.3f} is at chance (the "
+            f"most frequent label's share {chance:.3f}, {n} samples)"
+        )
+    return None
+
+
 def npz_array(path: Path, key: str) -> np.ndarray:
     with np.load(path) as data:
         if key not in data:
@@ -170,6 +199,7 @@ def run_columns(
         inputs = first_outputs(npz_array(labels_path, "x_test"), count, labels_path, "inputs")
         return _auc_columns(score(outputs, labels, reference, AUC, inputs))
     scores = score(outputs, labels, reference, metric)
+    note = uninformative(reference, labels) if reference is not None else None
     return {
         "accuracy_samples": count,
         "accuracy_top1": scores["top1"],
@@ -178,7 +208,8 @@ def run_columns(
             reference_accuracy(reference, labels) if reference is not None else None
         ),
         "agreement": scores["agreement"],
-        "accuracy_note": None,
+        "accuracy_informative": note is None if reference is not None else None,
+        "accuracy_note": note,
     }
 
 

@@ -123,7 +123,20 @@ CATALOGUE: list[Column] = [
     _c("accuracy_fail", "bool", "", "Accuracy fail", "accuracy drop beyond the suite's limit"),
     _c("agreement", "float", "", "Agreement", "top-1 agreement with the reference"),
     _c("vips", "float", "images/s", "VIPS", "top-1 x throughput (valid images per second)"),
-    _c("accuracy_note", "text", "", "Accuracy note", "why accuracy is absent"),
+    _c(
+        "accuracy_informative",
+        "bool",
+        "",
+        "Accuracy informative",
+        "false: the reference's predictions are one class or at chance; no drop is given",
+    ),  # fmt: skip
+    _c(
+        "accuracy_note",
+        "text",
+        "",
+        "Accuracy note",
+        "why accuracy is absent, or why it cannot show a wrong conversion",
+    ),  # fmt: skip
     _c("power_w", "float", "W", "Power", "mean power over the timed window"),
     _c("idle_power_w", "float", "W", "Idle power", "mean power while idle before the run"),
     _c("active_power_w", "float", "W", "Active power", "power - idle power"),

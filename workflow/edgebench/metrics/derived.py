@@ -42,6 +42,10 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
     frame["accuracy_drop"] = (_column(frame, "reference_top1") - top1).where(
         auc_drop.isna(), auc_drop
     )
+    if "accuracy_informative" in frame:  # a reference that predicts one class: no clean 0
+        frame["accuracy_drop"] = frame["accuracy_drop"].where(
+            frame["accuracy_informative"].ne(False)
+        )
     frame["vips"] = top1 * frame["throughput_ips"]
     power = _column(frame, "power_w")
     frame["efficiency_ips_per_w"] = frame["throughput_ips"] / power

@@ -58,6 +58,7 @@ BATCH_COLUMNS = [
     "runs",
     *LATENCY_COLUMNS.values(),
     "latency_process_spread",
+    "latency_window_spread",
     "load_ms",
     "first_inference_ms",
     "peak_rss_kb",
@@ -72,6 +73,7 @@ ACCURACY_COLUMNS = [
     "accuracy_auc",
     "reference_auc",
     "agreement",
+    "accuracy_informative",
     "accuracy_note",
 ]
 RUN_COLUMNS = [
