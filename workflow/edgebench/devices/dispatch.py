@@ -41,6 +41,7 @@ TRANSPORTS: dict[str, type[Transport]] = {
 }
 SESSION_VARIABLE = "EDGEBENCH_SESSION"  # one workflow run (set when the Snakefile loads)
 BOARD_BUSY, LIFELINE = 73, 75  # agent exit statuses (edgebench.agent.__main__, boardlock)
+FAILED_LOG = "run.failed.jsonl"  # the log of a run that came back failed (its job fails)
 
 
 # Profile keys that change how a device is reached or described, never what it measures:
@@ -170,6 +171,7 @@ def run_on_device(
         write_json(failure, {**identity(job), "status": "failed", "reason": str(error)})
         raise
     failure.unlink(missing_ok=True)
+    raw_log.with_name(FAILED_LOG).unlink(missing_ok=True)  # a failed attempt's, now redone
     return status
 
 
@@ -320,7 +322,7 @@ def set_aside_failed_run(raw_log: Path) -> str:
     reason = records[-1].get("reason", "") if records else ""
     if batch:
         reason = f"{reason} (batch {batch.get('batch')}: {batch.get('reason', '')})"
-    kept = raw_log.with_name("run.failed.jsonl")
+    kept = raw_log.with_name(FAILED_LOG)
     raw_log.replace(kept)
     return f"the run failed: {reason}; its log is {kept}"
 
