@@ -441,28 +441,40 @@ def test_a_missing_tegrastats_command_is_refused_at_load_for_this_machine(tmp_pa
     check_local_program({"source": "rapl"}, "orin")  # a RAPL-less machine runs without power
 
 
-def test_a_board_without_its_tegrastats_fails_the_run_not_ok_with_empty_power(tmp_path):
-    """The agent on a board (where the host cannot look at load) ends the run `failed`, naming
-    the missing program, instead of a complete run with empty power cells."""
+@pytest.fixture(scope="module")
+def fc_model(tmp_path_factory) -> Path:
+    """A real LiteRT model for the agent to run."""
     from edgebench.convert.job import convert_workload
-    from edgebench.devices.staging import AGENT_PACKAGE, stage_run
     from edgebench.settings import load_catalog
     from edgebench.testing.project import REPO
     from edgebench.workloads.build import build_workload
 
+    root = tmp_path_factory.mktemp("fc")
     spec = load_catalog(REPO)["layer-fc-128-32"]
-    build_workload(spec, tmp_path / "w" / "model.keras", tmp_path / "w" / "meta.json")
-    record = convert_workload(tmp_path / "w", "tflite-fp32", tmp_path / "c" / "tflite-fp32.json")
-    job = {
+    build_workload(spec, root / "w" / "model.keras", root / "w" / "meta.json")
+    record = convert_workload(root / "w", "tflite-fp32", root / "c" / "tflite-fp32.json")
+    return root / "c" / record["model_file"]
+
+
+def agent_job(power: dict, **more) -> dict:
+    return {
         "device": "board", "workload": "layer-fc-128-32", "format": "tflite-fp32",
         "runtime_family": "tflite", "batch_sizes": [1], "threads": 1, "seed": 0,
         "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 5, "min_s": 0.0, "max_s": 1},
-        "input_range": [-1.0, 1.0],
-        "power": {"source": "tegrastats", "command": "/opt/nowhere/tegrastats", "idle_s": 1,
-                  "interval_ms": 100, "min_samples": 10},
+        "input_range": [-1.0, 1.0], "power": power, **more,
     }  # fmt: skip
+
+
+def test_a_board_without_its_tegrastats_fails_the_run_not_ok_with_empty_power(tmp_path, fc_model):
+    """The agent on a board (where the host cannot look at load) ends the run `failed`, naming
+    the missing program, instead of a complete run with empty power cells."""
+    from edgebench.devices.staging import AGENT_PACKAGE, stage_run
+
+    power = {"source": "tegrastats", "command": "/opt/nowhere/tegrastats", "idle_s": 1,
+             "interval_ms": 100, "min_samples": 10}  # fmt: skip
+    job = agent_job(power)
     stage = tmp_path / "stage"
-    stage_run(stage, tmp_path / "c" / record["model_file"], job, None)
+    stage_run(stage, fc_model, job, None)
     agent = [sys.executable, "-m", AGENT_PACKAGE, "job.json"]
     ran = subprocess.run(agent, cwd=stage, capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, ran.stderr
@@ -470,3 +482,55 @@ def test_a_board_without_its_tegrastats_fails_the_run_not_ok_with_empty_power(tm
     assert end["status"] == "failed"
     assert "/opt/nowhere/tegrastats is not on PATH" in end["reason"]
     assert not (stage / "out" / "power.jsonl").exists()
+
+
+def test_a_host_meter_starts_when_the_run_starts_not_while_the_board_is_waited_for(
+    tmp_path, fc_model
+):
+    """The agent waits for another project's run on the board (its lock held here); the UM
+    meter is not polled until the agent holds the board and says its run started, then it
+    samples the run, idle window included."""
+    from edgebench.agent.boardlock import hold
+    from edgebench.agent.powerlog import RUN_STARTED
+    from edgebench.devices.staging import AGENT_PACKAGE, stage_run
+    from edgebench.power import lengthened, power_settings
+    from edgebench.power.host import host_meter, log_file
+    from edgebench.power.integrate import batch_power, load_trace
+    from edgebench.testing.meters import UmEmulator
+
+    lock = tmp_path / "board.lock"
+    others = {"device": "x", "owner": {"host": "another-host", "project": "/elsewhere"}}
+    held = hold(str(lock), others, wait_s=1, say=lambda line: None)
+    stage = tmp_path / "stage"
+    job_log = tmp_path / "job.log"
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}  # the agent's waiting line, at once
+    with UmEmulator("um25c", power=lambda t: 2.0) as emulator, open(job_log, "w") as log:
+        power = power_settings({"source": "um25c", "port": emulator.port, "min_samples": 2,
+                                "idle_s": 1})  # fmt: skip
+        owner = {"host": "this-host", "project": "/this/project"}
+        job = agent_job(power, board_lock=str(lock), owner=owner, lock_wait_s=300)
+        job["timing"] = lengthened(job["timing"], power)  # as the host lengthens it
+        stage_run(stage, fc_model, job, None)
+        with host_meter(power, tmp_path / "meter", log_file(log)) as meter_log:
+            agent = subprocess.Popen(
+                [sys.executable, "-m", AGENT_PACKAGE, "job.json"],
+                cwd=stage, stdout=log, stderr=subprocess.STDOUT, env=environment,
+            )  # fmt: skip
+            try:
+                deadline = time.monotonic() + 120
+                while "board lock" not in job_log.read_text():
+                    assert agent.poll() is None and time.monotonic() < deadline, job_log.read_text()
+                    time.sleep(0.05)
+                assert emulator.requests == 0  # nothing polled while the board is waited for
+                held.close()
+                assert agent.wait(timeout=300) == 0, job_log.read_text()
+            finally:
+                agent.kill()
+        assert RUN_STARTED in job_log.read_text() and emulator.requests > 0
+    meter_end = json.loads(meter_log.read_text().splitlines()[-1])
+    assert meter_end["status"] == "ok" and meter_end["samples"] >= 2
+    run = [json.loads(line) for line in (stage / "out" / "run.jsonl").read_text().splitlines()]
+    (stage / "out" / "meter.jsonl").write_bytes(meter_log.read_bytes())
+    (row,) = batch_power(load_trace(stage / "out", run[0], run[-1]), min_samples=2).values()
+    assert row["power_w"] == pytest.approx(2.0), row
+    assert row["idle_power_w"] == pytest.approx(2.0), row

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from .boardlock import BoardBusy, hold, start_lifeline
+from .powerlog import RUN_STARTED
 from .runner import run_job, run_worker
 
 BOARD_BUSY = 73  # exit status: another project's run held the board for longer than lock_wait_s
@@ -32,6 +33,7 @@ def main(argv: list[str]) -> int:
         except BoardBusy as error:
             print(f"board busy: {error}", file=sys.stderr)
             return BOARD_BUSY
+    print(RUN_STARTED, flush=True)  # a meter the host reads starts now, not during the wait
     status = run_job(job, job_path.parent, job_path)
     if lock is not None:
         lock.close()  # the board is free for the next run

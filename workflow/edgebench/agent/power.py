@@ -11,6 +11,8 @@ from pathlib import Path
 from .powerlog import POWER_LOG, PowerLog
 
 ON_BOARD = ("tegrastats", "ina3221", "rapl")
+HOST_METER_LEAD_INTERVALS = 2  # a host meter's samples: before the first mark, after the last
+HOST_METER_MARGIN_S = 0.5  # the meter's start (port open, first poll) or stop
 
 
 class PowerRecorder:
@@ -46,6 +48,7 @@ class PowerRecorder:
         if seconds <= 0 or self.settings.get("unavailable"):
             return
         self.wait_for_first_sample()
+        self.wait_for_host_meter()
         self.log.mark("idle", "start", time.monotonic_ns())
         time.sleep(seconds)
         self.log.mark("idle", "end", time.monotonic_ns())
@@ -59,12 +62,25 @@ class PowerRecorder:
         while self.log.samples == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
 
+    def wait_for_host_meter(self) -> None:
+        """A host meter starts when this run does (RUN_STARTED) and its first sample comes a
+        refresh or two later (a UM meter's first frame is only a baseline): the agent cannot
+        see it, so it waits HOST_METER_LEAD_INTERVALS intervals and a margin."""
+        if self.settings["source"] not in ON_BOARD:
+            time.sleep(self.host_meter_lead_s())
+
+    def host_meter_lead_s(self) -> float:
+        interval_s = float(self.settings.get("interval_ms", 100)) / 1000
+        return HOST_METER_LEAD_INTERVALS * interval_s + HOST_METER_MARGIN_S
+
     def window(self, batch: int, process: int, start_ns: int, end_ns: int) -> None:
         self.log.mark("window", "start", start_ns, batch=batch, process=process)
         self.log.mark("window", "end", end_ns, batch=batch, process=process)
 
     def close(self) -> None:
         final = {}
+        if self.source is None and self.settings["source"] not in ON_BOARD:
+            time.sleep(self.host_meter_lead_s())  # a refresh after the last window, seen
         if self.source is not None:
             # a sample after the last window, so the trace covers it
             time.sleep(float(self.settings.get("interval_ms", 100)) / 1000)

@@ -29,6 +29,8 @@ from pathlib import Path
 POWER_FORMAT_VERSION = 1
 POWER_LOG = "power.jsonl"  # the agent's: marks, and the samples of an on-board source
 METER_LOG = "meter.jsonl"  # the host's: the samples of a meter it reads
+# The agent's output line once it holds the board and its run starts: a host meter starts then.
+RUN_STARTED = "edgebench-agent: run started"
 
 
 class PowerLog:

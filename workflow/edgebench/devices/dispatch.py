@@ -6,7 +6,6 @@ conversion or a crashed agent is written as a run with an `end` record saying so
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -30,7 +29,8 @@ from edgebench.devices.staging import stage_run
 from edgebench.devices.transport import Transport
 from edgebench.fileio import read_json, sha256_file, write_json
 from edgebench.formats import FORMATS
-from edgebench.power import HOST_METERS, lengthened, on_this_machine, power_settings
+from edgebench.power import lengthened, on_this_machine, power_settings
+from edgebench.power.host import host_meter, log_file
 from edgebench.rawlog import write_unrun
 from edgebench.settings.errors import ConfigError
 
@@ -211,7 +211,8 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
     stage_run(stage, model, job, inputs, companions, with_agent=transport.stages_agent)
     try:
         try:
-            with host_meter(job.get("power"), stage / "meter") as meter_log:
+            agent_log = log_file(log) if transport.stages_agent else None
+            with host_meter(job.get("power"), stage / "meter", agent_log) as meter_log:
                 code = transport.run(stage, log)
         except SshError as error:
             mark_unreachable(stage_root, job["device"], str(error))
@@ -227,33 +228,6 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
         return status
     finally:
         transport.cleanup(stage)
-
-
-@contextlib.contextmanager
-def host_meter(power: dict | None, folder: Path):
-    """A meter the host reads (power.HOST_METERS), sampling while the agent runs, into
-    meter.jsonl in `folder`; yields its path (None for no meter or an on-board source)."""
-    if power is None or power["source"] not in HOST_METERS:
-        yield None
-        return
-    from edgebench.agent.powerlog import METER_LOG, PowerLog
-    from edgebench.power.meters import PowerUnavailable, open_meter
-
-    meter = open_meter(power)
-    meter_log = PowerLog(folder / METER_LOG, meter.describe())
-    try:
-        meter.check()
-        meter.start(meter_log.sample)
-    except (PowerUnavailable, OSError) as error:  # the run goes on; its power says why not
-        meter_log.end("failed", str(error))
-        yield meter_log.path
-        return
-    try:
-        yield meter_log.path
-    finally:
-        meter.stop()
-        error = getattr(meter, "error", None)
-        meter_log.end("failed" if error else "ok", error or "", final=meter.describe())
 
 
 # Which of the given modules the device's Python can import, with their distributions' versions.
