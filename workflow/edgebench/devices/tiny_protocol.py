@@ -293,6 +293,7 @@ class DutLink:
         try:
             names = self.command("name")
         except DutReset:  # it booted as the wait ended: the banner came before the answer
+            mode, self._rebooted = (self._rebooted or (None,))[0] or mode, None
             banner, names = True, self.command("name")
         except DutTimeout as error:
             waited = "" if banner else f"; no boot banner came within {self.banner_wait_s} s either"
