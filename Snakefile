@@ -2,9 +2,15 @@
 # Usage: snakemake --cores 4 [--config devices=jetson,coral suite=full]
 from snakemake.utils import min_version
 
+import sys
+
 from edgebench.cluster import explain_memory_kills
+from edgebench.workflow_lock import stale_lock_note
 
 min_version("9.0")
+
+if "--unlock" not in sys.argv and (note := stale_lock_note()):
+    print(note, file=sys.stderr)  # Snakemake's own "cannot be locked" error follows
 
 
 configfile: "config/config.yaml"

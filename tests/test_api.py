@@ -164,6 +164,7 @@ def test_one_more_device_is_added_without_rebuilding_the_rest(run):
         "report_device": 1,
         "tables": 1,
         "report": 1,
+        "check_rows": 1,
         "all": 1,
     }
 

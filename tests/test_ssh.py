@@ -148,7 +148,7 @@ def test_unreachable_device_fails_alone_and_the_others_are_kept(boards, project,
     assert (project.root / "results/report/index.html").exists()
     # resumed without the dead board: nothing already measured runs again
     jobs = project.planned_jobs("--config", "suite=ssh", "devices=board-b")
-    assert jobs == {"plan_manifest": 1, "tables": 1, "report": 1, "all": 1}
+    assert jobs == {"plan_manifest": 1, "tables": 1, "report": 1, "check_rows": 1, "all": 1}
 
 
 def test_link_cut_mid_run_is_retried_and_results_are_complete(boards, project):
@@ -350,7 +350,7 @@ def test_a_run_of_another_project_is_waited_for_never_overlapped(boards, project
 
 
 def test_an_agent_killed_by_a_signal_is_a_failed_run_not_a_broken_link(boards, project, tmp_path):
-    from edgebench.devices.dispatch import run_on_device
+    from edgebench.devices.dispatch import DeviceFailed, run_on_device
 
     board = trusted(boards[1])
     project.snakemake("--config", "suite=ssh", "devices=board-b")  # the models to run
@@ -381,11 +381,11 @@ def test_an_agent_killed_by_a_signal_is_a_failed_run_not_a_broken_link(boards, p
     killer.start()
     raw = tmp_path / "raw" / "run.jsonl"
     log_path = tmp_path / "run.log"
-    with open(log_path, "w") as log:
-        status = run_on_device(profile, job, conversion, raw, log, stage_root=tmp_path / "stage")
+    with open(log_path, "w") as log, pytest.raises(DeviceFailed) as failed:
+        run_on_device(profile, job, conversion, raw, log, stage_root=tmp_path / "stage")
     killer.join()
-    end = records(raw)[-1]
-    assert status == "failed" and "killed by SIGKILL" in end["reason"]
+    # a failed run (its job fails, so the next invocation retries it), no raw log
+    assert "killed by SIGKILL" in str(failed.value) and not raw.exists()
     assert "retrying" not in log_path.read_text()
 
 

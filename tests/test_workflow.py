@@ -78,6 +78,41 @@ def test_complete_run_has_nothing_left_to_do(converted):
     assert converted.planned_jobs() == {}
 
 
+def test_deleted_tables_and_digests_come_back(converted):
+    """Every published output is a target: deleting one plans the step that makes it."""
+    import shutil
+
+    results = converted.root / "results"
+    kept = converted.root.parent / "kept"
+    for folder in ("tables", "report/devices"):
+        shutil.copytree(results / folder, kept / folder)
+    try:
+        shutil.rmtree(results / "tables")
+        assert converted.planned_jobs() == {"tables": 1, "report": 1, "check_rows": 1, "all": 1}
+        shutil.copytree(kept / "tables", results / "tables", copy_function=shutil.copy2)
+        shutil.rmtree(results / "report/devices")
+        jobs = {"report_device": 1, "report": 1, "check_rows": 1, "all": 1}
+        assert converted.planned_jobs() == jobs
+    finally:
+        for folder in ("tables", "report/devices"):
+            shutil.rmtree(results / folder, ignore_errors=True)
+            shutil.copytree(kept / folder, results / folder, copy_function=shutil.copy2)
+    assert converted.planned_jobs() == {}
+
+
+def test_batch_sizes_rerun_the_models_only_and_the_seed_every_run(converted):
+    """Blocks always run at batch 1: the suite's batch_sizes are no parameter of theirs. The
+    seed draws every run's timing inputs (and the int8 calibration): every run again."""
+    models = 3  # digits-cnn, tiny-user, odd-user; layer-fc-128-32 is a block
+    try:
+        converted.write_yaml("config/suites/tiny.yaml", dict(TINY_SUITE, batch_sizes=[1, 4]))
+        assert converted.planned_jobs().get("run") == models * len(TINY_SUITE["formats"])
+        converted.write_yaml("config/suites/tiny.yaml", dict(TINY_SUITE, seed=7))
+        assert converted.planned_jobs().get("run") == RUNNABLE
+    finally:
+        converted.write_yaml("config/suites/tiny.yaml", TINY_SUITE)
+
+
 def test_editing_a_device_profile_reruns_only_what_it_changes(converted):
     path = converted.root / "devices" / "local.yaml"
     original = path.read_text()
@@ -92,6 +127,7 @@ def test_editing_a_device_profile_reruns_only_what_it_changes(converted):
             "tables": 1,
             "report_device": 1,
             "report": 1,
+            "check_rows": 1,
             "all": 1,
         }
     finally:

@@ -226,9 +226,9 @@ def summary(table: pd.DataFrame, top: int = 3) -> str:
 
 
 def failed_rows_message(table: pd.DataFrame, selected: list[Key], top: int = 10) -> str:
-    """What a run whose jobs all succeeded says when rows of its selection failed anyway (a
-    converter that crashed, a batch size that failed inside a complete run); '' when none.
-    These outputs exist, so they run again only once deleted: the message names them."""
+    """Why the last step fails: rows of the selection that failed although their jobs
+    succeeded (a converter that crashed, a batch size that failed inside a complete run);
+    '' when none. These outputs exist, so they run again only once deleted: it names them."""
     keys = table[["device", "workload", "format"]].apply(tuple, axis=1)
     failed = table[keys.isin(set(map(tuple, selected))) & table["status"].eq("failed")]
     if failed.empty:
@@ -245,8 +245,9 @@ def failed_rows_message(table: pd.DataFrame, selected: list[Key], top: int = 10)
     if len(failed) > top:
         lines.append(f"  ... and {len(failed) - top} more (results/tables/results.csv)")
     lines.append(
-        "  Their outputs are complete, so the same command does not redo them: fix what the "
-        f"reasons say, then delete them and run again: rm {' '.join(dict.fromkeys(remove))}"
+        "  Their outputs exist, so the same command redoes none of them (and fails here "
+        "again): fix what the reasons say, then delete them and run again: "
+        f"rm {' '.join(dict.fromkeys(remove))}"
     )
     return "\n".join(lines)
 

@@ -99,6 +99,11 @@ TABLE_PARQUET = f"{TABLES}/results.parquet"
 REPORT = f"{RESULTS}/report/index.html"
 
 
+def rows_checked() -> str:
+    """Written by the last step once no selected row is failed (while one is, it fails)."""
+    return f"{TABLES}/checked.json"
+
+
 def device_digest(device: str) -> str:
     return f"{RESULTS}/report/devices/{device}.json"
 

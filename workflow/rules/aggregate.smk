@@ -33,3 +33,21 @@ rule tables:
         "../../envs/edgebench.yaml"
     script:
         "../scripts/tables.py"
+
+
+rule check_rows:
+    input:
+        table=paths.TABLE_PARQUET,
+        report=REPORT,
+        plan=outcome.plan_manifest(PLAN),
+    output:
+        paths.rows_checked(),
+    log:
+        paths.log("check"),
+    localrule: True
+    params:
+        rows=lambda wildcards: PLAN.run_rows(),
+    conda:
+        "../../envs/edgebench.yaml"
+    script:
+        "../scripts/check_rows.py"

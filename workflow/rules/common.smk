@@ -65,7 +65,12 @@ def all_targets():
     targets, because Snakemake does not remake a missing file (a run that failed, a new
     selection's runs) whose consumers (the tables) look up to date; a missing target it does.
     """
-    return [REPORT, TABLE_INPUTS["plan"], *TABLE_INPUTS["runs"]]
+    digests = [paths.device_digest(device) for device in TABLE_SETTINGS["devices"]]
+    # every published file, so that a deleted one comes back
+    published = [paths.TABLE_CSV, paths.TABLE_PARQUET, *digests]
+    # the last step: it fails while a selected row failed
+    checked = paths.rows_checked()
+    return [REPORT, *published, checked, TABLE_INPUTS["plan"], *TABLE_INPUTS["runs"]]
 
 
 def print_report_location():
@@ -190,9 +195,12 @@ def device_profile(wildcards):
 
 
 def suite_run_settings(wildcards):
-    return {
-        key: PLAN.suite.get(key) for key in ("batch_sizes", "timing", "seed", "threads")
-    }
+    """The suite's keys that change this run; a block always runs at batch 1 (job_settings),
+    so the suite's batch_sizes are no parameter of a block's runs."""
+    keys = ["timing", "seed", "threads"]
+    if PLAN.spec(wildcards.workload).group == "models":
+        keys.insert(0, "batch_sizes")
+    return {key: PLAN.suite.get(key) for key in keys}
 
 
 def run_threads(wildcards):
