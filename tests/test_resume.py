@@ -16,8 +16,9 @@ pytestmark = pytest.mark.integration
 SUITE = {
     "workloads": ["layer-conv2d-f32-s1"],
     "formats": ["tflite-fp32", "onnx-fp32"],
-    # target_ci 0: the run lasts min_s, long enough for the orphan to outlive the kill
-    "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 10, "min_s": 40.0, "max_s": 60.0,
+    # target_ci 0: the run lasts min_s, long enough for the orphan to outlive the kill and the
+    # refused run after it (the rerun stops the orphan, so the test does not last as long)
+    "timing": {"warmup_runs": 1, "warmup_s": 0.0, "min_runs": 10, "min_s": 150.0, "max_s": 180.0,
                "max_runs": 10**7, "target_ci": 0},
 }  # fmt: skip
 
@@ -52,6 +53,11 @@ def test_a_killed_workflow_leaves_no_agent_in_the_way_of_the_rerun(project):
     orphans = agents(project.root)
     assert orphans, "expected the killed workflow's agent to be still running"
 
+    # the lock the killed workflow left: named stale, with the command that clears it
+    refused = project.snakemake("--config", "suite=slow", check=False)
+    assert refused.returncode != 0
+    assert "no Snakemake process on this machine runs in" in refused.stderr, refused.stderr
+    assert "run `snakemake --unlock` once" in refused.stderr
     project.snakemake("--unlock")
     quick = {**SUITE, "timing": {**SUITE["timing"], "min_s": 0.5, "max_s": 5.0}}
     project.write_yaml("config/suites/slow.yaml", quick)  # the rerun need not last as long
@@ -136,3 +142,41 @@ def test_failed_rows_fail_the_workflow_keep_the_rest_and_run_again(project, tmp_
     jobs = project.planned_jobs(*selection)
     assert jobs.get("run") == 1 + 2 * 2 and jobs.get("build_workload") == 2, jobs
     assert "prepare_digits" not in jobs and jobs.get("convert") == 2
+
+
+RIGID_BUILDER = '''
+import keras
+
+
+def rigid(input_shape, classes, weights):
+    """Batch 1 only: the reshape fixes the batch dimension, so batch 2 fails in the runtime."""
+    inputs = keras.Input(shape=tuple(input_shape))
+    flat = keras.ops.reshape(inputs, (1, input_shape[0]))
+    return keras.Model(inputs, keras.layers.Dense(classes)(flat))
+'''
+
+
+def test_a_failed_batch_in_a_complete_run_fails_the_exit_status_and_names_the_file(project):
+    """Every job succeeds, but batch 2 of a model that only runs at batch 1 fails: the tables
+    and report are written, the exit status is non-zero, and the message names the raw log to
+    delete (a complete run's output exists, so the same command does not redo it, and fails
+    again)."""
+    import pandas as pd
+
+    project.add_models(
+        RIGID_BUILDER, {"rigid-user": {"function": "rigid", "input_shape": [8], "classes": 2}}
+    )
+    suite = dict(FAILING_SUITE, workloads=["rigid-user"], batch_sizes=[1, 2])
+    project.write_yaml("config/suites/rigid.yaml", suite)
+    result = project.snakemake("--config", "suite=rigid", check=False)
+    assert result.returncode != 0, result.stdout + result.stderr
+    table = pd.read_csv(project.root / "results/tables/results.csv").set_index("batch")
+    assert table.loc[1, "status"] == "ok" and table.loc[2, "status"] == "failed", table.reason
+    assert (project.root / "results/report/index.html").exists()
+    assert "1 selected row(s) FAILED" in result.stderr, result.stderr
+    assert "local/rigid-user/tflite-fp32 batch 2:" in result.stderr
+    assert "rm results/raw/local/rigid-user/tflite-fp32/run.jsonl" in result.stderr
+    # the same command again: only the check, which fails again
+    assert project.planned_jobs("--config", "suite=rigid") == {"check_rows": 1, "all": 1}
+    again = project.snakemake("--config", "suite=rigid", check=False)
+    assert again.returncode != 0 and "1 selected row(s) FAILED" in again.stderr
