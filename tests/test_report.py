@@ -421,7 +421,7 @@ def chart_boxes(page) -> list[dict]:
     return page.evaluate(
         """Array.from(document.querySelectorAll('.plotly-graph-div')).map(d => {
              const r = d.getBoundingClientRect();
-             return {name: d.parentElement.parentElement.dataset.chart,
+             return {name: d.closest("[data-chart]").dataset.chart,
                      x: r.left + window.scrollX, y: r.top + window.scrollY,
                      width: r.width, height: r.height,
                      traces: d.querySelectorAll('.trace, .hm, .heatmaplayer image').length};
@@ -776,3 +776,71 @@ def test_an_auc_workload_shows_its_auc_where_top1_would_be(reports):
     table.loc[models, "accuracy_auc"] = 0.8125
     page = Report(**{**reports["data"], "table": table}).html()
     assert ">AUC<" in page and "0.8125" in page
+
+
+# --- the page as a reader meets it (issue 21, item 18) --------------------------------------------
+
+# Recorded before the page's own scripts run: each chart's first drawing (its width and how far
+# right its bars reach from the chart's left edge), whatever redraws it later. A screenshot, a
+# print or a slow machine shows that first drawing.
+FIRST_DRAWINGS = """
+window.__firstDrawings = {};
+new MutationObserver(() => {
+  for (const chart of document.querySelectorAll(".plotly-graph-div")) {
+    if (chart.id in window.__firstDrawings || !chart._fullLayout) continue;
+    if (!chart.querySelector("svg.main-svg")) continue;
+    const left = chart.getBoundingClientRect().left;
+    const bars = Array.from(chart.querySelectorAll(".barlayer .point path"))
+      .map(bar => bar.getBoundingClientRect().right - left);
+    window.__firstDrawings[chart.id] = {width: chart._fullLayout.width,
+                                        bars_right: Math.max(0, ...bars)};
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
+# Every chart, after the page settled: its box, its container's, and where its bars lie
+# against its plot area (the drag rectangle Plotly lays over it) and the window.
+CHART_PLACES = """Array.from(document.querySelectorAll(".plotly-graph-div")).map(chart => {
+  const box = chart.getBoundingClientRect();
+  const holder = chart.closest(".chart").parentElement.getBoundingClientRect();
+  const areas = Array.from(chart.querySelectorAll(".nsewdrag")).map(a => a.getBoundingClientRect());
+  const outside = Array.from(chart.querySelectorAll(".barlayer .point path")).filter(bar => {
+    const r = bar.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) return false;
+    const inArea = areas.some(a => r.left >= a.left - 1 && r.right <= a.right + 1);
+    return !inArea || r.right > box.right + 1 || r.right > window.innerWidth;
+  }).length;
+  return {id: chart.id, name: chart.closest("[data-chart]").dataset.chart,
+          left: box.left, right: box.right, holder_left: holder.left, holder_right: holder.right,
+          bars: chart.querySelectorAll(".barlayer .point path").length, outside: outside,
+          window: window.innerWidth};
+})"""
+
+
+def open_recording_first_drawings(browser, url: str, width: int):
+    page = browser.open("about:blank", width=width)
+    page.browser.call(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": FIRST_DRAWINGS}, session=page.session
+    )
+    page.browser.call("Page.navigate", {"url": url}, session=page.session)
+    page.wait_for(f"location.href === {json.dumps(url)} && document.readyState === 'complete'")
+    page.wait_for(CHARTS_DRAWN)
+    page.wait_for(CHARTS_FIT, timeout=30)
+    return page
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_every_chart_is_first_drawn_inside_its_box_and_the_window(browser, measured, width):
+    page = open_recording_first_drawings(browser, measured["index"].as_uri(), width)
+    first = page.evaluate("window.__firstDrawings")
+    places = page.evaluate(CHART_PLACES)
+    assert len(places) >= 10 and set(first) == {p["id"] for p in places}
+    assert sum(p["bars"] for p in places if p["name"].startswith("devices-")) > 0
+    for place in places:
+        drawn = first[place["id"]]
+        where = f"at {width} px, chart {place['name']}"
+        box_width = place["right"] - place["left"]
+        assert drawn["width"] <= box_width + 1, f"{where}: first drawn {drawn} in {box_width} px"
+        assert drawn["bars_right"] <= box_width + 1, f"{where}: bars cut off in {drawn}"
+        assert place["left"] >= place["holder_left"] - 1 and place["left"] >= 0, place
+        assert place["right"] <= min(place["holder_right"], place["window"]) + 1, place
+        assert place["outside"] == 0, f"{where}: bars outside the plot area: {place}"

@@ -183,22 +183,35 @@ def key_values(
 
 
 class Charts:
-    """Numbers the chart divs of one page, so every id is unique."""
+    """Numbers the chart divs of one page, so every id is unique.
+
+    A chart is an empty div and its figure as JSON; charts.js draws every chart once the whole
+    page is laid out. Drawn by an inline script instead, a chart takes the width its box has
+    while the page is still being read (a lone first chart of a row: the whole row), and a
+    screenshot or a print taken before the later redraw shows it cut at the right edge.
+    """
 
     def __init__(self) -> None:
         self.count = 0
 
     def __call__(self, figure: go.Figure, name: str) -> str:
+        from plotly.io.json import to_json_plotly  # escapes <, > and / inside strings
+
         self.count += 1
         div_id = f"chart-{self.count}-{name}"
-        div = figure.to_html(
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=div_id,
-            config=PLOT_CONFIG,
-            default_width="100%",
+        figure = figure.to_plotly_json()
+        layout = {**figure.get("layout", {}), "autosize": True}
+        layout.pop("width", None)  # a chart is as wide as its box, never a fixed width
+        height = layout.get("height")
+        spec = to_json_plotly(
+            {"data": figure.get("data", []), "layout": layout, "config": PLOT_CONFIG}
         )
-        return f'<div class="chart" data-chart="{esc(name)}">{div}</div>'
+        style = f"height:{height}px; width:100%;" if height else "width:100%;"
+        return (
+            f'<div class="chart" data-chart="{esc(name)}">'
+            f'<div id="{div_id}" class="plotly-graph-div" style="{style}"></div>'
+            f'<script type="application/json" data-figure="{div_id}">{spec}</script></div>'
+        )
 
 
 def note(text: str) -> str:

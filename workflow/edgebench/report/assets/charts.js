@@ -1,8 +1,10 @@
-// edgebench report charts: keep every chart as wide as its box.
-// Plotly draws a chart at the width its box has when the chart's script runs. In a grid of
-// charts that is too early: the first chart is drawn before its neighbours exist and keeps the
-// width of the whole row. Plotly's own `responsive` option only follows the window's size, not
-// the box's, so each chart is watched and redrawn whenever its box and its drawing disagree.
+// edgebench report charts: draw every chart once the page is laid out, as wide as its box, and
+// keep it so. Each chart is an empty div and its figure as JSON (page.Charts). This script runs
+// at the end of the page, when every box has its final width; a chart drawn by its own inline
+// script would take the width its box had while the page was still being read (in a row of
+// charts, the whole row) and stay cut at the right edge until a redraw. Plotly's `responsive`
+// option only follows the window's size, not the box's, so each chart is also watched and
+// redrawn whenever its box and its drawing disagree (a window resized, a details box opened).
 (function () {
   "use strict";
 
@@ -14,8 +16,16 @@
     }
   }
 
+  function draw(spec) {
+    var chart = document.getElementById(spec.getAttribute("data-figure"));
+    var figure = JSON.parse(spec.textContent);
+    window.Plotly.newPlot(chart, figure.data, figure.layout, figure.config);
+    return chart;
+  }
+
   function init() {
-    var charts = Array.prototype.slice.call(document.querySelectorAll(".plotly-graph-div"));
+    var specs = document.querySelectorAll("script[data-figure]");
+    var charts = Array.prototype.map.call(specs, draw);
     if (typeof ResizeObserver !== "undefined") {
       var observer = new ResizeObserver(function (entries) {
         entries.forEach(function (entry) { fit(entry.target); });
@@ -23,7 +33,6 @@
       charts.forEach(function (chart) { observer.observe(chart); });
     }
     window.addEventListener("load", function () { charts.forEach(fit); });
-    charts.forEach(fit);
   }
 
   if (document.readyState === "loading") {
