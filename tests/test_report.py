@@ -530,8 +530,10 @@ def column(page, table: str, header: str) -> list[str]:
 
 
 def test_tables_sort_by_a_click_on_the_header(page):
-    header = "#models-table thead th:nth-child(7)"  # median ms
-    assert page.evaluate(f"document.querySelector({header!r}).textContent") == "median ms"
+    heads = page.evaluate(
+        "Array.from(document.querySelectorAll('#models-table thead th')).map(h => h.textContent)"
+    )
+    header = f"#models-table thead th:nth-child({heads.index('median ms') + 1})"
     click(page, header)
     values = column(page, "models-table", "median ms")
     numbers = [float(v) for v in values if v != ""]
@@ -844,3 +846,33 @@ def test_every_chart_is_first_drawn_inside_its_box_and_the_window(browser, measu
         assert place["left"] >= place["holder_left"] - 1 and place["left"] >= 0, place
         assert place["right"] <= min(place["holder_right"], place["window"]) + 1, place
         assert place["outside"] == 0, f"{where}: bars outside the plot area: {place}"
+
+
+# Where a failed or unsupported row's reason cell lies in the window, as first shown (no
+# sideways scroll of its table): its left and right edge, and the visible part of its table.
+REASON_PLACES = """(table => {
+  const rows = document.getElementById(table);
+  const i = Array.from(rows.tHead.rows[0].cells).findIndex(c => c.textContent === "reason");
+  const wrap = rows.closest(".table-wrap").getBoundingClientRect();
+  return Array.from(rows.tBodies[0].rows).filter(r => r.cells[i].textContent !== "—").map(r => {
+    const cell = r.cells[i].getBoundingClientRect();
+    return {text: r.cells[i].textContent, left: cell.left, right: cell.right,
+            visible: Math.min(wrap.right, window.innerWidth)};
+  });
+})"""
+
+
+@pytest.mark.parametrize("table", ["models-table", "blocks-table"])
+def test_a_failures_reason_is_seen_without_scrolling_sideways(browser, reports, table):
+    page = browser.open(reports["index"].as_uri(), width=1400)
+    page.wait_for(CHARTS_DRAWN)
+    places = page.evaluate(f"{REASON_PLACES}({json.dumps(table)})")
+    texts = {place["text"] for place in places}
+    expected = (
+        {"out of memory"}
+        if table == "models-table"
+        else {synthetic.UNSUPPORTED_REASON, synthetic.FAILED_REASON}
+    )
+    assert texts == expected
+    for place in places:
+        assert place["right"] <= place["visible"] + 1, f"{table}: reason off-screen: {place}"

@@ -6,9 +6,8 @@ from edgebench.report import plots
 from edgebench.report.page import Charts, Column, Section, data_table, esc, lead, note
 from edgebench.report.sections.common import (
     GROUP_TITLES,
-    IDENTITY,
+    IDENTITY_STATUS,
     LATENCY,
-    REASON,
     groups,
     outlier_note,
 )
@@ -33,7 +32,7 @@ def section(report, charts: Charts) -> Section:
         parts.append(f"<h3>{esc(GROUP_TITLES[group])}</h3>")
         parts.append(charts(plots.block_latency_heatmap(table, group), f"heatmap-{group}"))
     rows = table[group_of.str.endswith("blocks")]
-    columns = [Column("group", "group"), *IDENTITY, *LATENCY, *REASON]
+    columns = [*IDENTITY_STATUS, Column("group", "group"), *LATENCY]
     parts.append("<h3>All block results</h3>")
     parts.append(data_table(rows, columns, "blocks-table"))
     parts.append(outlier_note(rows))

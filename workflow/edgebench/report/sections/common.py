@@ -16,6 +16,10 @@ IDENTITY = [
     Column("batch", "batch", "int"),
     Column("status", "status", "status"),
 ]
+REASON = [Column("reason", "reason", "wrap")]
+# A row's status and its reason come right after the columns that name it: in a table wider
+# than the window, a failure's reason must be seen without scrolling sideways.
+IDENTITY_STATUS = [*IDENTITY, *REASON]
 
 
 def ci_cell(row) -> tuple:
@@ -137,7 +141,6 @@ POWER = [
     Column("energy_per_inference_mj", "energy/inference", "mj"),
     Column("efficiency_ips_per_w", "images/s/W", "num"),
 ]
-REASON = [Column("reason", "reason", "wrap")]
 
 
 def has(table: pd.DataFrame, column: str) -> bool:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from edgebench.report.page import Charts, Column, Section, data_table, lead, note
 from edgebench.report.sections.common import (
     ACCURACY,
-    IDENTITY,
+    IDENTITY_STATUS,
     LATENCY,
     POWER,
-    REASON,
     RUNTIME,
     groups,
     outlier_note,
@@ -23,14 +22,12 @@ def section(report, charts: Charts) -> Section:
         body = note("No whole model in this report (the suite selected blocks only).")
     else:
         columns = [
-            *IDENTITY[:2],
+            *IDENTITY_STATUS,
             Column("family", "family"),
-            *IDENTITY[2:],
             *LATENCY,
             *present(rows, ACCURACY),
             *present(rows, POWER),
             *present(rows, RUNTIME),
-            *REASON,
         ]
         body = (
             lead(
