@@ -9,7 +9,10 @@ from edgebench.workflow_lock import stale_lock_note
 
 min_version("9.0")
 
-if "--unlock" not in sys.argv and (note := stale_lock_note()):
+# the main invocation only: a job's own Snakemake (--target-jobs, on a SLURM node too) runs
+# under the lock of a main process it may not see
+_main = not {"--unlock", "--target-jobs"} & set(sys.argv)
+if _main and (note := stale_lock_note()):
     print(note, file=sys.stderr)  # Snakemake's own "cannot be locked" error follows
 
 
