@@ -26,6 +26,7 @@ from edgebench.report import (
     throughput_vs_accuracy,
     throughput_vs_device,
 )
+from edgebench.report.page import duration, interval
 from edgebench.report.summary import vips_scores
 from test_tables import write_run
 
@@ -346,10 +347,9 @@ def test_latency_section_shows_per_process_medians_and_the_interval(reports, htm
     run = next(r for r in local["runs"] if r["workload"] == "digits-cnn")
     first = run["batches"][0]
     assert len(first["process_medians"]) == 3
-    shown = ", ".join(f"{m:.4g}" for m in first["process_medians"])
+    shown = ", ".join(duration(m) for m in first["process_medians"])
     assert shown in html
-    interval = f"{first['ci_low']:.4g} – {first['ci_high']:.4g}"
-    assert interval in html
+    assert interval(first["ci_low"], first["ci_high"], first["median"]) in html
     # the table and the report agree on the spread the table flags
     row = table.set_index(["device", "workload", "format", "batch"]).loc[
         ("local", "digits-cnn", run["format"], first["batch"])
@@ -533,16 +533,16 @@ def test_tables_sort_by_a_click_on_the_header(page):
     heads = page.evaluate(
         "Array.from(document.querySelectorAll('#models-table thead th')).map(h => h.textContent)"
     )
-    header = f"#models-table thead th:nth-child({heads.index('median ms') + 1})"
+    header = f"#models-table thead th:nth-child({heads.index('median') + 1})"
     click(page, header)
-    values = column(page, "models-table", "median ms")
+    values = column(page, "models-table", "median")
     numbers = [float(v) for v in values if v != ""]
     assert numbers == sorted(numbers) and values[-1] == ""  # ascending, empty cells last
     assert page.evaluate(f"document.querySelector({header!r}).getAttribute('aria-sort')") == (
         "ascending"
     )
     click(page, header)
-    numbers = [float(v) for v in column(page, "models-table", "median ms") if v != ""]
+    numbers = [float(v) for v in column(page, "models-table", "median") if v != ""]
     assert numbers == sorted(numbers, reverse=True)
     click(page, "#models-table thead th:nth-child(2)")  # text column: workload
     workloads = column(page, "models-table", "workload")
@@ -876,3 +876,61 @@ def test_a_failures_reason_is_seen_without_scrolling_sideways(browser, reports, 
     assert texts == expected
     for place in places:
         assert place["right"] <= place["visible"] + 1, f"{table}: reason off-screen: {place}"
+
+
+# A block timed at about 761 ns per inference: its figures in ms are 0.000761.
+SUB_MICROSECOND = ("local", "layer-fc-128-32", "tflite-fp32")
+NUMBER_IN = r"(\d[\d,]*(?:\.\d+)?)"
+
+
+@pytest.fixture(scope="module")
+def sub_microsecond(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sub-microsecond")
+    rng = np.random.default_rng(3)
+    latencies = (rng.normal(761, 20, 400).round() / synthetic.MS).tolist()  # whole ns, as timed
+    device, workload, fmt = SUB_MICROSECOND
+    run = synthetic.write_run(root, device, workload, fmt, {1: latencies}, processes=2)
+    meta = synthetic.write_meta(root, workload, "layer-blocks", "fc", 8192)
+    table = build_table(
+        runs=[run],
+        conversions=[synthetic.write_conversion(root, workload, fmt)],
+        metas=[meta],
+        devices={device: synthetic.DEVICES[device]},
+        plan_rows=[SUB_MICROSECOND],
+        references={},
+        datasets={},
+    )
+    digest = device_digest(device, synthetic.DEVICES[device], [run])
+    return Report(table=table, digests=[digest]).write(root / "index.html")
+
+
+def test_a_sub_microsecond_interval_keeps_its_significant_digits(browser, sub_microsecond):
+    import re
+
+    page = browser.open(sub_microsecond.as_uri(), width=1400)
+    page.wait_for(CHARTS_DRAWN)
+    (row,) = rows_of(page, "repeatability-table").values()
+    text = row["95% interval of the median"]["text"]
+    found = re.fullmatch(rf"{NUMBER_IN} – {NUMBER_IN} ns \(±{NUMBER_IN}%\)", text)
+    assert found, text
+    low, high, percent = (float(n.replace(",", "")) for n in found.groups())
+    assert 700 < low < high < 820 and 0 < percent < 5, text
+    assert (
+        row["median"]["text"].endswith(" ns")
+        and row["per-process medians"]["text"].count("ns") == 2
+    )
+    (block,) = rows_of(page, "blocks-table").values()
+    assert re.fullmatch(rf"{NUMBER_IN} – {NUMBER_IN} ns", block["95% CI of median"]["text"])
+    assert block["median"]["text"] == duration(float(block["median"]["text"].split()[0]) / 1e6)
+
+
+def test_an_interval_has_the_digits_that_tell_its_ends_apart():
+    assert interval(0.00076102, 0.00076105, 0.000761035) == "761.02 – 761.05 ns (±0.0020%)"
+    assert interval(4.9, 5.3, 5.1) == "4.90 – 5.30 ms (±3.9%)"
+    assert interval(0.25, 0.2503) == "250.0 – 250.3 µs"
+    assert [duration(v) for v in (1500, 5.099, 0.2526, 0.000761)] == [
+        "1,500 ms",
+        "5.10 ms",
+        "253 µs",
+        "761 ns",
+    ]

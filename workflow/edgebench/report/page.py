@@ -57,10 +57,49 @@ def fmt_number(value: float, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+def _significant(value: float, digits: int) -> str:
+    if abs(value) >= 10**digits:
+        return f"{value:,.0f}"
+    return f"{value:#.{digits}g}".rstrip(".")
+
+
+def duration_unit(ms: float) -> tuple[str, float]:
+    """The unit a latency in ms reads best in (ms, µs or ns) and the factor from ms to it."""
+    size = abs(ms)
+    if size >= 1 or size == 0:
+        return "ms", 1.0
+    return ("µs", 1e3) if size >= 1e-3 else ("ns", 1e6)
+
+
+def duration(ms: float, digits: int = 3) -> str:
+    """A latency in ms, in the unit that keeps `digits` significant digits: 761 ns, not 0.000761."""
+    unit, factor = duration_unit(ms)
+    return f"{_significant(ms * factor, digits)} {unit}"
+
+
+def interval(low: float, high: float, centre: float | None = None) -> str:
+    """low – high in one unit (the centre's), with as many digits as tell the two ends apart;
+    with `centre`, also its half-width as +/- % of the centre to two significant digits."""
+    unit, factor = duration_unit(centre if centre is not None else (low + high) / 2)
+    digits = 3
+    while (
+        digits < 9
+        and low != high
+        and (_significant(low * factor, digits) == _significant(high * factor, digits))
+    ):
+        digits += 1
+    text = f"{_significant(low * factor, digits)} – {_significant(high * factor, digits)} {unit}"
+    if not centre:
+        return text
+    percent = 100 * (high - low) / 2 / abs(centre)
+    shown = "0" if percent == 0 else f"{percent:#.2g}".rstrip(".")
+    return f"{text} (±{'< 0.0001' if 'e' in shown else shown}%)"
+
+
 FORMATTERS: dict[str, Callable] = {
     "int": lambda v: f"{int(v):,}",
     "num": fmt_number,
-    "ms": lambda v: fmt_number(v, 4),
+    "ms": duration,
     "ips": lambda v: fmt_number(v, 4),
     "flops": lambda v: si(v),
     "pct": lambda v: f"{100 * v:.2f}%",

@@ -13,18 +13,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from edgebench.report import theme
+from edgebench.report.page import duration
 from edgebench.report.rows import flags, ordered, require
 from edgebench.report.theme import label
 
 # --- NeurIO blocks --------------------------------------------------------------------------------
-
-
-def _latency_text(ms: float) -> str:
-    if ms >= 100:
-        return f"{ms:,.0f} ms"
-    if ms >= 1:
-        return f"{ms:.3g} ms"
-    return f"{ms * 1000:.3g} µs"
 
 
 def _log_ticks(low: float, high: float) -> list[float]:
@@ -67,7 +60,7 @@ def block_latency_heatmap(
         where = f"{label(r.workload)} on {label(r.device)} ({label(r.format)})"
         if r.status == "ok" and not pd.isna(r.latency_ms_median):
             value[i, j] = math.log10(r.latency_ms_median)
-            text[i, j] = _latency_text(r.latency_ms_median)
+            text[i, j] = duration(r.latency_ms_median)
             hover[i, j] = f"{where}<br>median {text[i, j]}"
         elif r.status in ("unsupported", "failed"):
             target = blocked if r.status == "unsupported" else broken
@@ -92,7 +85,7 @@ def block_latency_heatmap(
                 colorbar={
                     "title": {"text": "median latency"},
                     "tickvals": ticks,
-                    "ticktext": [_latency_text(10.0**t) for t in ticks],
+                    "ticktext": [duration(10.0**t) for t in ticks],
                 },
                 hovertemplate="%{customdata}<extra></extra>",
                 hoverongaps=False,
@@ -206,7 +199,7 @@ def _add_process_medians(figure: go.Figure, boxes: pd.DataFrame) -> None:
         for index, median in enumerate(medians):
             xs.append(median)
             ys.append(row["_name"])
-            texts.append(f"process {index}: median {median:.4g} ms")
+            texts.append(f"process {index}: median {duration(median)}")
     if xs:
         figure.add_trace(
             go.Scatter(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from edgebench.report import summary
-from edgebench.report.page import FORMATTERS, Column, absent, esc, note
+from edgebench.report.page import FORMATTERS, Column, absent, esc, interval, note
 
 GROUP_TITLES = {"layer-blocks": "Layer blocks", "cell-blocks": "Cell blocks", "models": "Models"}
 
@@ -32,7 +32,7 @@ def ci_cell(row) -> tuple:
         if not absent(level)
         else ""
     )
-    return low, f"<span{tip}>{low:.4g} – {high:.4g}</span>"
+    return low, f"<span{tip}>{esc(interval(low, high))}</span>"
 
 
 def cv_cell(row) -> tuple:
@@ -47,8 +47,8 @@ def cv_cell(row) -> tuple:
     slowest = row.get("latency_ms_max")
     tip = (
         f"This CV comes from a few outliers: the standard deviation is inflated by samples far "
-        f"from the rest (slowest {FORMATTERS['ms'](slowest)} ms against a median of "
-        f"{FORMATTERS['ms'](median)} ms), while the middle half of the samples lies within "
+        f"from the rest (slowest {FORMATTERS['ms'](slowest)} against a median of "
+        f"{FORMATTERS['ms'](median)}), while the middle half of the samples lies within "
         f"{FORMATTERS['pct'](summary.relative_iqr(iqr, median))} of the median (IQR / median). "
         "Read the median, its confidence interval and IQR / median, not the mean and CV."
         if not absent(slowest)
@@ -98,9 +98,9 @@ def outlier_note(rows: pd.DataFrame) -> str:
 
 
 LATENCY = [
-    Column("latency_ms_median", "median ms", "ms"),
-    Column("latency_ms_p90", "p90 ms", "ms"),
-    Column("latency_ms_ci_low", "95% CI of median (ms)", "ms", render=ci_cell),
+    Column("latency_ms_median", "median", "ms"),
+    Column("latency_ms_p90", "p90", "ms"),
+    Column("latency_ms_ci_low", "95% CI of median", "ms", render=ci_cell),
     Column("latency_cv", "CV", "cv", CV_HELP, render=cv_cell),
     Column("latency_ms_iqr", "IQR / median", "pct", IQR_HELP, render=relative_iqr_cell),
     Column("unstable", "stability", "flag"),

@@ -10,8 +10,8 @@ COLUMNS = [
     Column("workload", "workload"),
     Column("format", "format"),
     Column("batch", "batch", "int"),
-    Column("old_median_ms", "baseline ms", "ms", "median latency in the baseline"),
-    Column("new_median_ms", "this run ms", "ms", "median latency in this run"),
+    Column("old_median_ms", "baseline median", "ms", "median latency in the baseline"),
+    Column("new_median_ms", "this run median", "ms", "median latency in this run"),
     Column("ratio", "ratio", "num", "this run's median / the baseline's"),
     Column(
         "verdict", "verdict", help="slower / faster only when significant and beyond the factor"

@@ -4,7 +4,18 @@ median's interval, the repeatability table, and the list of unstable runs."""
 from __future__ import annotations
 
 from edgebench.report import plots, summary
-from edgebench.report.page import Charts, Column, Section, absent, data_table, esc, lead, note
+from edgebench.report.page import (
+    Charts,
+    Column,
+    Section,
+    absent,
+    data_table,
+    duration,
+    esc,
+    interval,
+    lead,
+    note,
+)
 from edgebench.report.sections.common import (
     CV_HELP,
     GROUP_TITLES,
@@ -20,10 +31,10 @@ UNSTABLE_COLUMNS = [
     Column("unstable_batches", "unstable at batch"),
     Column("batch", "largest CV at batch", "int", "the unstable batch whose CV is largest"),
     Column("latency_cv", "CV", "cv", CV_HELP, render=cv_cell),
-    Column("latency_ms_median", "median ms", "ms"),
+    Column("latency_ms_median", "median", "ms"),
     Column("latency_ms_iqr", "IQR / median", "pct", IQR_HELP, render=relative_iqr_cell),
-    Column("latency_ms_min", "min ms", "ms"),
-    Column("latency_ms_max", "max ms", "ms"),
+    Column("latency_ms_min", "min", "ms"),
+    Column("latency_ms_max", "max", "ms"),
     Column("runs", "samples", "int"),
 ]
 
@@ -39,15 +50,14 @@ def interval_cell(row) -> tuple:
     low, high, median = row.get("ci_low"), row.get("ci_high"), row.get("median")
     if absent(low) or absent(high) or absent(median) or not median:
         return "", '<span class="empty">—</span>'
-    halfwidth = (high - low) / 2 / median
-    return halfwidth, esc(f"{low:.4g} – {high:.4g} (±{100 * halfwidth:.2f}%)")
+    return (high - low) / 2 / median, esc(interval(low, high, median))
 
 
 def process_medians_cell(row) -> tuple:
     medians = row.get("process_medians")
     if not isinstance(medians, list) or not medians:
         return "", '<span class="empty">—</span>'
-    return len(medians), esc(", ".join(f"{m:.4g}" for m in medians))
+    return len(medians), esc(", ".join(duration(m) for m in medians))
 
 
 def spread_cell(row) -> tuple:
@@ -64,11 +74,9 @@ def spread_cell(row) -> tuple:
 
 REPEATABILITY_COLUMNS = [
     *IDENTITY[:4],
-    Column("median", "median ms", "ms", "median of every raw sample of every process"),
-    Column("ci", "95% interval of the median (ms)", "num", render=interval_cell),
-    Column(
-        "processes", "per-process medians (ms)", "int", PROCESS_HELP, render=process_medians_cell
-    ),
+    Column("median", "median", "ms", "median of every raw sample of every process"),
+    Column("ci", "95% interval of the median", "num", render=interval_cell),
+    Column("processes", "per-process medians", "int", PROCESS_HELP, render=process_medians_cell),
     Column("process_spread", "process spread", "num", SPREAD_HELP, render=spread_cell),
     Column("n", "samples", "int"),
 ]

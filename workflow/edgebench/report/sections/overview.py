@@ -131,7 +131,7 @@ def _best_formats(table) -> list[str]:
         Column("format", "best format"),
         Column("criterion", "by"),
         Column("throughput_ips", "images/s", "ips"),
-        Column("latency_ms_median", "median ms", "ms"),
+        Column("latency_ms_median", "median", "ms"),
         *present(best, ACCURACY),
     ]
     body.append(data_table(best, columns, "best-formats-table"))
