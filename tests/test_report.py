@@ -878,6 +878,22 @@ def test_a_failures_reason_is_seen_without_scrolling_sideways(browser, reports, 
         assert place["right"] <= place["visible"] + 1, f"{table}: reason off-screen: {place}"
 
 
+# What OpenVINO says it used: a detail string longer than a table cell is wide.
+RUNTIME_PROPERTIES = {
+    "PERFORMANCE_HINT": "LATENCY",
+    "INFERENCE_PRECISION_HINT": "f32",
+    "INFERENCE_NUM_THREADS": 4,
+    "NUM_STREAMS": 1,
+    "AFFINITY": "CORE",
+    "ENABLE_HYPER_THREADING": "NO",
+    "SCHEDULING_CORE_TYPE": "ANY_CORE",
+    "EXECUTION_MODE_HINT": "PERFORMANCE",
+}
+DETAILS = """(selector => Array.from(document.querySelectorAll(selector)).map(cell => {
+  const r = cell.getBoundingClientRect();
+  return {text: cell.textContent, right: r.right, height: r.height, clipped:
+          cell.scrollWidth > cell.clientWidth + 1, window: window.innerWidth};
+}))"""
 # A block timed at about 761 ns per inference: its figures in ms are 0.000761.
 SUB_MICROSECOND = ("local", "layer-fc-128-32", "tflite-fp32")
 NUMBER_IN = r"(\d[\d,]*(?:\.\d+)?)"
@@ -890,6 +906,11 @@ def sub_microsecond(tmp_path_factory) -> Path:
     latencies = (rng.normal(761, 20, 400).round() / synthetic.MS).tolist()  # whole ns, as timed
     device, workload, fmt = SUB_MICROSECOND
     run = synthetic.write_run(root, device, workload, fmt, {1: latencies}, processes=2)
+    records = [json.loads(line) for line in run.read_text().splitlines()]
+    for record in records:
+        if record["type"] == "batch":
+            record["runtime"] = {"device": "CPU", "properties": RUNTIME_PROPERTIES}
+    run.write_text("".join(json.dumps(record) + "\n" for record in records))
     meta = synthetic.write_meta(root, workload, "layer-blocks", "fc", 8192)
     table = build_table(
         runs=[run],
@@ -934,3 +955,25 @@ def test_an_interval_has_the_digits_that_tell_its_ends_apart():
         "253 µs",
         "761 ns",
     ]
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_runtime_details_are_shown_whole_and_wrapped(browser, sub_microsecond, width):
+    expected = "device CPU; " + "; ".join(f"{k} {v}" for k, v in sorted(RUNTIME_PROPERTIES.items()))
+    page = browser.open(sub_microsecond.as_uri(), width=width)
+    page.wait_for(CHARTS_DRAWN)
+    heads = page.evaluate(
+        "Array.from(document.querySelectorAll('#blocks-table thead th, #runtimes-table thead th'))"
+        ".map(h => h.textContent)"
+    )
+    assert "runtime details" in heads and "what the runtime used" in heads
+    for table, title in (
+        ("blocks-table", "runtime details"),
+        ("runtimes-table", "what the runtime used"),
+    ):
+        index = page.evaluate(
+            f"Array.from(document.querySelectorAll('#{table} thead th')).map(h => h.textContent)"
+        ).index(title)
+        (cell,) = page.evaluate(f"{DETAILS}('#{table} tbody td:nth-child({index + 1})')")
+        assert cell["text"] == expected, cell
+        assert not cell["clipped"] and cell["height"] > 30, f"{table} at {width} px: {cell}"

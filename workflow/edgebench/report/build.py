@@ -126,6 +126,10 @@ class Report:
         return frame.dropna(axis=1, how="all") if not frame.empty else frame
 
     def runtime_frame(self) -> pd.DataFrame:
+        details = {}
+        if "runtime_details" in self.table.columns:
+            for r in self.table.dropna(subset=["runtime_details"]).itertuples():
+                details.setdefault((r.device, r.format), {})[r.runtime_details] = None
         rows = []
         for digest, run in self._runs():
             runtime = run.get("runtime") or {}
@@ -140,6 +144,7 @@ class Report:
                     "version": runtime.get("version"),
                     "threads": "runtime default" if run.get("threads") is None else run["threads"],
                     "timing": ", ".join(f"{k}={v}" for k, v in sorted(timing.items())),
+                    "details": " | ".join(details.get((digest["device"], run["format"]), {})),
                 }
             )
         frame = pd.DataFrame(rows)

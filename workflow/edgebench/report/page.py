@@ -117,7 +117,8 @@ FORMATTERS: dict[str, Callable] = {
 class Column:
     """One table column: the DataFrame key, its header and how values look.
 
-    kind: text, mono, wrap, status, flag, or a number format from FORMATTERS. A callable
+    kind: text, mono, wrap (long text cut at LONG_TEXT, whole on hover), wrap-all (wrapped,
+    never cut), status, flag, or a number format from FORMATTERS. A callable
     ``render(row) -> (sort_value, html)`` overrides the rest. help (the header's tooltip)
     defaults to the column catalogue's meaning of `key` (edgebench.metrics.columns); give it
     only where the report says more than the catalogue, or "" for no tooltip.
@@ -157,7 +158,7 @@ def _cell(column: Column, row) -> str:
     if column.kind == "wrap" and len(str(value)) > LONG_TEXT:
         short = str(value)[:LONG_TEXT].rstrip() + "…"
         return f'<td class="wrap" title="{esc(value)}">{esc(short)}</td>'
-    classes = {"mono": "mono", "wrap": "wrap"}.get(column.kind, "")
+    classes = {"mono": "mono", "wrap": "wrap", "wrap-all": "wrap"}.get(column.kind, "")
     return f'<td class="{classes}">{esc(value)}</td>'
 
 

@@ -8,16 +8,18 @@ from edgebench.report.sections.common import (
     GROUP_TITLES,
     IDENTITY_STATUS,
     LATENCY,
+    RUNTIME,
     groups,
     outlier_note,
+    present,
 )
 
 
 def section(report, charts: Charts) -> Section:
     table = report.table
     group_of = groups(table)
-    present = [g for g in ("layer-blocks", "cell-blocks") if group_of.eq(g).any()]
-    if not present:
+    drawn = [g for g in ("layer-blocks", "cell-blocks") if group_of.eq(g).any()]
+    if not drawn:
         return Section(
             "blocks", "NeurIO blocks", note("No NeurIO block in this report (suite: models only).")
         )
@@ -28,11 +30,11 @@ def section(report, charts: Charts) -> Section:
             "cannot run the block), red cells failed; hover for the reason."
         )
     ]
-    for group in present:
+    for group in drawn:
         parts.append(f"<h3>{esc(GROUP_TITLES[group])}</h3>")
         parts.append(charts(plots.block_latency_heatmap(table, group), f"heatmap-{group}"))
     rows = table[group_of.str.endswith("blocks")]
-    columns = [*IDENTITY_STATUS, Column("group", "group"), *LATENCY]
+    columns = [*IDENTITY_STATUS, Column("group", "group"), *LATENCY, *present(rows, RUNTIME)]
     parts.append("<h3>All block results</h3>")
     parts.append(data_table(rows, columns, "blocks-table"))
     parts.append(outlier_note(rows))

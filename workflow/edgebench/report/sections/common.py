@@ -135,6 +135,7 @@ ACCURACY = [
 RUNTIME = [
     Column("accelerator_fallback", "", "text", "", render=fallback_cell),
     Column("conversion_flags", "compiler flags", "wrap"),
+    Column("runtime_details", "runtime details", "wrap-all"),
 ]
 POWER = [
     Column("power_w", "power", "w"),

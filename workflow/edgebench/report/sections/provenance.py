@@ -33,6 +33,7 @@ def section(report, charts: Charts) -> Section:
                 Column("version", "version"),
                 Column("threads", "threads"),
                 Column("timing", "timing", "mono"),
+                Column("details", "what the runtime used", "wrap-all"),
             ],
         ),
         *_table_or_note(
