@@ -448,7 +448,7 @@ def test_every_chart_is_drawn(page):
 # Every element of the page must fit inside its container at common screen widths: nothing may
 # stick out of its parent, and nothing may clip what it draws (a chart drawn wider than its
 # box). Only the inside of a chart's drawing and of a scrolling table or code box is exempt.
-WIDTHS = [800, 1280, 1400, 1920]
+WIDTHS = [390, 800, 1280, 1400, 1920]
 OVERFLOWS = """(() => {
   const problems = [];
   const where = el => {
