@@ -977,3 +977,30 @@ def test_runtime_details_are_shown_whole_and_wrapped(browser, sub_microsecond, w
         (cell,) = page.evaluate(f"{DETAILS}('#{table} tbody td:nth-child({index + 1})')")
         assert cell["text"] == expected, cell
         assert not cell["clipped"] and cell["height"] > 30, f"{table} at {width} px: {cell}"
+
+
+SHOWN_REASONS = """(section => Array.from(document.querySelectorAll(
+    `#${section} ul.did-not-run .why`)).map(why => {
+  const r = why.getBoundingClientRect();
+  return {text: why.textContent, left: r.left, right: r.right, window: window.innerWidth,
+          rows: why.parentElement.textContent};
+}))"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+@pytest.mark.parametrize("section", ["models", "blocks"])
+def test_every_failures_reason_is_in_the_window_at_any_width(browser, reports, section, width):
+    page = browser.open(reports["index"].as_uri(), width=width)
+    page.wait_for(CHARTS_DRAWN)
+    shown = page.evaluate(f"{SHOWN_REASONS}({json.dumps(section)})")
+    expected = (
+        {"out of memory"}
+        if section == "models"
+        else {synthetic.UNSUPPORTED_REASON, synthetic.FAILED_REASON}
+    )
+    assert {why["text"] for why in shown} == expected
+    for why in shown:
+        assert 0 <= why["left"] and why["right"] <= why["window"], f"at {width} px: {why}"
+    if section == "blocks":
+        (crashed,) = [why for why in shown if why["text"] == synthetic.FAILED_REASON]
+        assert " · ".join(synthetic.FAILED) in crashed["rows"]

@@ -9,6 +9,7 @@ from edgebench.report.sections.common import (
     IDENTITY_STATUS,
     LATENCY,
     RUNTIME,
+    did_not_run,
     groups,
     outlier_note,
     present,
@@ -36,6 +37,7 @@ def section(report, charts: Charts) -> Section:
     rows = table[group_of.str.endswith("blocks")]
     columns = [*IDENTITY_STATUS, Column("group", "group"), *LATENCY, *present(rows, RUNTIME)]
     parts.append("<h3>All block results</h3>")
+    parts.append(did_not_run(rows))
     parts.append(data_table(rows, columns, "blocks-table"))
     parts.append(outlier_note(rows))
     return Section("blocks", "NeurIO blocks", "".join(parts))

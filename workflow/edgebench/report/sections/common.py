@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from edgebench.report import summary
-from edgebench.report.page import FORMATTERS, Column, absent, esc, interval, note
+from edgebench.report.page import FORMATTERS, Column, absent, badge, esc, interval, note
 
 GROUP_TITLES = {"layer-blocks": "Layer blocks", "cell-blocks": "Cell blocks", "models": "Models"}
 
@@ -173,3 +173,28 @@ def groups(table: pd.DataFrame) -> pd.Series:
 
 def power_present(table: pd.DataFrame) -> bool:
     return any(has(table, c.key) for c in POWER)
+
+
+def did_not_run(rows: pd.DataFrame) -> str:
+    """Every failed or unsupported row's reason, grouped by reason, in the page's own flow: seen
+    at any window width, where the table's reason column may need a sideways scroll."""
+    missed = rows[rows["status"].isin(["failed", "unsupported"])]
+    if missed.empty:
+        return ""
+    items = []
+    reasons = missed["reason"].fillna("").astype(str)
+    for (status, reason), group in missed.groupby([missed["status"], reasons], sort=False):
+        names = "; ".join(_row_name(r) for r in group.to_dict("records"))
+        count = f"{len(group)} row{'s' if len(group) != 1 else ''}"
+        items.append(
+            f'<li>{badge(status)} <strong class="why">{esc(reason or "no reason recorded")}'
+            f"</strong> ({count}): {esc(names)}</li>"
+        )
+    return f'<ul class="did-not-run" aria-label="Rows that did not run">{"".join(items)}</ul>'
+
+
+def _row_name(row: dict) -> str:
+    parts = [str(row["device"]), str(row["workload"]), str(row["format"])]
+    if not absent(row.get("batch")):
+        parts.append(f"batch {int(row['batch'])}")
+    return " · ".join(parts)

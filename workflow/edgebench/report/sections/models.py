@@ -9,6 +9,7 @@ from edgebench.report.sections.common import (
     LATENCY,
     POWER,
     RUNTIME,
+    did_not_run,
     groups,
     outlier_note,
     present,
@@ -36,6 +37,7 @@ def section(report, charts: Charts) -> Section:
                 "suite's max_accuracy_drop; “CPU fallback”: an accelerator was asked for and "
                 "the runtime ran on the CPU, so the figure is not the accelerator's."
             )
+            + did_not_run(rows)
             + data_table(rows, columns, "models-table")
             + outlier_note(rows)
         )
