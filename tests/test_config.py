@@ -332,3 +332,23 @@ def test_a_tiny_test_set_that_is_not_there_is_refused_at_load(project, tmp_path)
     assert checked_plan(project, suite="tiny", tiny_data={"ic": str(cifar)}).tiny_data
     with pytest.raises(ConfigError, match="tiny_data.kws: /no/kws.npz does not exist"):
         checked_plan(project, suite="tiny", tiny_data={"ic": str(cifar), "kws": "/no/kws.npz"})
+
+
+# --- load-time checks that were missing or misleading (issue 21 item 15) ---------------------
+
+
+def write_suite(project, **changes):
+    """config/suites/mine.yaml: the quick suite with `changes`."""
+    suite = {**project.read_yaml("config/suites/quick.yaml"), **changes}
+    return project.write_yaml("config/suites/mine.yaml", suite)
+
+
+@pytest.mark.parametrize(
+    ("batch_sizes", "expected"),
+    [([], "'batch_sizes' = [] is empty"), ([1, 1], "'batch_sizes' = [1, 1] lists a value")],
+)
+def test_a_suite_without_batch_sizes_or_with_one_twice_is_refused(project, batch_sizes, expected):
+    write_suite(project, batch_sizes=batch_sizes)
+    with pytest.raises(ConfigError) as error:
+        plan(project, suite="mine")
+    assert expected in str(error.value) and "config/suites/mine.yaml" in str(error.value)

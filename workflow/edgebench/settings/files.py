@@ -82,9 +82,11 @@ def describe(error, where: str, valid_names=None) -> str:
     elif error.validator in ("minimum", "exclusiveMinimum", "maximum"):
         reason = f"is out of range ({error.message})"
     elif error.validator in ("minItems", "maxItems"):
-        reason = f"has the wrong length ({error.message})"
+        reason = "is empty" if value == [] else f"has the wrong length ({error.message})"
         if error.schema.get("description"):
             reason += f": {error.schema['description']}"
+    elif error.validator == "uniqueItems":
+        reason = "lists a value more than once"
     else:
         reason = f"is refused: {error.message}"
     return f"{subject} {reason}{listed_names(path, valid_names)}"
