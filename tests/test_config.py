@@ -352,3 +352,17 @@ def test_a_suite_without_batch_sizes_or_with_one_twice_is_refused(project, batch
     with pytest.raises(ConfigError) as error:
         plan(project, suite="mine")
     assert expected in str(error.value) and "config/suites/mine.yaml" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [("", "is empty"), ("# nothing yet\n", "is empty"), ("- local\n", "holds a list")],
+)
+def test_an_empty_profile_says_so_and_what_a_profile_holds(project, text, found):
+    (project.root / "devices" / "local.yaml").write_text(text)
+    with pytest.raises(ConfigError) as error:
+        plan(project)
+    message = str(error.value)
+    assert f"devices/local.yaml {found}" in message and "NoneType" not in message
+    assert "a device profile" in message
+    assert "keys name, transport, formats, power (config/device.schema.yaml)" in message

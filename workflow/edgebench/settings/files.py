@@ -23,14 +23,36 @@ NAME_RULE = (
 )
 
 
-def read_yaml(path: Path) -> dict:
+def read_yaml(path: Path, schema: str | None = None) -> dict:
+    """The mapping a YAML file holds; an empty file or another kind of value is refused saying
+    what the file must hold (from `schema`'s description and required keys)."""
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
         raise ConfigError(f"{path} is not valid YAML: {error}") from error
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a YAML mapping, found {type(data).__name__}")
+        found = "is empty" if data is None else f"holds {yaml_kind(data)} {data!r}, not a mapping"
+        raise ConfigError(f"{path} {found}; it must hold {expected_contents(schema)}")
     return data
+
+
+def yaml_kind(value) -> str:
+    kinds = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
+
+
+def expected_contents(schema: str | None) -> str:
+    """What a file of this schema holds, e.g. 'a device profile (devices/NAME.yaml): a YAML
+    mapping with at least the keys name, transport, formats, power (config/device.schema.yaml)'."""
+    if schema is None:
+        return "a YAML mapping (key: value lines)"
+    declared = yaml.safe_load(schema_path(schema).read_text())
+    what = declared.get("description", "").strip()
+    what = f"{what[:1].lower()}{what[1:]}: " if what else ""
+    required = declared.get("required", [])
+    keys = f" with at least the key{'s' * (len(required) > 1)} {', '.join(required)}"
+    keys = keys if required else ""
+    return f"{what}a YAML mapping{keys} (config/{schema})"
 
 
 def validated(

@@ -141,7 +141,9 @@ def load_suite(name: str, root: Path) -> dict:
     path = folder / f"{name}.yaml"
     if not path.is_file():
         raise unknown("suite", name, available(folder), "config key 'suite'")
-    return validated(read_yaml(path), "suite.schema.yaml", str(path), config_names(root))
+    return validated(
+        read_yaml(path, "suite.schema.yaml"), "suite.schema.yaml", str(path), config_names(root)
+    )
 
 
 def load_device(name: str, root: Path) -> dict:
@@ -149,7 +151,9 @@ def load_device(name: str, root: Path) -> dict:
     path = folder / f"{name}.yaml"
     if not path.is_file():
         raise unknown("device", name, available(folder), "config key 'devices'")
-    profile = validated(read_yaml(path), "device.schema.yaml", str(path), config_names(root))
+    profile = validated(
+        read_yaml(path, "device.schema.yaml"), "device.schema.yaml", str(path), config_names(root)
+    )
     if profile["name"] != name:
         raise ConfigError(f"{path} says name: {profile['name']!r}; it must match the file name")
     for fmt in profile["formats"]:
