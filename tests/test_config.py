@@ -282,7 +282,13 @@ def test_a_baseline_without_a_results_table_is_refused_at_load(project, tmp_path
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [("../x", "'../x' is refused"), ("Local", "'Local' is refused"), ("", "is empty")],
+    [
+        ("../x", "'../x' is refused"),
+        ("Local", "'Local' is refused"),
+        ("", "is empty"),
+        ("local,", "'devices' = 'local,' has an empty name in its list (a trailing, leading"),
+        ("local,,jetson", "or doubled comma); write 'local,jetson'"),
+    ],
 )
 def test_refused_config_values_are_explained_with_the_valid_names(project, value, shown):
     from edgebench.settings.plan import validate_config

@@ -95,6 +95,12 @@ def describe(error, where: str, valid_names=None) -> str:
     if error.validator == "required":
         return f"{where}: {error.message}{f' under {key!r}' if key else ''}"
     subject = f"{where}: {key!r} = {value!r}" if key else f"{where}: {value!r}"
+    if error.validator == "pattern" and "" in str(value).split(",") and str(value) != "":
+        names = ",".join(n for n in str(value).split(",") if n)
+        return (
+            f"{where}: {key!r} = {value!r} has an empty name in its list (a trailing, leading "
+            f"or doubled comma); write {names!r}{listed_names(path, valid_names)}"
+        )
     if error.validator == "pattern":
         bad = [n for n in str(value).split(",") if not re.fullmatch(NAME, n)]
         subject = f"{where}: {key!r} = {', '.join(map(repr, bad or [value]))}"
