@@ -148,8 +148,14 @@ def checked_plan(project, **config):
         ({"runtimes": {"tflitee": "ai_edge_litert"}}, "unknown key(s) 'tflitee' under 'runtimes'"),
         ({"timing": {"min_sec": 1}}, "unknown key(s) 'min_sec' under 'timing'"),
         ({"timing": {"min_s": -1}}, "'timing.min_s' = -1 is out of range"),
-        ({"timing": {"min_s": 20}}, "min_s (20) is larger than max_s (10.0)"),
-        ({"timing": {"max_runs": 5}}, "min_runs (20) is larger than max_runs (5)"),
+        (
+            {"timing": {"min_s": 20}},
+            "min_s = 20 (devices/local.yaml) is larger than max_s = 10.0 (config/suites/quick",
+        ),
+        (
+            {"timing": {"max_runs": 5}},
+            "min_runs = 20 (config/suites/quick.yaml) is larger than max_runs = 5 (devices/",
+        ),
         ({"power": {"source": "none", "rail": "VDD_IN"}}, "unknown key(s) 'rail' under 'power'"),
         ({"python": "/no/such/python3"}, "python '/no/such/python3' does not exist"),
         (
@@ -372,3 +378,32 @@ def test_an_empty_profile_says_so_and_what_a_profile_holds(project, text, found)
     assert f"devices/local.yaml {found}" in message and "NoneType" not in message
     assert "a device profile" in message
     assert "keys name, transport, formats, power (config/device.schema.yaml)" in message
+
+
+@pytest.mark.parametrize(
+    ("suite_timing", "profile_timing", "expected"),
+    [
+        (
+            {"min_s": 5, "max_s": 0.1},
+            None,
+            "min_s = 5 (config/suites/mine.yaml) is larger than max_s = 0.1 "
+            "(config/suites/mine.yaml)",
+        ),
+        (
+            {"max_s": 3},
+            {"min_s": 5},
+            "min_s = 5 (devices/local.yaml) is larger than max_s = 3 (config/suites/mine.yaml)",
+        ),
+    ],
+)
+def test_a_timing_contradiction_names_the_file_each_value_came_from(
+    project, suite_timing, profile_timing, expected
+):
+    write_suite(project, timing=suite_timing)
+    if profile_timing:
+        write_profile(project, timing=profile_timing)
+    with pytest.raises(ConfigError) as error:
+        plan(project, suite="mine")
+    assert expected in str(error.value) and "device 'local'" in str(error.value)
+    if profile_timing is None:
+        assert "devices/local.yaml" not in str(error.value)  # the profile sets no timing

@@ -10,6 +10,7 @@ from edgebench.formats import FORMATS
 from edgebench.settings.catalog import GROUPS, WorkloadSpec, load_catalog
 from edgebench.settings.errors import ConfigError, unknown
 from edgebench.settings.files import read_yaml, validated
+from edgebench.settings.timing import check_timing
 
 
 @dataclass
@@ -110,10 +111,16 @@ def load_plan(config: dict, root: Path = Path(".")) -> Plan:
     suite_name = config.get("suite", "quick")
     suite = restricted(load_suite(suite_name, root), config)
     catalog = load_catalog(root, suite["weights"])
+    devices = {name: load_device(name, root) for name in parse_devices(config["devices"])}
+    for name, profile in devices.items():  # the profile's timing over the suite's (files
+        # named as in the project folder)
+        layers = [(f"config/suites/{suite_name}.yaml", suite.get("timing"))]
+        layers.append((f"devices/{name}.yaml", profile.get("timing")))
+        check_timing(layers, f"device {name!r}")
     return Plan(
         suite_name=suite_name,
         suite=suite,
-        devices={name: load_device(name, root) for name in parse_devices(config["devices"])},
+        devices=devices,
         workloads={
             name: catalog[name]
             for name in select_workloads(suite, catalog, suite_name, _override_source(config))
