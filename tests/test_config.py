@@ -407,3 +407,18 @@ def test_a_timing_contradiction_names_the_file_each_value_came_from(
     assert expected in str(error.value) and "device 'local'" in str(error.value)
     if profile_timing is None:
         assert "devices/local.yaml" not in str(error.value)  # the profile sets no timing
+
+
+def test_a_ca_bundle_is_checked_with_containers_off_too(project):
+    """Only image builds use ca_bundle, but it is a site setting (config/config.yaml): a wrong
+    one is refused whenever it is set, not at the first run with containers."""
+    from edgebench.images.checks import check_images
+
+    config = {"containers": "none", "ca_bundle": "config/proxy-ca.pem"}
+    with pytest.raises(ConfigError) as error:
+        check_images([], config, project.root)
+    assert "'config/proxy-ca.pem'" in str(error.value) and "does not exist" in str(error.value)
+    assert "only image builds (containers docker or apptainer) use it" in str(error.value)
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    (project.root / "config" / "proxy-ca.pem").write_text(pem)
+    check_images([], config, project.root)

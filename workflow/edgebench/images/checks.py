@@ -11,7 +11,21 @@ from edgebench.settings.errors import ConfigError
 
 
 def check_images(images: list[str], config: dict, root: Path = Path(".")) -> None:
-    """Each needed image has its Dockerfile; the base image and CA bundle, if set, exist."""
+    """Each needed image has its Dockerfile; the base image and CA bundle, if set, exist.
+
+    The CA bundle is checked whenever it is set, containers on or off: only image builds use
+    it, but it is a setting of the site (config/config.yaml) that a wrong value would otherwise
+    pass unnoticed until the first run with containers."""
+    if config.get("ca_bundle"):
+        try:
+            check_ca_bundle(config["ca_bundle"], root)
+        except ConfigError as error:
+            if images:
+                raise
+            raise ConfigError(
+                f"{error}; or remove the key: only image builds (containers docker or "
+                "apptainer) use it, and it is checked whenever it is set"
+            ) from None
     for name in images:
         dockerfile = root / "containers" / name / "Dockerfile"
         if name not in IMAGES or not dockerfile.is_file():
@@ -28,9 +42,6 @@ def check_images(images: list[str], config: dict, root: Path = Path(".")) -> Non
             "exist; restore it (containers/common/ of edgebench) or run with "
             "--config containers=none"
         )
-    ca_bundle = config.get("ca_bundle")
-    if ca_bundle:
-        check_ca_bundle(ca_bundle, root)
     base = config.get("base_image")
     if base:
         found = subprocess.run(["docker", "image", "inspect", base], capture_output=True)
