@@ -100,8 +100,21 @@ def test_reflect_pad_block_converts_to_tflite_and_matches_keras():
     np.testing.assert_allclose(tflite_out, model(x, training=False), atol=1e-5)
 
 
-def test_the_catalog_schema_knows_exactly_the_builders_kinds():
-    import yaml
+SCHEMA = yaml.safe_load((Path(__file__).parents[1] / "config/blocks.schema.yaml").read_text())
 
-    schema = yaml.safe_load((Path(__file__).parents[1] / "config/blocks.schema.yaml").read_text())
-    assert sorted(schema["$defs"]["block"]["properties"]["kind"]["enum"]) == sorted(BUILDERS)
+
+def test_the_catalog_schema_knows_exactly_the_builders_kinds():
+    assert sorted(SCHEMA["$defs"]["block"]["properties"]["kind"]["enum"]) == sorted(BUILDERS)
+
+
+def test_every_kind_has_its_params_declared_and_their_activations_are_keras_ones():
+    """The schema checks each kind's params at load: every kind has a params schema, and the
+    activation names it accepts are ones Keras knows."""
+    declared = set()
+    for rule in SCHEMA["$defs"]["block"]["allOf"]:
+        kind = rule["if"]["properties"]["kind"]
+        if "params" in rule["then"]["properties"]:
+            declared.update(kind.get("enum", [kind.get("const")]))
+    assert declared == set(BUILDERS)
+    for name in set(SCHEMA["$defs"]["activation"]["enum"]) - {None}:
+        assert keras.activations.get(name) is not None, name

@@ -220,18 +220,50 @@ def test_a_suites_unknown_key_is_refused(project):
         plan(project, suite="mine")
 
 
+FILTERS = ("filters_1", "filters_3", "filters_5")
+
+
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [
         ({"kind": "conv4d"}, "'layer-mine.kind' = 'conv4d' is not one of conv1d"),
         ({"input_shape": [32, 32]}, "'layer-mine.input_shape' = [32, 32] has the wrong length"),
         ({"strides": 2}, "unknown key(s) 'strides' under 'layer-mine'"),
+        # each kind's params (issue 21 item 15a)
+        (
+            {"kind": "dense", "params": {"units": -5}, "input_shape": [64]},
+            "'layer-mine.params.units' = -5 is out of range (-5 is less than the minimum of 1)",
+        ),
+        (
+            {"kind": "dense", "params": {"unit": 5}, "input_shape": [64]},
+            "'units' is a required property under 'layer-mine.params' (unknown there: 'unit'; "
+            "valid keys: activation, units, use_bias)",
+        ),
+        ({"params": {"filters": 8, "kernel_size": [3, 0]}}, "'layer-mine.params.kernel_size.1'"),
+        ({"params": {"filters": 8, "kernel_size": 3, "padding": "causal"}}, "not one of valid"),
+        (
+            {"kind": "activation", "params": {"activation": "relu7"}},
+            "'layer-mine.params.activation' = 'relu7' is not one of celu, elu",
+        ),
+        (
+            {"kind": "inception", "params": {"reduction": True, **dict.fromkeys(FILTERS, 8)}},
+            "'reduce_3' is a required property under 'layer-mine.params'",
+        ),
+        (
+            {"kind": "resnet_identity", "params": {"filters": 8}},
+            "adds its input to 4 * filters = 32 channels, but input_shape [8, 8, 3] has 3",
+        ),
+        (
+            {"kind": "reshape", "params": {"target_shape": [8, 8]}},
+            "'params.target_shape' = [8, 8] holds 64 elements, but input_shape [8, 8, 3] holds 192",
+        ),
     ],
 )
 def test_block_catalog_mistakes_are_refused_at_load(project, entry, expected):
     blocks = project.read_yaml("config/blocks.yaml")
+    params = {"filters": 8, "kernel_size": 3}
     blocks["layer-mine"] = {
-        **{"group": "layer", "kind": "conv2d", "params": {"filters": 8}, "input_shape": [8, 8, 3]},
+        **{"group": "layer", "kind": "conv2d", "params": params, "input_shape": [8, 8, 3]},
         **entry,
     }
     project.write_yaml("config/blocks.yaml", blocks)
@@ -259,6 +291,30 @@ def test_a_builder_that_does_not_exist_is_refused_at_load(project, builder, expe
     with pytest.raises(ConfigError) as error:
         checked_plan(project, workloads="mine")
     assert expected in str(error.value) and "'mine'" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("workload", "input_shape", "expected"),
+    [
+        (
+            "mobilenetv2",
+            [224, 224],
+            "input_shape [224, 224] has 2 axes, but its builder "
+            "'edgebench.workloads.zoo:mobilenet_v2' takes 3 (height, width, channels)",
+        ),
+        ("digits-cnn", [64], "has 1 axis, but its builder 'edgebench.workloads.digits:train'"),
+        ("tiny-ad", [5, 128], "'edgebench.workloads.tiny:anomaly_detection' takes 1 (features)"),
+    ],
+)
+def test_a_models_input_shape_of_another_rank_than_its_builder_takes_is_refused(
+    project, workload, input_shape, expected
+):
+    models = project.read_yaml("config/models.yaml")
+    models[workload]["input_shape"] = input_shape
+    project.write_yaml("config/models.yaml", models)
+    with pytest.raises(ConfigError) as error:
+        checked_plan(project, workloads=workload)
+    assert expected in str(error.value) and f"model {workload!r}" in str(error.value)
 
 
 def test_imagenet_folder_missing_or_with_bad_labels_is_refused_at_load(project, tmp_path):

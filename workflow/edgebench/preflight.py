@@ -23,7 +23,7 @@ def check_plan(plan: Plan) -> None:
     for name in plan.workloads:
         spec = plan.spec(name)
         if spec.builder:
-            check_builder(spec.builder, name, plan.root)
+            check_builder(spec.builder, name, plan.root, spec.input_shape)
     if plan.imagenet_val and any(plan.accuracy_dataset(w) for w in plan.workloads):
         check_imagenet(plan.imagenet_val)
     check_tiny_data(plan)
@@ -48,9 +48,12 @@ def check_plan(plan: Plan) -> None:
         check_device_python(profile)
 
 
-def check_builder(reference: str, workload: str, root: Path = Path(".")) -> None:
+def check_builder(
+    reference: str, workload: str, root: Path = Path("."), input_shape: list[int] | None = None
+) -> None:
     """`file.py:function` or `package.module:function` names a function that exists, found
-    without running the module (importing TensorFlow at load would cost seconds)."""
+    without running the module (importing TensorFlow at load would cost seconds), and
+    `input_shape` has the rank the function declares with @input_rank, if it does."""
     location, _, function = reference.rpartition(":")
     where = f"model {workload!r} in config/models.yaml: builder {reference!r}"
     if location.endswith(".py"):
@@ -68,12 +71,38 @@ def check_builder(reference: str, workload: str, root: Path = Path(".")) -> None
                 "or 'path/to/file.py:function' (see README, Adding a model)"
             )
         source = Path(found.origin)
-    if function not in top_level_names(source):
-        raise ConfigError(f"{where}: {source} defines no {function!r}")
-
-
-def top_level_names(source: Path) -> set[str]:
     tree = ast.parse(source.read_text(), filename=str(source))
+    if function not in top_level_names(tree):
+        raise ConfigError(f"{where}: {source} defines no {function!r}")
+    declared = declared_rank(tree, function)
+    if declared and input_shape is not None and len(input_shape) != declared[0]:
+        rank, axes = declared
+        raise ConfigError(
+            f"model {workload!r} in config/models.yaml: input_shape {list(input_shape)} has "
+            f"{len(input_shape)} {'axis' if len(input_shape) == 1 else 'axes'}, but its builder "
+            f"{reference!r} takes {rank}{f' ({axes})' if axes else ''}, without the batch "
+            "axis; give input_shape that many sizes"
+        )
+
+
+def declared_rank(tree: ast.Module, function: str) -> tuple[int, str] | None:
+    """(rank, axes) of `@input_rank(rank, axes)` on a top-level function, read from its
+    source (edgebench.workloads.input_rank)."""
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or node.name != function:
+            continue
+        for decorator in node.decorator_list:
+            called = decorator.func if isinstance(decorator, ast.Call) else None
+            name = getattr(called, "id", None) or getattr(called, "attr", None)
+            if name == "input_rank":
+                values = [ast.literal_eval(argument) for argument in decorator.args]
+                named = {k.arg: ast.literal_eval(k.value) for k in decorator.keywords}
+                values += [named[key] for key in ("rank", "axes") if key in named]
+                return values[0], (values[1:] or [""])[0]
+    return None
+
+
+def top_level_names(tree: ast.Module) -> set[str]:
     names = set()
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -86,6 +87,7 @@ def _load_blocks(path: Path) -> dict[str, WorkloadSpec]:
     specs = {}
     for name, entry in catalog.items():
         _check_name(name, path)
+        _check_block_shapes(name, entry, path)
         specs[name] = WorkloadSpec(
             name=name,
             group=f"{entry['group']}-blocks",
@@ -98,3 +100,20 @@ def _load_blocks(path: Path) -> dict[str, WorkloadSpec]:
             output_shape=entry.get("output_shape"),
         )
     return specs
+
+
+def _check_block_shapes(name: str, entry: dict, where: Path) -> None:
+    """What the schema cannot say: params that must agree with the block's input_shape."""
+    params, shape = entry.get("params", {}), list(entry["input_shape"])
+    if entry["kind"] == "resnet_identity" and shape[-1] != 4 * params["filters"]:
+        raise ConfigError(
+            f"{where}: block {name!r}: a resnet_identity block adds its input to 4 * filters = "
+            f"{4 * params['filters']} channels, but input_shape {shape} has {shape[-1]}; make "
+            f"the last size of input_shape 4 * filters"
+        )
+    if entry["kind"] == "reshape" and math.prod(params["target_shape"]) != math.prod(shape):
+        raise ConfigError(
+            f"{where}: block {name!r}: 'params.target_shape' = {params['target_shape']} holds "
+            f"{math.prod(params['target_shape'])} elements, but input_shape {shape} holds "
+            f"{math.prod(shape)}; a reshape keeps every element"
+        )

@@ -93,7 +93,14 @@ def describe(error, where: str, valid_names=None) -> str:
             f"valid keys: {', '.join(known)}. Check the spelling (nothing unknown is ignored)."
         )
     if error.validator == "required":
-        return f"{where}: {error.message}{f' under {key!r}' if key else ''}"
+        known = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(value) - set(known)) if known and isinstance(value, dict) else []
+        misspelt = (
+            f" (unknown there: {', '.join(map(repr, unknown))}; valid keys: {', '.join(known)})"
+            if unknown and error.schema.get("additionalProperties") is False
+            else ""
+        )
+        return f"{where}: {error.message}{f' under {key!r}' if key else ''}{misspelt}"
     subject = f"{where}: {key!r} = {value!r}" if key else f"{where}: {value!r}"
     if error.validator == "pattern" and "" in str(value).split(",") and str(value) != "":
         names = ",".join(n for n in str(value).split(",") if n)
@@ -106,7 +113,8 @@ def describe(error, where: str, valid_names=None) -> str:
         subject = f"{where}: {key!r} = {', '.join(map(repr, bad or [value]))}"
         reason = f"is refused: {NAME_RULE}"
     elif error.validator == "enum":
-        reason = f"is not one of {', '.join(map(str, error.validator_value))}"
+        valid = ("null" if v is None else str(v) for v in error.validator_value)
+        reason = f"is not one of {', '.join(valid)}"
     elif error.validator in ("minimum", "exclusiveMinimum", "maximum"):
         reason = f"is out of range ({error.message})"
     elif error.validator in ("minItems", "maxItems"):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from edgebench.fileio import atomic_path
+from edgebench.workloads import input_rank
 
 EPOCHS = 40
 
@@ -50,6 +51,7 @@ def build(input_shape, classes: int):
     return keras.Model(inputs, outputs, name="digits_cnn")
 
 
+@input_rank(3, "height, width, channels")
 def train(input_shape, classes: int, weights: str = "trained", dataset: Path | None = None, seed=0):
     """Train deterministically on the training split; the held-out split stays unseen."""
     import keras

@@ -42,6 +42,7 @@ import numpy as np
 from keras import layers
 
 from edgebench.fileio import atomic_path
+from edgebench.workloads import input_rank
 from edgebench.workloads.zoo import SEED, WeightsUnavailableError
 
 CIFAR10_TEST_BATCH = "test_batch"
@@ -107,6 +108,7 @@ def _residual_stack(x, filters: int, strides: int):
     return layers.Activation("relu")(layers.add([x, y]))
 
 
+@input_rank(3, "height, width, channels")
 def image_classification(input_shape: list[int], classes: int, weights: str) -> keras.Model:
     """ResNet-8 for CIFAR-10: ~78.7 k parameters and ~12.5 M MACs at 32x32x3."""
     _seed_random_weights("image_classification", weights)
@@ -124,6 +126,7 @@ DSCNN_FILTERS = 64
 DSCNN_BLOCKS = 4
 
 
+@input_rank(3, "frames, coefficients, channels")
 def keyword_spotting(input_shape: list[int], classes: int, weights: str) -> keras.Model:
     """DS-CNN for 12 keywords: ~24.9 k parameters and ~2.7 M MACs at 49x10x1."""
     _seed_random_weights("keyword_spotting", weights)
@@ -153,6 +156,7 @@ MOBILENET_V1_BLOCKS = (
 )
 
 
+@input_rank(3, "height, width, channels")
 def visual_wake_words(input_shape: list[int], classes: int, weights: str) -> keras.Model:
     """MobileNetV1 0.25: ~222 k parameters and ~7.5 M MACs at 96x96x3."""
     _seed_random_weights("visual_wake_words", weights)
@@ -167,6 +171,7 @@ def visual_wake_words(input_shape: list[int], classes: int, weights: str) -> ker
 AUTOENCODER_WIDTHS = (128, 128, 128, 128, 8, 128, 128, 128, 128)
 
 
+@input_rank(1, "features")
 def anomaly_detection(input_shape: list[int], classes: int, weights: str) -> keras.Model:
     """Dense autoencoder for ToyADMOS: ~270 k parameters and ~0.26 M MACs at 640 inputs.
     `classes` (the two labels) does not shape it: the output is the input's reconstruction."""

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
+from edgebench.workloads import input_rank
+
 WEIGHTS_CHOICES = ("imagenet", "random")
 SEED = 0
 
@@ -172,21 +174,25 @@ _DENSENET121 = _Application(
 )
 
 
+@input_rank(3, "height, width, channels")
 def mobilenet_v2(input_shape: list[int], classes: int, weights: str) -> keras.Model:
     """MobileNetV2 1.0 (Sandler et al. 2018), keras.applications."""
     return _build_application(_MOBILENET_V2, input_shape, classes, weights)
 
 
+@input_rank(3, "height, width, channels")
 def resnet50(input_shape: list[int], classes: int, weights: str) -> keras.Model:
     """ResNet-50 v1 (He et al. 2016), keras.applications."""
     return _build_application(_RESNET50, input_shape, classes, weights)
 
 
+@input_rank(3, "height, width, channels")
 def inception_v3(input_shape: list[int], classes: int, weights: str) -> keras.Model:
     """Inception v3 (Szegedy et al. 2016), keras.applications; standard input 299x299x3."""
     return _build_application(_INCEPTION_V3, input_shape, classes, weights)
 
 
+@input_rank(3, "height, width, channels")
 def densenet121(input_shape: list[int], classes: int, weights: str) -> keras.Model:
     """DenseNet-121 (Huang et al. 2017), keras.applications."""
     return _build_application(_DENSENET121, input_shape, classes, weights)
@@ -207,6 +213,7 @@ def _fire(x, name: str, squeeze: int, expand1x1: int, expand3x3: int):
     return layers.Concatenate(axis=-1, name=f"{name}_concat")([left, right])
 
 
+@input_rank(3, "height, width, channels")
 def squeezenet11(input_shape: list[int], classes: int, weights: str) -> keras.Model:
     """SqueezeNet 1.1 (Iandola et al. 2016; DeepScale / torchvision ``squeezenet1_1``).
 
@@ -288,6 +295,7 @@ def _mbconv(x, name: str, kernel: int, stride: int, expand: int, filters: int, s
     return x
 
 
+@input_rank(3, "height, width, channels")
 def mnasnet_a1(input_shape: list[int], classes: int, weights: str) -> keras.Model:
     """MnasNet-A1 (Tan et al. 2019), BN + ReLU. 3.9 M parameters and ~312 M MACs at 224."""
     _check_weights("mnasnet_a1", weights)
