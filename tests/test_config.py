@@ -112,6 +112,77 @@ def test_workflow_schema_rejects_a_bad_engine_naming_it(project):
     assert result.returncode != 0 and "podman" in output
 
 
+def set_block(project, name, **changes):
+    blocks = project.read_yaml("config/blocks.yaml")
+    blocks[name] = {**blocks[name], **changes}
+    project.write_yaml("config/blocks.yaml", blocks)
+
+
+def set_model(project, name, **changes):
+    models = project.read_yaml("config/models.yaml")
+    models[name] = {**models[name], **changes}
+    project.write_yaml("config/models.yaml", models)
+
+
+# (how the project is changed, --config arguments, what the refusal says): issue 21 item 15
+REFUSALS = {
+    "block params": (
+        lambda p: set_block(p, "layer-fc-256-64", params={"units": -5}),
+        [],
+        "config/blocks.yaml: 'layer-fc-256-64.params.units' = -5 is out of range",
+    ),
+    "model rank": (
+        lambda p: set_model(p, "mobilenetv2", input_shape=[224, 224]),
+        [],
+        "model 'mobilenetv2' in config/models.yaml: input_shape [224, 224] has 2 axes",
+    ),
+    "no batch size": (
+        lambda p: write_suite(p, batch_sizes=[]),
+        ["suite=mine"],
+        "config/suites/mine.yaml: 'batch_sizes' = [] is empty",
+    ),
+    "suite timing": (
+        lambda p: write_suite(p, timing={"min_s": 5, "max_s": 0.1}),
+        ["suite=mine"],
+        "min_s = 5 (config/suites/mine.yaml) is larger than max_s = 0.1 (config/suites/mine",
+    ),
+    "empty profile": (
+        lambda p: (p.root / "devices" / "local.yaml").write_text(""),
+        [],
+        "devices/local.yaml is empty; it must hold a device profile",
+    ),
+    "trailing comma": (
+        lambda p: None,
+        ["devices=local,"],
+        "'devices' = 'local,' has an empty name in its list",
+    ),
+    "ca_bundle": (
+        lambda p: None,
+        ["ca_bundle=/no/such.pem"],
+        "config key 'ca_bundle' names '/no/such.pem', which does not exist",
+    ),
+}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("case", REFUSALS)
+def test_a_refusal_at_load_is_the_edgebench_message_alone(project, case):
+    """Refused before any job, on stderr, exit status 1; no WorkflowError line naming
+    common.smk and no traceback line of the Snakefile above it."""
+    change, arguments, said = REFUSALS[case]
+    change(project)
+    config = ["--config", *arguments] if arguments else []
+    result = project.snakemake("-n", *config, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    refusal = [line for line in result.stderr.splitlines() if said in line]
+    assert refusal and refusal[0].startswith("edgebench configuration error: ")
+    for noise in ("WorkflowError", "common.smk", 'File "', "Traceback", "rule "):
+        assert noise not in output, f"{noise!r} in:\n{output}"
+    if case == "suite timing":
+        assert "devices/local.yaml" not in output  # the profile sets no timing
+
+
 def test_config_keys_workloads_and_formats_narrow_the_suite(project):
     loaded = plan(project, workloads="digits-cnn,layer-fc-256-64", formats="onnx-fp32")
     assert list(loaded.workloads) == ["digits-cnn", "layer-fc-256-64"]

@@ -19,6 +19,7 @@ from edgebench.images.catalog import images_for
 from edgebench.images.checks import check_images
 from edgebench.preflight import baseline_table, check_plan
 from edgebench.settings import ConfigError, load_plan
+from edgebench.settings.errors import Refused
 from edgebench.settings.plan import resolved_config, validate_config
 
 try:
@@ -30,7 +31,7 @@ try:
     check_images(IMAGES_NEEDED, config)
     check_plan(PLAN)
 except ConfigError as error:
-    raise WorkflowError(f"edgebench configuration error: {error}") from None
+    raise Refused(error) from None  # the message alone, exit status 1
 
 # What the tables and report cover: this plan's rows plus every run measured here before.
 TABLE_INPUTS = outcome.table_inputs(PLAN)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from edgebench.settings.errors import Refused
 from edgebench.settings.files import REPO
 
 
@@ -49,6 +50,7 @@ def run_workflow(
 
     Progress lines and the report's location are printed; every job's details only with
     ``verbose=True`` (they stay in each job's log under results/logs/ either way).
+    A configuration the workflow refuses when it loads raises its ConfigError.
     """
     from snakemake.api import SnakemakeApi
     from snakemake.settings.enums import Quietness
@@ -70,6 +72,8 @@ def run_workflow(
             )
             dag = workflow.dag(DAGSettings(targets=frozenset(targets or ())))
             dag.execute_workflow()
+        except Refused as refusal:  # the Snakefile's refusal at load: no exit of this process
+            raise refusal.error from None
         except Exception as error:
             api.print_exception(error)
             raise WorkflowFailed(f"the edgebench workflow failed in {project}: {error}") from error
