@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -147,3 +148,75 @@ def test_ci_runs_the_lint_then_the_tests_and_fails_when_either_fails(tmp_path, l
     last = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"=+ 3 passed, \d failed in [\d.]+s =+", last), result.stdout
     assert ("make lint FAILED" in result.stdout) == (lint != 0)
+
+
+# --- two checkouts, one environment (issue 21 item 17) ----------------------------------------
+
+# Appended to the second checkout's edgebench/__init__.py: every process that imports that
+# package records its pid and the file it imported.
+PROBE = """
+import os as _os
+
+if _os.environ.get("CHECKOUT_PROBE"):
+    with open(_os.environ["CHECKOUT_PROBE"], "a") as _probe:
+        _probe.write(f"{_os.getpid()} {__file__}\\n")
+"""
+
+
+@pytest.fixture
+def second_checkout(tmp_path) -> Path:
+    """A second checkout beside this one (workflow/ copied, not linked), whose package differs
+    visibly: it records every import of itself. This environment was installed from this one."""
+    from edgebench.testing.project import copy_project
+
+    other = copy_project(tmp_path / "other", link_workflow=False)
+    init = other / "workflow" / "edgebench" / "__init__.py"
+    init.write_text(init.read_text() + PROBE)
+    return other
+
+
+@pytest.mark.integration
+def test_a_second_checkout_runs_its_own_package_in_the_workflow_and_its_scripts(
+    second_checkout, tmp_path
+):
+    probe = tmp_path / "imports.txt"
+    snakemake = Path(sys.executable).parent / "snakemake"
+    result = subprocess.run(
+        [str(snakemake), "--cores", "1", "results/datasets/digits.npz"],
+        cwd=second_checkout,
+        env={**os.environ, "CHECKOUT_PROBE": str(probe)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (second_checkout / "results" / "datasets" / "digits.npz").is_file()
+    imports = [line.split(" ", 1) for line in probe.read_text().splitlines()]
+    own = str(second_checkout / "workflow" / "edgebench" / "__init__.py")
+    assert {file for _, file in imports} == {own}
+    assert len({pid for pid, _ in imports}) >= 2  # the workflow and the script it ran
+
+
+def test_a_workflow_whose_process_runs_another_checkouts_package_is_refused_at_load(
+    second_checkout,
+):
+    """Snakemake started in a process that already imported this checkout's edgebench (an
+    import hook finds it first, or it was imported before): the second checkout's Snakefile
+    says so and stops, and the Python API refuses before Snakemake starts."""
+    import edgebench
+    from edgebench.api.workflow import run_workflow
+    from edgebench.settings import ConfigError
+
+    started = "import edgebench, sys; from snakemake.cli import main; main(sys.argv[1:])"
+    result = subprocess.run(
+        [sys.executable, "-c", started, "-n", "--cores", "1"],
+        cwd=second_checkout,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert f"must run its own package, {second_checkout / 'workflow' / 'edgebench'}" in (
+        result.stderr
+    )
+    assert f"already runs the one in {Path(edgebench.__file__).parent}" in result.stderr
+    with pytest.raises(ConfigError, match="this Python process runs the edgebench package of"):
+        run_workflow(second_checkout, {})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from edgebench.settings.errors import Refused
+from edgebench.settings.errors import ConfigError, Refused
 from edgebench.settings.files import REPO
 
 
@@ -39,6 +39,18 @@ def find_project(project: Path | str | None = None) -> Path:
     )
 
 
+def check_own_package(project: Path) -> None:
+    """A project runs the package of its own checkout (its workflow/ folder); this process
+    has imported edgebench from REPO, and Snakemake runs the workflow in this process."""
+    own = (Path(project) / "workflow").resolve()
+    if own != (REPO / "workflow").resolve():
+        raise ConfigError(
+            f"{project} runs the workflow of {own}, but this Python process runs the edgebench "
+            f"package of {REPO / 'workflow'}; run `snakemake` in {project} (its Snakefile puts "
+            "its own package first), or use the Python API of that checkout"
+        )
+
+
 def run_workflow(
     project: Path,
     config: dict,
@@ -52,6 +64,7 @@ def run_workflow(
     ``verbose=True`` (they stay in each job's log under results/logs/ either way).
     A configuration the workflow refuses when it loads raises its ConfigError.
     """
+    check_own_package(project)
     from snakemake.api import SnakemakeApi
     from snakemake.settings.enums import Quietness
     from snakemake.settings.types import (
