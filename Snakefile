@@ -12,8 +12,10 @@ from pathlib import Path
 _package = Path(workflow.basedir, "workflow").resolve()
 sys.path[:] = [str(_package), *(p for p in sys.path if p != str(_package))]
 _paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [str(_package), *(p for p in _paths if p and p != str(_package))]
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [str(_package), *(p for p in _paths if p and p != str(_package))]
+    )
 )
 import edgebench
 
