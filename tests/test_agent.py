@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -272,15 +273,6 @@ def test_killed_run_leaves_no_log_that_looks_complete(tmp_path, fc_model):
     assert not (tmp_path / "out" / "run.jsonl").exists()
 
 
-def test_the_hosts_copy_of_the_agents_exit_statuses_agrees():
-    from edgebench.agent import __main__ as agent_main
-    from edgebench.agent.boardlock import LIFELINE_EXIT
-    from edgebench.devices import dispatch
-
-    assert dispatch.BOARD_BUSY == agent_main.BOARD_BUSY
-    assert dispatch.LIFELINE == LIFELINE_EXIT
-
-
 def test_the_board_lock_stops_an_orphan_of_this_project_and_waits_for_others(tmp_path, fc_model):
     from edgebench.agent.boardlock import BoardBusy, hold
 
@@ -306,6 +298,45 @@ def test_the_board_lock_stops_an_orphan_of_this_project_and_waits_for_others(tmp
         handle.close()
     finally:
         orphan.kill()
+
+
+def test_a_lock_held_by_a_process_that_is_not_an_agent_is_waited_for_until_the_deadline(
+    tmp_path,
+):
+    """The holder recorded is of this project, but its pid is no agent (a process it left
+    holding the lock): nothing to stop, so the wait goes on to its deadline, noted once."""
+    from edgebench.agent.boardlock import BoardBusy, hold
+
+    lock = tmp_path / "board.lock"
+    mine = {"host": "this-host", "project": "/this/project"}
+    holding = (
+        "import fcntl, json, os, sys, time\n"
+        "f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX)\n"
+        "f.write(json.dumps({'pid': os.getpid(), 'owner': json.loads(sys.argv[2])})); f.flush()\n"
+        "print('held', flush=True); time.sleep(600)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", holding, str(lock), json.dumps(mine)], stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        said, outcome = [], []
+
+        def wait() -> None:
+            try:
+                hold(str(lock), {"device": "local", "owner": mine}, wait_s=2, say=said.append)
+            except BoardBusy as error:
+                outcome.append(error)
+
+        waiting = threading.Thread(target=wait, daemon=True)
+        waiting.start()
+        waiting.join(timeout=120)
+        assert not waiting.is_alive(), f"hold() never returned ({len(said)} lines said)"
+        assert outcome and "busy" in str(outcome[0])
+        assert len(said) == 1 and "no longer an edgebench agent" in said[0]
+        assert holder.poll() is None  # never signalled
+    finally:
+        holder.kill()
 
 
 def test_the_agents_raw_format_version_is_the_one_the_host_reads():

@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import Project, need
+from conftest import SNAKEMAKE, Project, need
 from edgebench.devices.ssh import HostKeyError, SshError, SshTransport
 from edgebench.testing.boards import Board, Keys, free_port, have_netns
 
@@ -33,9 +35,12 @@ SUITE = {
 
 
 @pytest.fixture(scope="module")
-def boards(tmp_path_factory):
+def boards():
     need(Path("/usr/sbin/sshd").exists(), "needs Debian's openssh-server (/usr/sbin/sshd)")
-    keys = Keys(tmp_path_factory.mktemp("ssh"))
+    # searchable by other users: a second user of a board reads its files (login_as)
+    root = Path(tempfile.mkdtemp(prefix="ebt-ssh-"))
+    root.chmod(0o755)
+    keys = Keys(root / "keys")
     netns = have_netns()
     started = []
     try:
@@ -46,6 +51,7 @@ def boards(tmp_path_factory):
     finally:
         for board in started:
             board.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def trusted(board: Board) -> Board:
@@ -168,7 +174,7 @@ def test_link_cut_mid_run_is_retried_and_results_are_complete(boards, project):
     def cut_when_timing() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            if list(board_a.workdir.glob("runs/layer-conv2d-f32-s1/*/out/run.jsonl.part")):
+            if list(board_a.workdir.glob("runs/*/layer-conv2d-f32-s1/*/*/out/run.jsonl.part")):
                 time.sleep(1.0)  # well inside the timed loop
                 board_a.cut()
                 time.sleep(6.0)  # longer than ssh's keep-alive gives up after
@@ -215,6 +221,10 @@ def test_a_changed_host_key_is_reported_as_changed_with_the_safe_fix(boards, tmp
         SshTransport(profile).remote("true")
     message = str(error.value)
     assert "has CHANGED" in message and f"{stale} line 1" in message
+    fingerprint = subprocess.run(
+        ["ssh-keygen", "-lf", str(board.root / "host_ed25519.pub")], capture_output=True, text=True
+    ).stdout.split()[1]
+    assert f"now presents the ED25519 key {fingerprint}." in message
     assert f"ssh-keygen -R '[{board.address}]:{board.port}' -f {stale}" in message or (
         f"ssh-keygen -R {board.address} -f {stale}" in message
     )
@@ -249,7 +259,7 @@ def test_the_control_socket_folder_is_private_and_never_someone_elses(tmp_path, 
 
 def stage_job(board: Board, tmp_path: Path, project_root: Path, **job_changes) -> Path:
     """A staged run of the fc block on the board's own Python, as dispatch stages it."""
-    from edgebench.devices.dispatch import board_file_name
+    from edgebench.devices.dispatch import board_lock_name
     from edgebench.devices.staging import stage_run
 
     profile = board.profile(PYTHON)
@@ -266,7 +276,7 @@ def stage_job(board: Board, tmp_path: Path, project_root: Path, **job_changes) -
         "threads": 1,
         "seed": 0,
         "input_range": [-1.0, 1.0],
-        "board_lock": SshTransport(profile).board_lock(board_file_name(profile)),
+        "board_lock": SshTransport(profile).board_lock(board_lock_name(profile)),
         "owner": {"host": socket.gethostname(), "project": str(project_root.resolve())},
         **job_changes,
     }  # fmt: skip
@@ -281,7 +291,7 @@ def start_detached(transport: SshTransport, stage: Path) -> int:
     run_dir = Path(transport.run_dir(stage))
     agent = f"exec {PYTHON} -m edgebench_agent job.json"
     start = (  # the session's processes may be ended with it: wait until setsid has run
-        f"cd {run_dir} && rm -f agent.pid && (PYTHONPATH={transport.agent_dir()} setsid sh -c "
+        f"cd {run_dir} && rm -f agent.pid && (PYTHONPATH={transport.agent_dir(stage)} setsid sh -c "
         f"'echo $$ > agent.pid; {agent}' </dev/null >detached.log 2>&1 &) && "
         "while [ ! -s agent.pid ]; do sleep 0.1; done"
     )
@@ -368,9 +378,10 @@ def test_an_agent_killed_by_a_signal_is_a_failed_run_not_a_broken_link(boards, p
 
     def kill_when_timing() -> None:
         deadline = time.monotonic() + 120
-        part = board.workdir / "runs/layer-conv2d-f32-s1/tflite-fp32/out/run.jsonl.part"
+        parts = "runs/*/layer-conv2d-f32-s1/tflite-fp32/*/out/run.jsonl.part"
         while time.monotonic() < deadline:
-            if part.exists() and part.stat().st_mtime > started:  # this run's, not a leftover
+            # this run's, not a leftover of an agent killed earlier
+            if any(part.stat().st_mtime > started for part in board.workdir.glob(parts)):
                 time.sleep(0.5)
                 for pid in agent_pids(f"{PYTHON} -m edgebench_agent job.json"):
                     os.kill(pid, signal.SIGKILL)
@@ -471,3 +482,197 @@ def test_the_board_probe_runs_in_the_boards_python(boards):
     assert probe_runtime(transport, job) is None
     missing = probe_runtime(transport, {**job, "runtime_family": "tensorrt"})
     assert "no tensorrt runtime" in missing and "board-b" in missing
+
+
+# --- one board shared by projects, users and hosts -----------------------------------------
+
+
+SECOND_USER = "ebt-user2"
+
+
+def copy_of(project: Project, destination: Path) -> Project:
+    """Another checkout's project folder with the same conversions (nothing converted again)."""
+    results = shutil.ignore_patterns("raw", "tables", "report", "stage", "logs")
+    shutil.copytree(project.root, destination, symlinks=True, ignore=results)
+    copy = Project.__new__(Project)
+    copy.root = destination
+    return copy
+
+
+def all_spans(projects: list[Project], device: str) -> list[tuple[int, int, Path]]:
+    spans = []
+    for project in projects:
+        for log in raw_logs(project, device):
+            samples = [r for r in records(log) if r["type"] == "sample"]
+            spans.append((samples[0]["start_ns"], samples[-1]["end_ns"], log))
+    return sorted(spans)
+
+
+def test_two_projects_and_two_users_share_one_board_without_overlap_or_collision(
+    boards, project, tmp_path
+):
+    """Three workflows started at once against one board: two project folders of one user,
+    and a third as another user of the board (its own login, home and Python). Each run has a
+    folder of its own, none is stopped as another's orphan, the board lock is one for every
+    user, and no two timed windows overlap."""
+    need(os.geteuid() == 0, "a second user of the board needs root (useradd)")
+    board = trusted(boards[1])
+    alias, python = board.login_as(SECOND_USER)
+    project.snakemake("--config", "suite=ssh", "devices=board-b")  # the conversions to copy
+    longer = {**SUITE, "timing": {**SUITE["timing"], "min_s": 1.0}}
+    others = [copy_of(project, tmp_path / "second"), copy_of(project, tmp_path / "third")]
+    workdir = board.root / f"workdir-{SECOND_USER}"
+    workdir.mkdir(exist_ok=True)
+    shutil.chown(workdir, SECOND_USER)
+    second_user = board.profile(python, host=alias, workdir=str(workdir), formats=["tflite-fp32"])
+    others[1].write_yaml("devices/board-b.yaml", second_user)
+    projects = [project, *others]
+    for each in projects:
+        each.write_yaml("config/suites/ssh.yaml", longer)
+        for log in raw_logs(each, "board-b"):
+            log.unlink()
+    folders = [board.workdir, workdir]
+    before = [set(folder.glob("runs/*/*/*/*")) for folder in folders]  # earlier tests' leftovers
+    projects_before = set(board.workdir.glob("runs/*"))
+    command = [str(SNAKEMAKE), "--cores", "2", "--config", "suite=ssh", "devices=board-b"]
+    started = [
+        subprocess.Popen(
+            command, cwd=each.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )  # fmt: skip
+        for each in projects
+    ]
+    outputs = [process.communicate(timeout=1800)[0] for process in started]
+    for process, output in zip(started, outputs, strict=True):
+        assert process.returncode == 0, output
+    assert [len(raw_logs(each, "board-b")) for each in projects] == [4, 4, 2]
+    spans = all_spans(projects, "board-b")
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:], strict=False):
+        assert end < start, f"{first} and {second} overlapped on one board"
+    run_logs = "".join(
+        p.read_text() for each in projects for p in (each.root / "results/logs/run").rglob("*.log")
+    )
+    assert "stopping an orphaned agent" not in run_logs
+    assert "board lock: waiting for" in run_logs  # they met on the board and took turns
+    for log in (log for each in projects for log in raw_logs(each, "board-b")):
+        assert records(log)[-1]["status"] == "complete"
+    # one lock for both users, in a folder every user may add to; each run's folder is gone
+    lock_dir = Path(board.profile(PYTHON)["lock_dir"])
+    assert lock_dir.stat().st_mode & 0o7777 == 0o1777
+    assert [p.name for p in lock_dir.iterdir()] == ["board-machine.lock"]
+    for folder, earlier in zip(folders, before, strict=True):
+        assert set(folder.glob("runs/*/*/*/*")) <= earlier
+    assert len(set(board.workdir.glob("runs/*")) - projects_before) == 1  # the second project
+
+
+def test_two_aliases_of_one_board_are_one_board(boards):
+    from edgebench.devices.dispatch import board_id, board_resource
+
+    board = trusted(boards[1])
+    other_alias = f"{board.name}-again"
+    board.alias(other_alias, "root")
+    first = board.profile(PYTHON)
+    second = board.profile(PYTHON, name="board-b-again", host=other_alias)
+    direct = board.profile(PYTHON, name="board-b-direct", host=f"root@{board.address}",
+                           port=board.port)  # fmt: skip
+    assert board_id(first) == board_id(second) == board_id(direct) == f"127.0.0.1:{board.port}"
+    assert board_resource(first) == board_resource(second)
+
+
+def test_a_board_lock_another_user_cannot_open_is_refused_with_what_the_admin_must_allow(
+    boards, project, tmp_path
+):
+    from edgebench.devices.dispatch import DeviceFailed, run_on_device
+
+    need(os.geteuid() == 0, "a second user of the board needs root (useradd)")
+    board = trusted(boards[1])
+    alias, python = board.login_as(SECOND_USER)
+    project.snakemake("--config", "suite=ssh", "devices=board-b")  # the model to run
+    locked = board.root / "admin-only"
+    locked.mkdir(mode=0o755, exist_ok=True)  # made by root without write for others
+    workdir = board.root / f"workdir-{SECOND_USER}"
+    workdir.mkdir(exist_ok=True)
+    shutil.chown(workdir, SECOND_USER)
+    profile = board.profile(python, host=alias, workdir=str(workdir), lock_dir=str(locked))
+    conversion = project.root / "results/converted/layer-fc-128-32/tflite-fp32.json"
+    job = {
+        "device": board.name, "workload": "layer-fc-128-32", "format": "tflite-fp32",
+        "runtime_family": "tflite", "batch_sizes": [1], "threads": 1, "seed": 0,
+        "timing": SUITE["timing"], "input_range": [-1.0, 1.0],
+    }  # fmt: skip
+    with open(tmp_path / "run.log", "w") as log, pytest.raises(DeviceFailed) as failed:
+        run_on_device(profile, job, conversion, tmp_path / "run.jsonl", log,
+                      stage_root=tmp_path / "stage")  # fmt: skip
+    message = str(failed.value)
+    assert f"cannot use the board lock {locked}/board-machine.lock" in message
+    assert f"as user {SECOND_USER}" in message and f"sudo install -d -m 1777 {locked}" in message
+
+
+def test_an_agent_whose_link_died_stops_itself_within_the_lifeline_timeout(tmp_path, project):
+    """A board whose sshd never checks its clients (OpenSSH's default): the session of a cut
+    link lingers there, and with it the agent, unless the agent's heartbeats tell it."""
+    need(have_netns(), "cutting a link needs root and ip netns")
+    root = Path(tempfile.mkdtemp(prefix="ebt-ssh-"))
+    board = Board(Keys(root / "keys"), "board-h", 7, netns=True, client_alive=False).start()
+    try:
+        board.trust()
+        project.snakemake("--config", "suite=ssh", "devices=board-b")  # the model to run
+        transport = SshTransport(board.profile(PYTHON, lifeline_timeout_s=6))
+        long = {"min_s": 300.0, "max_s": 600.0, "max_runs": 10**9}
+        stage = stage_job(board, tmp_path, project.root, lifeline=True, lifeline_timeout_s=6,
+                          timing={**SUITE["timing"], **long})  # fmt: skip
+        transport.push(stage, sys.stdout)
+        failures = []
+
+        def run() -> None:
+            with open(tmp_path / "execute.log", "w") as log:
+                try:
+                    transport.execute(stage, log)
+                except SshError as error:
+                    failures.append(error)
+
+        running = threading.Thread(target=run, daemon=True)
+        running.start()
+        lock = Path(board.profile(PYTHON)["lock_dir"]) / "board-machine.lock"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not lock_holder(lock):
+            time.sleep(0.2)
+        agent = lock_holder(lock)
+        assert agent, (tmp_path / "execute.log").read_text()
+        board.cut()
+        deadline = time.monotonic() + 120  # the timeout is 6 s; the job would run 300 s
+        while time.monotonic() < deadline and Path(f"/proc/{agent}").exists():
+            time.sleep(0.5)
+        assert not Path(f"/proc/{agent}").exists(), "the agent outlived its dead link"
+        running.join(timeout=60)
+        assert failures and "failed" in str(failures[0])  # ssh's keep-alive gave up
+    finally:
+        board.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def lock_holder(lock: Path) -> int | None:
+    """The pid of the agent holding `lock`, once it holds it."""
+    try:
+        holder = json.loads(lock.read_text() or "{}")
+    except (OSError, ValueError):
+        return None
+    return (
+        holder.get("pid") if holder.get("pid") and Path(f"/proc/{holder['pid']}").exists() else None
+    )
+
+
+def test_a_master_connection_that_dies_is_reported_in_ssh_s_own_words(boards):
+    board_a = boards[0]
+    if not board_a.netns:
+        need(False, "cutting a link needs root and ip netns (board-a runs on loopback here)")
+    transport = SshTransport(trusted(board_a).profile(PYTHON, retries=0))
+    transport.remote("true")  # the master connection is up
+    cutter = threading.Timer(1.0, board_a.cut)
+    cutter.start()
+    try:
+        with pytest.raises(SshError) as error:
+            transport.remote("sleep 30", timeout=120)
+    finally:
+        cutter.join()
+        board_a.restore()
+    assert "not responding" in str(error.value), str(error.value)

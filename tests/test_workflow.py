@@ -254,13 +254,14 @@ def test_a_failed_device_keeps_the_others_results_and_says_why(converted, tmp_pa
     fails its jobs; the tables and report still cover everything that completed, its rows say
     why, a summary is printed, and the next run retries only its runs."""
     from edgebench.agent.boardlock import hold
+    from edgebench.devices.dispatch import board_lock_name
     from edgebench.devices.local import LocalTransport
 
     profile = converted.read_yaml("devices/local.yaml")
     converted.write_yaml(
         "devices/busy.yaml", dict(profile, name="busy", lock_wait_s=1, formats=["tflite-fp32"])
     )
-    lock_path = LocalTransport(profile).board_lock("localhost")
+    lock_path = LocalTransport(profile).board_lock(board_lock_name(profile))
     holder = {"device": "other", "workload": "w", "format": "f"}
     lock = hold(lock_path, {**holder, "owner": {"host": "elsewhere", "project": "/other"}}, 60)
     try:

@@ -6,11 +6,16 @@ import json
 import sys
 from pathlib import Path
 
-from .boardlock import BoardBusy, hold, start_lifeline
+from .boardlock import (
+    BOARD_BUSY_EXIT,
+    LOCK_REFUSED_EXIT,
+    BoardBusy,
+    LockRefused,
+    hold,
+    start_lifeline,
+)
 from .powerlog import RUN_STARTED
 from .runner import run_job, run_worker
-
-BOARD_BUSY = 73  # exit status: another project's run held the board for longer than lock_wait_s
 
 
 def main(argv: list[str]) -> int:
@@ -24,7 +29,7 @@ def main(argv: list[str]) -> int:
         start_lifeline()
         return run_worker(job, job_path.parent, int(argv[2]), int(argv[3]))
     if job.get("lifeline"):
-        start_lifeline()
+        start_lifeline(job.get("lifeline_timeout_s"))
     lock = None
     if job.get("board_lock"):
         holder = {k: job.get(k) for k in ("device", "workload", "format", "owner")}
@@ -32,7 +37,10 @@ def main(argv: list[str]) -> int:
             lock = hold(job["board_lock"], holder, float(job.get("lock_wait_s", 3600)))
         except BoardBusy as error:
             print(f"board busy: {error}", file=sys.stderr)
-            return BOARD_BUSY
+            return BOARD_BUSY_EXIT
+        except LockRefused as error:
+            print(f"board lock refused: {error}", file=sys.stderr)
+            return LOCK_REFUSED_EXIT
     print(RUN_STARTED, flush=True)  # a meter the host reads starts now, not during the wait
     status = run_job(job, job_path.parent, job_path)
     if lock is not None:

@@ -6,25 +6,28 @@ conversion or a crashed agent is written as a run with an `end` record saying so
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from edgebench import paths
+from edgebench.agent.boardlock import BOARD_BUSY_EXIT, LIFELINE_EXIT, LOCK_REFUSED_EXIT
 from edgebench.agent.powerlog import METER_LOG, POWER_LOG
 from edgebench.agent.protocol import Timing
 from edgebench.agent.runtimes import RUNTIME_MODULES, RUNTIME_OPTIONS
 from edgebench.devices import engine_cache
 from edgebench.devices.local import LocalTransport
 from edgebench.devices.serial import SerialTransport
-from edgebench.devices.ssh import SshError, SshTransport
+from edgebench.devices.ssh import SshError, SshTransport, board_address
 from edgebench.devices.staging import stage_run
 from edgebench.devices.transport import Transport
 from edgebench.fileio import read_json, sha256_file, write_json
@@ -40,7 +43,6 @@ TRANSPORTS: dict[str, type[Transport]] = {
     "serial": SerialTransport,
 }
 SESSION_VARIABLE = "EDGEBENCH_SESSION"  # one workflow run (set when the Snakefile loads)
-BOARD_BUSY, LIFELINE = 73, 75  # agent exit statuses (edgebench.agent.__main__, boardlock)
 FAILED_LOG = "run.failed.jsonl"  # the log of a run that came back failed (its job fails)
 
 
@@ -49,6 +51,7 @@ FAILED_LOG = "run.failed.jsonl"  # the log of a run that came back failed (its j
 NOT_MEASURED = (
     "description", "retries", "backoff_s", "connect_timeout_s", "alive_interval_s",
     "alive_count", "reuse_connection", "lock_wait_s", "banner_wait_s", "command_timeout_s",
+    "lock_dir", "lifeline_timeout_s",
 )  # fmt: skip
 
 
@@ -58,22 +61,24 @@ def measurement_settings(profile: dict) -> dict:
 
 
 def board_id(profile: dict) -> str:
-    """The physical board a profile drives: its `board` key, else host and port (ssh), else
-    this machine (local). Profiles of one board (several power modes of one Jetson) share it."""
+    """The physical board a profile drives: its `board` key, else host name and port as ssh
+    resolves them (ssh: aliases of one address are one board), else this machine (local).
+    Profiles of one board (several power modes of one Jetson) share it."""
     if profile.get("board"):
         return profile["board"]
     if profile["transport"] == "local":
         return "localhost"
     if profile["transport"] == "ssh":
-        return f"{profile['host']}:{profile.get('port', 22)}"
+        return board_address(profile)
     if profile["transport"] == "serial":  # a /dev/serial/by-id/ link names its tty
         return os.path.realpath(profile["port"])
     return profile["name"]
 
 
-def board_file_name(profile: dict) -> str:
-    """The board id as a file name (the board lock's)."""
-    return re.sub(r"[^\w.-]", "_", board_id(profile))
+def board_lock_name(profile: dict) -> str:
+    """The board lock's name on the device: the profile's `board`, else the whole machine
+    (however the host reaches it); a local run and an ssh run to this machine share it."""
+    return re.sub(r"[^\w.-]", "_", profile.get("board") or "machine")
 
 
 def board_resource(profile: dict) -> str:
@@ -184,12 +189,15 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
             f"{down} (earlier in this run; the device's other runs are not tried again: "
             "fix the connection and run the workflow again)"
         )
+    run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
     job = {
         **job,
-        "board_lock": transport.board_lock(board_file_name(profile)),
+        "run_id": run_id,
+        "board_lock": transport.board_lock(board_lock_name(profile)),
         "lock_wait_s": profile.get("lock_wait_s", 3600),
-        "owner": {"host": socket.gethostname(), "project": str(Path.cwd().resolve())},
+        "owner": run_owner(),
         "lifeline": True,
+        "lifeline_timeout_s": transport.lifeline_timeout_s,
     }
     inputs = None
     if dataset is not None:
@@ -203,22 +211,25 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
         write_unrun(raw_log, job, "unsupported", missing)
         return "unsupported"
     # a stage of its own: a leftover job of a killed workflow never shares (or deletes) it
-    stage = stage_root / job["device"] / job["workload"] / job["format"] / f"job-{os.getpid()}"
+    stage = stage_root / job["device"] / job["workload"] / job["format"] / f"job-{run_id}"
     model = conversion.parent / record["model_file"]
     companions = [conversion.parent / name for name in record.get("files", {})]
     companions = [path for path in companions if path != model]
     companions += engine_cache.engine_files_to_stage(job, record)  # a TensorRT engine built before
     stage_run(stage, model, job, inputs, companions, with_agent=transport.stages_agent)
+    meter_folder = stage.with_name(f"{stage.name}.meter")  # the host's, never sent to the board
     try:
         try:
             agent_log = log_file(log) if transport.stages_agent else None
-            with host_meter(job.get("power"), stage / "meter", agent_log) as meter_log:
+            with host_meter(job.get("power"), meter_folder, agent_log) as meter_log:
                 code = transport.run(stage, log)
         except SshError as error:
             mark_unreachable(stage_root, job["device"], str(error))
             raise DeviceFailed(str(error)) from None
-        if code == BOARD_BUSY:
+        if code == BOARD_BUSY_EXIT:
             raise DeviceFailed(f"device {job['device']!r}: {last_line(log, 'board busy')}")
+        if code == LOCK_REFUSED_EXIT:
+            raise DeviceFailed(f"device {job['device']!r}: {last_line(log, 'board lock refused')}")
         if not (stage / "out" / "run.jsonl").exists():  # a crashed agent: worth a retry
             raise DeviceFailed(f"device {job['device']!r}: {exit_reason(code)}")
         status = keep_results(stage / "out", raw_log, record["sha256"], meter_log)
@@ -228,6 +239,7 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
         return status
     finally:
         transport.cleanup(stage)
+        shutil.rmtree(meter_folder, ignore_errors=True)
 
 
 # Which of the given modules the device's Python can import, with their distributions' versions.
@@ -269,6 +281,13 @@ def probe_runtime(transport: Transport, job: dict) -> str | None:
     )
 
 
+def run_owner() -> dict:
+    """Who starts a run: an agent of the same host, project and user holding the board is an
+    orphan of this project; any other is waited for."""
+    return {"host": socket.gethostname(), "project": str(Path.cwd().resolve()),
+            "user": getpass.getuser()}  # fmt: skip
+
+
 def identity(job: dict) -> dict:
     return {key: job[key] for key in ("device", "workload", "format")}
 
@@ -283,7 +302,7 @@ def exit_reason(code: int) -> str:
             name = f"signal {number}"
         hint = " (the kernel's out-of-memory killer sends SIGKILL)" if name == "SIGKILL" else ""
         return f"the agent was killed by {name}{hint} and left no log"
-    if code == LIFELINE:
+    if code == LIFELINE_EXIT:
         return "the agent stopped because the host side went away (its lifeline closed)"
     return f"the agent exited with code {code} and left no log; see the job's log"
 

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
+from edgebench.agent.boardlock import LOCK_DIR
 from edgebench.devices.staging import AGENT_PACKAGE
 
 
 class LocalTransport:
     stages_agent = True
+    lifeline_timeout_s = None  # a pipe on this machine always closes when this side dies
 
     def __init__(self, profile: dict):
         self.profile = profile
         self.python = profile.get("python") or sys.executable
 
     def board_lock(self, board: str) -> str:
-        """The lock file of this machine as a board (per user: a private folder in /tmp)."""
-        folder = Path(tempfile.gettempdir()) / f"edgebench-{os.getuid()}"
-        folder.mkdir(mode=0o700, exist_ok=True)
-        return str(folder / f"board-{board}.lock")
+        """The lock file of this machine as a board, where every user of it sees it."""
+        return f"{self.profile.get('lock_dir', LOCK_DIR)}/board-{board}.lock"
 
     def run(self, stage: Path, log) -> int:
         """Run the staged job; its results are left in `stage/out`. The agent's stdin stays

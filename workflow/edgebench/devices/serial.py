@@ -50,6 +50,7 @@ def window_size(per_inference_us: float, window_s: float) -> int:
 
 class SerialTransport:
     stages_agent = False
+    lifeline_timeout_s = None  # no agent runs on the board
 
     def __init__(self, profile: dict):
         self.profile = profile

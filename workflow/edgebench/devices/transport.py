@@ -14,11 +14,16 @@ class Transport(Protocol):
     # Whether the stage's Python agent (edgebench_agent/) is sent: a board running firmware
     # (serial, MLPerf Tiny) receives inputs and commands instead.
     stages_agent: bool
+    # Seconds without a heartbeat after which the agent stops itself (None: it stops when its
+    # stdin closes, which a pipe on this machine always does); the transport then sends one
+    # on the agent's stdin at least every sixth of it.
+    lifeline_timeout_s: float | None
 
     def __init__(self, profile: dict) -> None: ...
 
     def board_lock(self, board: str) -> str:
-        """Where the agent holds the board lock, on the device ('~' allowed)."""
+        """Where the agent holds the board lock, on the device ('~' allowed): a path every
+        user of the device can open (see edgebench.agent.boardlock)."""
 
     def run(self, stage: Path, log) -> int:
         """Run the staged job; leave every file the device wrote in `stage/out`; return the

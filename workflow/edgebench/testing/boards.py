@@ -6,16 +6,23 @@ Try the SSH path without hardware: a `Board` runs Debian's sshd with generated k
 With root and `ip netns`, each board gets its own network namespace joined to the host by a
 veth pair, so a test can cut its link (`ip link set ... down`) mid-run. Without them, boards
 listen on loopback and the link-cut test is skipped with that reason.
+
+Each board keeps its board lock in a folder of its own (`lock_dir`), as separate machines do;
+with root, `login_as` makes a second user of a board (its own key entry, a Python it can run).
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+import numpy
 
 SSHD = "/usr/sbin/sshd"
 
@@ -55,8 +62,11 @@ class Keys:
 class Board:
     """One sshd, in its own namespace (address 10.213.N.2) or on 127.0.0.1."""
 
-    def __init__(self, keys: Keys, name: str, index: int, netns: bool):
+    def __init__(self, keys: Keys, name: str, index: int, netns: bool, client_alive: bool = True):
+        """`client_alive` False: sshd never checks that a client is still there (OpenSSH's
+        default), so a session whose link died lingers on the board."""
         self.keys, self.name, self.netns = keys, name, netns
+        self.client_alive = client_alive
         self.root = keys.root / name
         self.root.mkdir()
         self.workdir = self.root / "workdir"
@@ -80,7 +90,7 @@ class Board:
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
             "StrictModes no\nPermitRootLogin prohibit-password\nLogLevel ERROR\n"
             # sessions whose client vanished (a cut link) end instead of lingering
-            "ClientAliveInterval 2\nClientAliveCountMax 3\n"
+            + ("ClientAliveInterval 2\nClientAliveCountMax 3\n" if self.client_alive else "")
         )
         Path("/run/sshd").mkdir(exist_ok=True)
         prefix = ["ip", "netns", "exec", self.namespace] if self.netns else []
@@ -125,12 +135,34 @@ class Board:
         """What a user does once by hand: put the board's host key in known_hosts."""
         with open(self.keys.known_hosts, "a") as known:
             known.write(self.host_key_line)
+        self.alias(self.name, "root")
+
+    def alias(self, alias: str, user: str) -> None:
+        """A Host entry of the ssh config that reaches this board as `user`."""
         with open(self.keys.config, "a") as config:
             config.write(
-                f"Host {self.name}\n  HostName {self.address}\n  Port {self.port}\n  User root\n"
+                f"Host {alias}\n  HostName {self.address}\n  Port {self.port}\n  User {user}\n"
                 f"  IdentityFile {self.keys.identity}\n  IdentitiesOnly yes\n"
                 f"  UserKnownHostsFile {self.keys.known_hosts}\n"
             )
+
+    def login_as(self, user: str) -> tuple[str, str]:
+        """A second user of the board (root only): the account (made once, key login only),
+        an ssh config alias `<board>-<user>`, a workdir it owns and a Python it can run with
+        numpy and LiteRT; returns the alias and that Python. The board's files are readable
+        by every user (sshd reads authorized_keys as the user)."""
+        if os.geteuid() != 0:
+            raise PermissionError("a second user of a board needs root (useradd)")
+        try:
+            pwd.getpwnam(user)
+        except KeyError:  # '*': no password, not locked (sshd refuses a locked account)
+            run("useradd", "--create-home", "--shell", "/bin/sh", "--password", "*", user)
+        for folder in (self.keys.root, *self.keys.root.parents):
+            if not folder.stat().st_mode & 0o001:
+                raise PermissionError(f"{folder} is not searchable by other users")
+        alias = f"{self.name}-{user}"
+        self.alias(alias, user)
+        return alias, python_for(user, self.root / f"python-{user}")
 
     def profile(self, python: str, **extra) -> dict:
         return {
@@ -141,6 +173,7 @@ class Board:
             "ssh_config": str(self.keys.config),
             "python": python,
             "workdir": str(self.workdir),
+            "lock_dir": str(self.root / "run-lock"),  # this board's own /run/lock/edgebench
             "formats": ["tflite-fp32", "tflite-int8", "onnx-fp32"],
             "power": {"source": "none"},
             "connect_timeout_s": 3,
@@ -164,3 +197,35 @@ class Board:
         if self.netns:
             subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
             subprocess.run(["ip", "link", "del", self.host_link], capture_output=True)
+
+
+def python_for(user: str, folder: Path) -> str:
+    """A Python that `user` can run with numpy and LiteRT: this one if the user may, else
+    Debian's python3 of the same version with copies of those packages (a venv under a
+    private home is out of another user's reach)."""
+    probe = ["-c", "import numpy, ai_edge_litert.interpreter"]
+    as_user = ["runuser", "-u", user, "--"]
+    if subprocess.run([*as_user, sys.executable, *probe], capture_output=True).returncode == 0:
+        return sys.executable
+    base = Path("/usr/bin/python3")
+    version = subprocess.run([base, "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()  # fmt: skip
+    if version != str(sys.version_info[:2]):
+        raise RuntimeError(f"{base} is Python {version or '(missing)'}, not {sys.version_info[:2]}")
+    site = folder / "site"
+    site.mkdir(parents=True, exist_ok=True)
+    packages = Path(numpy.__file__).parents[1]
+    for pattern in ("numpy", "numpy.libs", "numpy-*", "ai_edge_litert", "ai_edge_litert-*"):
+        for source in packages.glob(pattern):
+            if not (site / source.name).exists():
+                shutil.copytree(source, site / source.name)
+    wrapper = folder / "python"
+    wrapper.write_text(
+        f'#!/bin/sh\nPYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{site}" exec {base} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    checked = subprocess.run(["runuser", "-u", user, "--", str(wrapper), *probe],
+                             capture_output=True, text=True)  # fmt: skip
+    if checked.returncode != 0:
+        raise RuntimeError(f"no Python for {user}: {checked.stderr[-500:]}")
+    return str(wrapper)
