@@ -559,6 +559,7 @@ def test_two_projects_and_two_users_share_one_board_without_overlap_or_collision
     lock_dir = Path(board.profile(PYTHON)["lock_dir"])
     assert lock_dir.stat().st_mode & 0o7777 == 0o1777
     assert [p.name for p in lock_dir.iterdir()] == ["board-machine.lock"]
+    assert (lock_dir / "board-machine.lock").stat().st_mode & 0o777 == 0o666
     for folder, earlier in zip(folders, before, strict=True):
         assert set(folder.glob("runs/*/*/*/*")) <= earlier
     assert len(set(board.workdir.glob("runs/*")) - projects_before) == 1  # the second project
