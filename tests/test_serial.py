@@ -43,6 +43,9 @@ def test_a_serial_profile_refuses_what_its_firmware_decides():
     assert profile_problems({**local, "windows": 3}) == [
         "windows applies to serial boards only (transport: serial)"
     ]
+    (refused,) = profile_problems({**local, "lifeline_timeout_s": 10})
+    assert refused.startswith("lifeline_timeout_s applies to ssh boards only")
+    assert profile_problems({**local, "transport": "ssh", "lifeline_timeout_s": 10}) == []
 
 
 def test_two_devices_on_one_port_are_found_through_links(tmp_path):

@@ -38,11 +38,17 @@ def serial_settings(profile: dict) -> dict:
 def profile_problems(profile: dict) -> list[str]:
     """What a profile says that its transport cannot honour (nothing silently ignored)."""
     if profile["transport"] != "serial":
-        return [
+        problems = [
             f"{key} applies to serial boards only (transport: serial)"
             for key in SERIAL_ONLY
             if key in profile
         ]
+        if profile["transport"] == "local" and "lifeline_timeout_s" in profile:
+            problems.append(
+                "lifeline_timeout_s applies to ssh boards only (a local agent stops as soon as "
+                "its job does: its stdin is a pipe on this machine)"
+            )
+        return problems
     allowed = {*SERIAL_ONLY, *SERIAL_ALSO, *DEFAULTS}
     problems = [
         f"{key} does not apply to a serial board (its firmware decides; keys: "
