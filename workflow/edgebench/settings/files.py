@@ -6,7 +6,10 @@ turned into one sentence that names the key, the value, why it is refused and wh
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -135,5 +138,25 @@ def listed_names(path: list[str], valid_names) -> str:
 
 
 def schema_path(name: str) -> Path:
+    """The schema file to validate against: the project's (or this checkout's) config/NAME,
+    completed with what the plugin registries declare (edgebench.plugins.SCHEMA_FILLERS: the
+    names and options of transports, runtimes, power sources) in a derived copy."""
+    from edgebench.plugins import SCHEMA_FILLERS
+
     local = Path("config") / name
-    return local if local.exists() else SCHEMAS / name
+    base = local if local.exists() else SCHEMAS / name
+    fillers = SCHEMA_FILLERS.get(name, [])
+    if not fillers:
+        return base
+    schema = yaml.safe_load(base.read_text())
+    for fill in fillers:
+        fill(schema)
+    text = yaml.safe_dump(schema, sort_keys=False)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    derived = Path(tempfile.gettempdir()) / f"edgebench-schemas-{os.getuid()}" / f"{digest}-{name}"
+    if not derived.exists():
+        derived.parent.mkdir(parents=True, exist_ok=True)
+        partial = derived.with_name(f".{derived.name}.{os.getpid()}")
+        partial.write_text(text)
+        partial.replace(derived)
+    return derived
