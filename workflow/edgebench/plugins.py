@@ -11,6 +11,7 @@ labels ask the registries.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 # entry-point groups of plugin distributions, one per extension point
@@ -21,7 +22,15 @@ GROUPS = {
     "power_sources": "edgebench.power_sources",
 }
 
-# schema file -> functions that complete it from a registry (each edits the loaded schema)
-SCHEMA_FILLERS: dict[str, list[Callable[[dict], None]]] = {
+# schema file -> functions that complete it from a registry (each edits the loaded schema),
+# as "module:function" (imported when a file is validated: no import cycle with the registries)
+SCHEMA_FILLERS: dict[str, list[str | Callable[[dict], None]]] = {
     "device.schema.yaml": [],
 }
+
+
+def schema_filler(filler: str | Callable[[dict], None]) -> Callable[[dict], None]:
+    if callable(filler):
+        return filler
+    module, _, function = filler.partition(":")
+    return getattr(importlib.import_module(module), function)

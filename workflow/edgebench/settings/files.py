@@ -141,7 +141,7 @@ def schema_path(name: str) -> Path:
     """The schema file to validate against: the project's (or this checkout's) config/NAME,
     completed with what the plugin registries declare (edgebench.plugins.SCHEMA_FILLERS: the
     names and options of transports, runtimes, power sources) in a derived copy."""
-    from edgebench.plugins import SCHEMA_FILLERS
+    from edgebench.plugins import SCHEMA_FILLERS, schema_filler
 
     local = Path("config") / name
     base = local if local.exists() else SCHEMAS / name
@@ -149,8 +149,8 @@ def schema_path(name: str) -> Path:
     if not fillers:
         return base
     schema = yaml.safe_load(base.read_text())
-    for fill in fillers:
-        fill(schema)
+    for filler in fillers:
+        schema_filler(filler)(schema)
     text = yaml.safe_dump(schema, sort_keys=False)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     derived = Path(tempfile.gettempdir()) / f"edgebench-schemas-{os.getuid()}" / f"{digest}-{name}"
