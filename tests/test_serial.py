@@ -10,7 +10,8 @@ import pty
 import numpy as np
 import pytest
 from edgebench.devices.serial import window_sample, window_size
-from edgebench.devices.serial_profile import profile_problems, shared_ports
+from edgebench.devices.serial_profile import serial_profile_problems, shared_ports
+from edgebench.devices.transport import key_problems
 from edgebench.rawlog import read_run
 
 
@@ -31,21 +32,40 @@ def test_a_window_lasts_at_least_window_s_after_calibration():
     assert window_size(per_inference_us=0, window_s=1) == 1_050_000  # a 0 us reading: 1 us
 
 
-def test_a_serial_profile_refuses_what_its_firmware_decides():
-    assert profile_problems(serial_profile()) == []
-    problems = profile_problems(
-        serial_profile(threads=2, formats=["tflite-int8", "onnx-fp32"], power={"source": "rapl"})
-    )
+def test_a_serial_profile_refuses_what_its_firmware_decides(tmp_path):
+    catalog = {"tiny-ic": {}, "tiny-kws": {}, "tiny-vww": {}, "tiny-ad": {}}
+    main, other = pty.openpty()
+    try:
+        port = os.ttyname(other)
+        assert serial_profile_problems(serial_profile(port=port), catalog) == []
+        problems = serial_profile_problems(
+            serial_profile(port=port, threads=2, formats=["tflite-int8", "onnx-fp32"],
+                           power={"source": "rapl"}, models={"ic01": "tiny-icc"}),
+            catalog,
+        )  # fmt: skip
+    finally:
+        os.close(main)
+        os.close(other)
     assert any(p.startswith("threads does not apply to a serial board") for p in problems)
     assert any("onnx-fp32 cannot run on MLPerf Tiny firmware" in p for p in problems)
     assert any("power source rapl runs on the board" in p for p in problems)
+    assert any("models maps ic01 to 'tiny-icc', which is no workload" in p for p in problems)
+    (missing,) = serial_profile_problems(serial_profile(port=str(tmp_path / "tty")), catalog)
+    assert "does not exist: is the board plugged in?" in missing
+
+
+def test_keys_of_another_transport_are_refused_naming_the_transport_they_belong_to():
     local = {"name": "local", "transport": "local", "formats": [], "power": {"source": "none"}}
-    assert profile_problems({**local, "windows": 3}) == [
-        "windows applies to serial boards only (transport: serial)"
+    assert key_problems({**local, "windows": 3}) == [
+        "windows applies to transport serial only, not local"
     ]
-    (refused,) = profile_problems({**local, "lifeline_timeout_s": 10})
-    assert refused.startswith("lifeline_timeout_s applies to ssh boards only")
-    assert profile_problems({**local, "transport": "ssh", "lifeline_timeout_s": 10}) == []
+    assert key_problems({**local, "lifeline_timeout_s": 10}) == [
+        "lifeline_timeout_s applies to transport ssh only, not local"
+    ]
+    assert key_problems({**local, "transport": "ssh", "host": "b", "lifeline_timeout_s": 10}) == []
+    assert key_problems({**local, "retries": 2}) == [
+        "retries applies to transport serial and ssh only, not local"
+    ]
 
 
 def test_two_devices_on_one_port_are_found_through_links(tmp_path):

@@ -25,7 +25,9 @@ GROUPS = {
 # schema file -> functions that complete it from a registry (each edits the loaded schema),
 # as "module:function" (imported when a file is validated: no import cycle with the registries)
 SCHEMA_FILLERS: dict[str, list[str | Callable[[dict], None]]] = {
-    "device.schema.yaml": [],
+    "device.schema.yaml": [
+        "edgebench.devices.transport:fill_device_schema",
+    ],
 }
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import os
-import shutil
 from pathlib import Path
 
-from edgebench.devices.dispatch import run_settings, transport_for
-from edgebench.devices.serial_profile import profile_problems, shared_ports
+from edgebench.devices.dispatch import run_settings
+from edgebench.devices.serial_profile import shared_ports
+from edgebench.devices.transport import key_problems, transport_class
 from edgebench.power import HOST_METERS, check_local_program, check_source, power_settings
 from edgebench.settings import ConfigError, Plan
 from edgebench.workloads.datasets import read_labels
@@ -35,17 +34,16 @@ def check_plan(plan: Plan) -> None:
             "board or meter: give each device its own, or run them one at a time"
         )
     for profile in plan.devices.values():
-        if problems := profile_problems(profile):
+        transport = transport_class(profile)
+        problems = key_problems(profile)
+        problems += transport.check_profile(profile, plan.catalog or plan.workloads)
+        if problems:
             raise ConfigError(f"devices/{profile['name']}.yaml: {'; '.join(problems)}")
-        check_serial_port(profile)
-        check_firmware_models(profile, plan.catalog or plan.workloads)
         check_source(profile["power"], profile["name"])
-        if profile["transport"] == "local":
+        if transport.runs_here:
             check_local_program(profile["power"], profile["name"])
         check_host_meter(profile)
         run_settings(profile, plan.suite)
-        transport_for(profile)
-        check_device_python(profile)
 
 
 def check_builder(
@@ -173,44 +171,3 @@ def baseline_table(baseline: str) -> Path:
             "made with `cp -r results results-before`, or remove the key"
         ) from None
     return table
-
-
-def check_serial_port(profile: dict) -> None:
-    """A serial board's port must be there now, not minutes later in a run."""
-    if profile["transport"] != "serial" or Path(profile["port"]).exists():
-        return
-    raise ConfigError(
-        f"devices/{profile['name']}.yaml: port {profile['port']!r} does not exist: is the board "
-        "plugged in? `ls /dev/serial/by-id/` lists the connected ones (to try the workflow "
-        "without a board: python -m edgebench.devices.mcu_emulator, README)"
-    )
-
-
-def check_firmware_models(profile: dict, catalog: dict) -> None:
-    """A serial profile's `models` names workloads that exist (a typo would make every run of
-    the board an `unsupported` row)."""
-    if profile["transport"] != "serial":
-        return
-    from edgebench.devices.serial_profile import serial_settings
-
-    for model_id, workload in serial_settings(profile)["models"].items():
-        if workload not in catalog:
-            raise ConfigError(
-                f"devices/{profile['name']}.yaml: models maps {model_id} to {workload!r}, "
-                f"which is no workload (config/models.yaml, config/blocks.yaml)"
-            )
-
-
-def check_device_python(profile: dict) -> None:
-    """A local device's `python:` must exist here (a board's is checked when it is reached)."""
-    python = profile.get("python")
-    if profile["transport"] != "local" or not python:
-        return
-    path = Path(python).expanduser()
-    found = shutil.which(python) if path.name == python else str(path)
-    if not found or not os.access(found, os.X_OK) or Path(found).is_dir():
-        raise ConfigError(
-            f"devices/{profile['name']}.yaml: python {python!r} does not exist or is not "
-            "executable on this machine; give the path of an interpreter with numpy and the "
-            "runtimes, or remove the key to use the workflow's own Python"
-        )

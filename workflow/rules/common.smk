@@ -10,6 +10,7 @@ from snakemake.exceptions import WorkflowError
 from edgebench import outcome, paths
 from edgebench.images.engines import get_engine
 from edgebench.formats import FORMATS
+from edgebench.devices.transport import transport_class
 from edgebench.devices.dispatch import (
     SESSION_VARIABLE,
     board_resource,
@@ -206,8 +207,8 @@ def suite_run_settings(wildcards):
 
 def run_threads(wildcards):
     """A local run owns the machine: no other job may disturb its timings."""
-    local = PLAN.devices[wildcards.device]["transport"] == "local"
-    return workflow.cores if local else 1
+    here = transport_class(PLAN.devices[wildcards.device]).runs_here
+    return workflow.cores if here else 1
 
 
 def table_inputs(wildcards):

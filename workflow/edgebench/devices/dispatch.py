@@ -25,11 +25,9 @@ from edgebench.agent.powerlog import METER_LOG, POWER_LOG
 from edgebench.agent.protocol import Timing
 from edgebench.agent.runtimes import RUNTIME_MODULES, RUNTIME_OPTIONS
 from edgebench.devices import engine_cache
-from edgebench.devices.local import LocalTransport
-from edgebench.devices.serial import SerialTransport
-from edgebench.devices.ssh import SshError, SshTransport, board_address
+from edgebench.devices.ssh import SshError
 from edgebench.devices.staging import stage_run
-from edgebench.devices.transport import Transport
+from edgebench.devices.transport import Transport, transport_class
 from edgebench.fileio import read_json, sha256_file, write_json
 from edgebench.formats import FORMATS
 from edgebench.power import lengthened, on_this_machine, power_settings
@@ -37,11 +35,6 @@ from edgebench.power.host import host_meter, log_file
 from edgebench.rawlog import write_unrun
 from edgebench.settings.errors import ConfigError
 
-TRANSPORTS: dict[str, type[Transport]] = {
-    "local": LocalTransport,
-    "ssh": SshTransport,
-    "serial": SerialTransport,
-}
 SESSION_VARIABLE = "EDGEBENCH_SESSION"  # one workflow run (set when the Snakefile loads)
 FAILED_LOG = "run.failed.jsonl"  # the log of a run that came back failed (its job fails)
 
@@ -61,18 +54,10 @@ def measurement_settings(profile: dict) -> dict:
 
 
 def board_id(profile: dict) -> str:
-    """The physical board a profile drives: its `board` key, else host name and port as ssh
-    resolves them (ssh: aliases of one address are one board), else this machine (local).
-    Profiles of one board (several power modes of one Jetson) share it."""
-    if profile.get("board"):
-        return profile["board"]
-    if profile["transport"] == "local":
-        return "localhost"
-    if profile["transport"] == "ssh":
-        return board_address(profile)
-    if profile["transport"] == "serial":  # a /dev/serial/by-id/ link names its tty
-        return os.path.realpath(profile["port"])
-    return profile["name"]
+    """The physical board a profile drives: its `board` key, else what its transport says
+    (ssh: host name and port as ssh resolves them; local: this machine). Profiles of one board
+    (several power modes of one Jetson) share it."""
+    return profile.get("board") or transport_class(profile).board_id(profile)
 
 
 def board_lock_name(profile: dict) -> str:
@@ -87,13 +72,7 @@ def board_resource(profile: dict) -> str:
 
 
 def transport_for(profile: dict) -> Transport:
-    kind = profile["transport"]
-    if kind not in TRANSPORTS:
-        raise ConfigError(
-            f"device {profile['name']!r} uses transport {kind!r}, which this edgebench version "
-            f"cannot drive yet (available: {', '.join(TRANSPORTS)}); remove it from 'devices'"
-        )
-    return TRANSPORTS[kind](profile)
+    return transport_class(profile)(profile)
 
 
 def run_settings(profile: dict, suite: dict) -> dict:
@@ -118,7 +97,7 @@ def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> di
     is_model = meta["group"] == "models"
     settings = run_settings(profile, suite)
     power = power_settings(profile["power"])
-    if profile["transport"] == "local":
+    if transport_class(profile).runs_here:
         power = on_this_machine(power)
     timing = settings["timing"] = lengthened(settings["timing"], power)
     if not timing["processes"]:  # several processes for models, where the drift matters

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -9,15 +10,51 @@ from pathlib import Path
 
 from edgebench.agent.boardlock import LOCK_DIR
 from edgebench.devices.staging import AGENT_PACKAGE
+from edgebench.devices.transport import Transport
 
 
-class LocalTransport:
+class LocalTransport(Transport):
+    name = "local"
     stages_agent = True
-    lifeline_timeout_s = None  # a pipe on this machine always closes when this side dies
+    runs_here = True
+    options = {
+        "python": {
+            "description": "The Python that runs the agent (default: the workflow's own).",
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_./~+-]+$",
+        },
+        "lock_dir": {
+            "description": "The folder on the board that holds its lock, one every user of the "
+            "board can write (default /run/lock/edgebench, made world-writable and sticky on first "
+            "use).",
+            "type": "string",
+            "pattern": "^/[A-Za-z0-9_./+-]+$",
+        },
+    }
 
     def __init__(self, profile: dict):
-        self.profile = profile
+        super().__init__(profile)
         self.python = profile.get("python") or sys.executable
+
+    @classmethod
+    def board_id(cls, profile: dict) -> str:
+        return "localhost"
+
+    @classmethod
+    def check_profile(cls, profile: dict, catalog: dict) -> list[str]:
+        """The device's `python:` must exist here (a board's is checked when it is reached)."""
+        python = profile.get("python")
+        if not python:
+            return []
+        path = Path(python).expanduser()
+        found = shutil.which(python) if path.name == python else str(path)
+        if not found or not os.access(found, os.X_OK) or Path(found).is_dir():
+            return [
+                f"python {python!r} does not exist or is not executable on this machine; give "
+                "the path of an interpreter with numpy and the runtimes, or remove the key to use "
+                "the workflow's own Python"
+            ]
+        return []
 
     def board_lock(self, board: str) -> str:
         """The lock file of this machine as a board, where every user of it sees it."""

@@ -27,8 +27,14 @@ import numpy as np
 from edgebench.agent.power import PowerRecorder
 from edgebench.agent.runner import RunLogWriter, quantize, random_inputs, wall_clock
 from edgebench.agent.runtimes import load_runtime
-from edgebench.devices.serial_profile import serial_settings
+from edgebench.devices.serial_profile import (
+    SERIAL_FORMATS,
+    SERIAL_OPTIONS,
+    serial_profile_problems,
+    serial_settings,
+)
 from edgebench.devices.ssh import SshError
+from edgebench.devices.transport import Transport
 from edgebench.fileio import sha256_file
 from edgebench.rawlog import FORMAT_VERSION
 
@@ -48,12 +54,27 @@ def window_size(per_inference_us: float, window_s: float) -> int:
     return max(1, math.ceil(window_s * 1e6 / per_inference_us * 1.05))
 
 
-class SerialTransport:
-    stages_agent = False
-    lifeline_timeout_s = None  # no agent runs on the board
+class SerialTransport(Transport):
+    name = "serial"
+    stages_agent = False  # no agent runs on the board
+    formats = SERIAL_FORMATS
+    required = ("port",)
+    options = SERIAL_OPTIONS
+
+    @classmethod
+    def board_id(cls, profile: dict) -> str:
+        return os.path.realpath(profile["port"])  # a /dev/serial/by-id/ link names its tty
+
+    @classmethod
+    def check_profile(cls, profile: dict, catalog: dict) -> list[str]:
+        return serial_profile_problems(profile, catalog)
+
+    @classmethod
+    def ports(cls, profile: dict) -> list[str]:
+        return [profile["port"]]
 
     def __init__(self, profile: dict):
-        self.profile = profile
+        super().__init__(profile)
         self.settings = serial_settings(profile)
         self.port = profile["port"]
 

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from edgebench.agent.boardlock import LOCK_DIR
 from edgebench.devices.staging import AGENT_PACKAGE
+from edgebench.devices.transport import Transport
 from edgebench.fileio import sha256_file
 
 SSH_FAILED = 255  # ssh's own exit status for connection and authentication errors
@@ -70,12 +71,85 @@ NEW_KEY = re.compile(
 )
 
 
-class SshTransport:
+def _integer(minimum: int, description: str = "") -> dict:
+    return {"description": description, "type": "integer", "minimum": minimum}
+
+
+class SshTransport(Transport):
+    name = "ssh"
     stages_agent = True
+    required = ("host",)
+    options = {
+        "host": {
+            "description": "An alias from ~/.ssh/config, a host name, or user@host.",
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_][A-Za-z0-9_.@:%-]*$",
+        },
+        "port": {"description": "The TCP port (default 22).", "type": "integer", "minimum": 1,
+                 "maximum": 65535},
+        "python": {
+            "description": "The board's Python interpreter (default python3).",
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_./~+-]+$",
+        },
+        "workdir": {
+            "description": "Folder on the device (relative to the login folder unless absolute).",
+            "type": "string",
+            "pattern": "^[A-Za-z0-9_./~+-]+$",
+        },
+        "ssh_config": {
+            "description": "An ssh_config file to use instead of ~/.ssh/config (ssh -F).",
+            "type": "string",
+        },
+        "ssh_options": {
+            "description": "Extra ssh -o options, e.g. ProxyJump=gateway.",
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[A-Za-z]+=[^\\s]+$"},
+        },
+        "reuse_connection": {"description": "Share one master connection.", "type": "boolean"},
+        "connect_timeout_s": _integer(1, "ssh's ConnectTimeout (default 10)."),
+        "alive_interval_s": _integer(1, "ssh's ServerAliveInterval (default 5)."),
+        "alive_count": _integer(1, "ssh's ServerAliveCountMax (default 3)."),
+        "retries": _integer(0, "Attempts after the first when the link breaks."),
+        "backoff_s": {
+            "description": "First pause before a retry; doubles each time.",
+            "type": "number",
+            "minimum": 0,
+        },
+        "lock_dir": {
+            "description": "The folder on the board that holds its lock, one every user of the "
+            "board can write (default /run/lock/edgebench, made world-writable and sticky on "
+            "first use).",
+            "type": "string",
+            "pattern": "^/[A-Za-z0-9_./+-]+$",
+        },
+        "lifeline_timeout_s": {
+            "description": "An agent that hears no heartbeat from the host for this long (a "
+            "dead connection) stops itself (default 30; heartbeats go every sixth of it).",
+            "type": "number",
+            "minimum": 3,
+        },
+        "allow_board_changes": {
+            "description": "Opt-in for pre_run commands that change the board (nvpmodel, "
+            "jetson_clocks).",
+            "type": "boolean",
+        },
+        "pre_run": {
+            "description": "Commands run before each run (argument lists), only with "
+            "allow_board_changes.",
+            "type": "array",
+            "items": {"type": "array", "minItems": 1, "items": {"type": "string"}},
+        },
+    }  # fmt: skip
+
+    @classmethod
+    def board_id(cls, profile: dict) -> str:
+        """Host name and port as ssh resolves them: aliases of one address are one board."""
+        return board_address(profile)
 
     def __init__(self, profile: dict):
-        self.profile = profile
-        self.name = profile["name"]
+        super().__init__(profile)
+        self.device = profile["name"]
         self.host = profile["host"]
         self.python = profile.get("python", "python3")
         self.workdir = profile.get("workdir", "edgebench-work").removeprefix("~/")
@@ -188,12 +262,12 @@ class SshTransport:
         if "host key verification failed" in stderr.lower():
             hostname, port, known_hosts = self.resolved_address()
             return HostKeyError(
-                f"device {self.name!r}: the host key of {self.host} ({hostname}:{port}) is not "
+                f"device {self.device!r}: the host key of {self.host} ({hostname}:{port}) is not "
                 f"in {known_hosts}, and edgebench never accepts an unknown key by itself. Check "
                 f"the key with the board's owner, then add it: ssh-keyscan -p {port} "
                 f"{shlex.quote(hostname)} >> {shlex.quote(known_hosts)}"
             )
-        return SshError(f"device {self.name!r}: ssh to {self.host} failed: {detail}")
+        return SshError(f"device {self.device!r}: ssh to {self.host} failed: {detail}")
 
     def changed_key_error(self, stderr: str) -> HostKeyError:
         hostname, port, known_hosts = self.resolved_address()
@@ -208,7 +282,7 @@ class SshTransport:
             else ""
         )
         return HostKeyError(
-            f"device {self.name!r}: the host key of {self.host} ({hostname}:{port}) has CHANGED "
+            f"device {self.device!r}: the host key of {self.host} ({hostname}:{port}) has CHANGED "
             f"since it was recorded in {where}. Either the board was reinstalled (new keys) or "
             f"someone is intercepting the connection; edgebench stops here. {presented}If the "
             "board's owner confirms that fingerprint (on the board: ssh-keygen -lf "
@@ -282,7 +356,7 @@ class SshTransport:
             reply = self.remote(REMOTE_CLOCK, timeout=60)
             received = time.time_ns()
             if reply.returncode != 0 or not reply.stdout.strip().isdigit():
-                raise SshError(f"device {self.name!r}: cannot read the clock of {self.host}")
+                raise SshError(f"device {self.device!r}: cannot read the clock of {self.host}")
             device_ns = int(reply.stdout)
             samples.append((received - sent, device_ns - (sent + received) // 2))
         round_trip, offset = min(samples)
@@ -311,7 +385,7 @@ class SshTransport:
         hashes = self.remote(f"{self.in_workdir()} && {hash_files}", timeout=120)
         present = hashes.stdout.decode().split()
         if hashes.returncode != 0 or len(present) != len(shared):
-            raise SshError(f"device {self.name!r}: {self.python} does not run on {self.host}")
+            raise SshError(f"device {self.device!r}: {self.python} does not run on {self.host}")
         missing = [
             (remote, path)
             for (remote, path), digest in zip(shared.items(), present, strict=True)
@@ -346,7 +420,7 @@ class SshTransport:
             result = self.remote(script, stdin=archive.read(), timeout=600)
         if result.returncode != 0:
             detail = result.stderr.decode(errors="replace")[-300:]
-            raise SshError(f"device {self.name!r}: unpacking on {self.host} failed: {detail}")
+            raise SshError(f"device {self.device!r}: unpacking on {self.host} failed: {detail}")
 
     def run_pre_commands(self, log) -> None:
         commands = self.profile.get("pre_run", [])
@@ -356,7 +430,7 @@ class SshTransport:
             result = self.remote(shlex.join(argv), timeout=300)
             log.write(f"pre-run {shlex.join(argv)}: exit {result.returncode}\n")
             if result.returncode != 0:
-                raise RuntimeError(f"device {self.name!r}: pre-run {shlex.join(argv)} failed")
+                raise RuntimeError(f"device {self.device!r}: pre-run {shlex.join(argv)} failed")
 
     def execute(self, stage: Path, log) -> int:
         """Run the agent; its output (stdout and stderr) goes to the log, ssh's own errors

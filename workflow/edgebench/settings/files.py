@@ -152,11 +152,15 @@ def schema_path(name: str) -> Path:
     for filler in fillers:
         schema_filler(filler)(schema)
     text = yaml.safe_dump(schema, sort_keys=False)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    derived = Path(tempfile.gettempdir()) / f"edgebench-schemas-{os.getuid()}" / f"{digest}-{name}"
+    siblings = {p.name: p.read_text() for p in sorted(base.parent.glob("*.schema.yaml"))}
+    siblings[name] = text  # the others beside it, so that its $refs to them resolve
+    digest = hashlib.sha256(repr(sorted(siblings.items())).encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"edgebench-schemas-{os.getuid()}" / digest
+    derived = folder / name
     if not derived.exists():
-        derived.parent.mkdir(parents=True, exist_ok=True)
-        partial = derived.with_name(f".{derived.name}.{os.getpid()}")
-        partial.write_text(text)
-        partial.replace(derived)
+        folder.mkdir(parents=True, exist_ok=True)
+        for sibling, content in sorted(siblings.items(), key=lambda item: item[0] == name):
+            partial = folder / f".{sibling}.{os.getpid()}"  # this schema last: it marks done
+            partial.write_text(content)
+            partial.replace(folder / sibling)
     return derived
