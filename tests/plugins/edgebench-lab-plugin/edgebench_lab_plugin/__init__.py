@@ -1,0 +1,1 @@
+"""A lab's edgebench plugin: a transport that runs the agent in a folder of the lab's choosing."""

@@ -1,0 +1,101 @@
+"""Extension points as a lab meets them: a plugin distribution outside edgebench
+(tests/plugins/edgebench-lab-plugin), installed with pip as a lab installs one, adds a transport
+that the real workflow drives through the DAG with no edit anywhere in edgebench; and every
+registered entry, built-in or plugin, honours its interface."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pandas as pd
+import pytest
+from conftest import Project
+from edgebench.agent.registry import contract_problems
+from edgebench.devices.transport import TRANSPORTS, Transport
+from edgebench.formats import FORMATS
+
+PLUGIN = Path(__file__).parent / "plugins" / "edgebench-lab-plugin"
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory) -> Path:
+    """The plugin installed into a folder of its own (on PYTHONPATH for the workflow), built
+    from a copy so that the source tree stays clean."""
+    root = tmp_path_factory.mktemp("plugin")
+    source = shutil.copytree(PLUGIN, root / "source")
+    site = root / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(site), str(source)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return site
+
+
+def with_plugin(site: Path) -> dict:
+    path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+@pytest.mark.integration
+def test_a_plugins_transport_runs_through_the_dag_with_no_edit_in_edgebench(plugin_site, tmp_path):
+    project = Project(tmp_path / "project")
+    run_folder = tmp_path / "lab-board"
+    run_folder.mkdir()
+    project.write_yaml(
+        "devices/lab.yaml",
+        {"name": "lab", "transport": "folder", "run_folder": str(run_folder),
+         "formats": ["tflite-fp32"], "power": {"source": "none"}},
+    )  # fmt: skip
+    selection = ["--config", "devices=lab", "workloads=layer-fc-128-32", "formats=tflite-fp32"]
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "snakemake"), "--cores", "2", *selection],
+        cwd=project.root, capture_output=True, text=True, env=with_plugin(plugin_site),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = pd.read_csv(project.root / "results/tables/results.csv")
+    assert rows[["device", "workload", "format", "status"]].values.tolist() == [
+        ["lab", "layer-fc-128-32", "tflite-fp32", "ok"]
+    ]
+    assert rows.latency_ms_median.iloc[0] > 0
+    log = next((project.root / "results/logs/run/lab").rglob("*.log")).read_text()
+    assert f"folder transport: running in {run_folder}" in log
+    # without the plugin, the same profile is refused at load, naming what is installed
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "snakemake"), "-n", "--cores", "1", *selection],
+        cwd=project.root, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "'folder'" in result.stderr and "local" in result.stderr
+
+
+def test_a_plugin_that_takes_a_built_in_name_or_fails_to_import_is_refused_at_load(
+    plugin_site, tmp_path
+):
+    """The registry's errors reach the user as one line at load (see test_registry.py for
+    each kind of error)."""
+    broken = tmp_path / "broken"
+    shutil.copytree(plugin_site, broken)
+    module = broken / "edgebench_lab_plugin" / "transport.py"
+    module.write_text(module.read_text().replace('name = "folder"', 'name = "ssh"'))
+    check = "from edgebench.devices.transport import TRANSPORTS; TRANSPORTS.entries()"
+    result = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, env=with_plugin(broken)
+    )
+    assert "two transports are named 'ssh'" in result.stderr
+    assert "edgebench-lab-plugin 0.1.0" in result.stderr
+
+
+@pytest.mark.parametrize("name", TRANSPORTS.names())
+def test_every_transport_honours_the_interface(name):
+    entry = TRANSPORTS.get(name)
+    assert contract_problems(entry, Transport) == []
+    jsonschema.Draft202012Validator.check_schema({"type": "object", "properties": entry.options})
+    assert set(entry.required) <= set(entry.options)
+    assert entry.formats is None or set(entry.formats) <= set(FORMATS)
+    assert isinstance(entry.stages_agent, bool) and isinstance(entry.runs_here, bool)
