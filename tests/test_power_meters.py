@@ -9,17 +9,12 @@ import time
 import numpy as np
 import pytest
 from edgebench.agent.powerlog import METER_LOG, POWER_LOG, PowerLog
+from edgebench.power import SOURCES
 from edgebench.power.integrate import batch_power, load_trace, window_energy
-from edgebench.power.meters import (
-    METERS,
-    CommandMeter,
-    LineMeter,
-    PowerUnavailable,
-    UmMeter,
-    decode_um_frame,
-    open_meter,
-)
-from edgebench.power.um import UM_FRAME_BYTES
+from edgebench.power.meters import PowerUnavailable, open_meter
+from edgebench.power.meters.command import CommandMeter
+from edgebench.power.meters.line import LineMeter
+from edgebench.power.meters.um import UM_FRAME_BYTES, Um24c, UmMeter, decode_um_frame
 from edgebench.testing.meters import (
     LineMeterEmulator,
     UmEmulator,
@@ -123,16 +118,16 @@ def test_um_meter_keeps_one_sample_per_refresh_stamped_at_the_refresh():
 
 def test_um_meter_refuses_fast_polls_and_a_missing_port():
     with pytest.raises(ValueError, match="interval_ms below 500"):
-        UmMeter({"source": "um24c", "port": "/dev/rfcomm0", "interval_ms": 100})
+        Um24c({"source": "um24c", "port": "/dev/rfcomm0", "interval_ms": 100})
     with pytest.raises(PowerUnavailable, match="/dev/rfcomm-missing does not exist"):
-        UmMeter({"source": "um24c", "port": "/dev/rfcomm-missing"}).check()
+        Um24c({"source": "um24c", "port": "/dev/rfcomm-missing"}).check()
 
 
 def test_a_flaky_link_loses_only_its_samples_and_the_row_says_so(tmp_path):
     """Three timeouts in a row used to discard the run's power. Now the meter polls on, the
     gap is recorded in the meter log, and the batch keeps its figure with a note."""
     with UmEmulator(model="um24c", power=lambda t: 2.0 + 0.1 * t) as emulator:
-        meter = UmMeter({"source": "um24c", "port": emulator.port})
+        meter = Um24c({"source": "um24c", "port": emulator.port})
         meter.read_timeout_s = 0.2  # a lost poll costs 0.2 s in this test, not 1 s
         log = PowerLog(tmp_path / METER_LOG, meter.describe())
         samples = []
@@ -225,6 +220,6 @@ def test_command_meter_reports_a_program_that_exits_early():
 
 
 def test_every_source_has_a_meter():
-    assert set(METERS) == {"um24c", "um25c", "um34c", "serial-meter", "command"}
+    assert set(SOURCES.host_meters()) == {"um24c", "um25c", "um34c", "serial-meter", "command"}
     with pytest.raises(ValueError, match="not a host meter"):
         open_meter({"source": "tegrastats"})

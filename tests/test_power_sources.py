@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
-from edgebench.agent import power_sources
-from edgebench.agent.power_sources import PowerUnavailable, open_source, parse_tegrastats
+from edgebench.agent import power_common
+from edgebench.agent.power_sources import ON_BOARD, PowerUnavailable, open_source
+from edgebench.agent.power_sources.tegrastats import parse_tegrastats
 
 EMULATOR = Path(__file__).with_name("tegrastats_emulator.py")
 
@@ -114,14 +115,14 @@ def test_malformed_tegrastats_lines_give_what_parses_cleanly(line, rails):
     ids=["orin-nx: VDD_IN", "nano: POM_5V_IN alone", "tx2: VDD_IN", "agx-xavier: the sum"],
 )
 def test_total_is_the_input_rail_or_xaviers_sum(line, watts):
-    sample = power_sources.power_sample(1, parse_tegrastats(line), None)
+    sample = power_common.power_sample(1, parse_tegrastats(line), None)
     assert sample["watts"] == pytest.approx(watts)
     assert "reason" not in sample
     assert sample["rails"] == parse_tegrastats(line)
 
 
 def test_agx_orin_has_no_total_without_profile_rails():
-    sample = power_sources.power_sample(1, parse_tegrastats(AGX_ORIN), None)
+    sample = power_common.power_sample(1, parse_tegrastats(AGX_ORIN), None)
     assert sample["watts"] is None
     assert "no total input rail" in sample["reason"] and "power.rails" in sample["reason"]
     assert sample["rails"]["VIN_SYS_5V0"] == pytest.approx(3.228)
@@ -130,10 +131,10 @@ def test_agx_orin_has_no_total_without_profile_rails():
 def test_profile_rails_override_the_rule_and_must_all_be_present():
     rails = parse_tegrastats(AGX_ORIN)
     chosen = ["VDD_GPU_SOC", "VDD_CPU_CV", "VIN_SYS_5V0"]
-    assert power_sources.power_sample(1, rails, chosen)["watts"] == pytest.approx(6.79)
+    assert power_common.power_sample(1, rails, chosen)["watts"] == pytest.approx(6.79)
     nano = parse_tegrastats(NANO)
-    assert power_sources.power_sample(1, nano, ["POM_5V_GPU", "POM_5V_CPU"])["watts"] == 0.123
-    missing = power_sources.power_sample(1, rails, ["VDD_IN"])
+    assert power_common.power_sample(1, nano, ["POM_5V_GPU", "POM_5V_CPU"])["watts"] == 0.123
+    missing = power_common.power_sample(1, rails, ["VDD_IN"])
     assert missing["watts"] is None and "VDD_IN" in missing["reason"]
 
 
@@ -215,7 +216,7 @@ def test_tegrastats_missing_is_unavailable(tmp_path, monkeypatch):
 def test_unknown_source_is_unavailable():
     with pytest.raises(PowerUnavailable, match="um25c"):
         open_source({"source": "um25c"})
-    assert set(power_sources.SOURCES) == {"tegrastats", "ina3221", "rapl"}
+    assert set(ON_BOARD.names()) == {"tegrastats", "ina3221", "rapl"}
 
 
 # --- INA3221 ---------------------------------------------------------------------------------

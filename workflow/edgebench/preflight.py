@@ -13,7 +13,7 @@ from pathlib import Path
 from edgebench.devices.dispatch import run_settings
 from edgebench.devices.serial_profile import shared_ports
 from edgebench.devices.transport import key_problems, transport_class
-from edgebench.power import HOST_METERS, check_local_program, check_source, power_settings
+from edgebench.power import check_local_program, check_source, is_host_meter, power_settings
 from edgebench.settings import ConfigError, Plan
 from edgebench.workloads.datasets import read_labels
 
@@ -149,7 +149,7 @@ def check_tiny_data(plan: Plan) -> None:
 
 def check_host_meter(profile: dict) -> None:
     """A meter the host reads must be there now (its port, its command), not minutes later."""
-    if profile["power"]["source"] not in HOST_METERS:
+    if not is_host_meter(profile["power"]):
         return
     from edgebench.power.meters import PowerUnavailable, open_meter
 

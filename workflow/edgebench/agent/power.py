@@ -1,16 +1,17 @@
 """The agent's side of a power measurement: the idle window, the marks of every timed window,
-and the on-board source (tegrastats, INA3221, RAPL) sampled around the run, all in power.jsonl
-on this device's monotonic clock. A host meter's samples are the host's (meter.jsonl); the
-agent writes only the marks for it."""
+and the on-board source (power_sources/) sampled around the run, all in power.jsonl on this
+device's monotonic clock. A host meter's samples are the host's (meter.jsonl); the agent writes
+only the marks for it. A source the agent does not know as on-board is a host meter: the host
+refused unknown names at load."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+from .power_sources import ON_BOARD, PowerUnavailable, SourceMissing, open_source
 from .powerlog import POWER_LOG, PowerLog
 
-ON_BOARD = ("tegrastats", "ina3221", "rapl")
 HOST_METER_LEAD_INTERVALS = 2  # a host meter's samples: before the first mark, after the last
 HOST_METER_MARGIN_S = 0.5  # the meter's start (port open, first poll) or stop
 
@@ -22,11 +23,10 @@ class PowerRecorder:
     def __init__(self, settings: dict, out: Path):
         self.settings = settings
         self.source = None
+        self.on_board = settings["source"] in ON_BOARD.entries()
         header = {"source": settings["source"], "clock": "device-monotonic"}
         failure = settings.get("unavailable")  # checked by the host, on this same machine
-        if settings["source"] in ON_BOARD and not failure:
-            from .power_sources import PowerUnavailable, SourceMissing, open_source
-
+        if self.on_board and not failure:
             try:
                 self.source = open_source(settings)
                 self.source.check()
@@ -66,7 +66,7 @@ class PowerRecorder:
         """A host meter starts when this run does (RUN_STARTED) and its first sample comes a
         refresh or two later (a UM meter's first frame is only a baseline): the agent cannot
         see it, so it waits HOST_METER_LEAD_INTERVALS intervals and a margin."""
-        if self.settings["source"] not in ON_BOARD:
+        if not self.on_board:
             time.sleep(self.host_meter_lead_s())
 
     def host_meter_lead_s(self) -> float:
@@ -79,7 +79,7 @@ class PowerRecorder:
 
     def close(self) -> None:
         final = {}
-        if self.source is None and self.settings["source"] not in ON_BOARD:
+        if self.source is None and not self.on_board:
             time.sleep(self.host_meter_lead_s())  # a refresh after the last window, seen
         if self.source is not None:
             # a sample after the last window, so the trace covers it

@@ -1,12 +1,171 @@
-"""What every on-board power source shares: the error that says a source cannot be read here,
-the total-input-power rule of the Jetson rails, sample records, the polling thread of the sysfs
-readers, and timed reads (DESIGN.md section 7)."""
+"""What every power source shares: the `PowerSource` base class (what a source declares), the
+registry of sources, the error that says a source cannot be read here; and for the on-board
+ones the total-input-power rule of the Jetson rails, sample records, the polling thread of the
+sysfs readers, and timed reads (DESIGN.md section 7).
+
+One registry spans both halves (`PowerSourceRegistry`): on-board sources are the modules of
+the agent's `power_sources` package (standard library only: they run on the device), host
+meters the modules of `edgebench.power.meters` (the host's; pyserial and the rest allowed).
+The agent on the device builds it from its own package alone, so it knows only the on-board
+sources; the host builds it from both packages and the `edgebench.power_sources` entry points.
+
+Standard library only: the agent uses it on the device.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import threading
 import time
 from pathlib import Path
+
+from .registry import BUILT_IN, PluginError, Registry, entries_in, qualified
+
+KINDS = ("power", "energy")  # samples of instantaneous watts, or a cumulative joule counter
+COMMON_OPTIONS = {  # options every source takes besides its own (and `source`)
+    "idle_s": {
+        "description": "Idle window before the run, for idle power (default 5; 0 measures none).",
+        "type": "number",
+        "minimum": 0,
+        "default": 5.0,
+    },
+    "min_samples": {
+        "description": "Fewest samples a timed window must hold for a figure (default 10).",
+        "type": "integer",
+        "minimum": 2,
+        "default": 10,
+    },
+}
+
+ROOT_OPTION = {
+    "description": "Where sysfs is mounted on the board.",
+    "type": "string",
+    "default": "/sys",
+}
+
+
+class PowerSource:
+    """One power source: a class with a `name` (the profile's `power.source`) that declares
+    where it is read, what its samples are, how often, and its options; an instance (built
+    from the profile's `power:` mapping, defaults filled in) samples it.
+
+    - `on_board`: read by the agent on the device (True; its module in the agent's
+      `power_sources` package, standard library only) or by the host (False: a meter).
+    - `kind`: "power" (samples carry instantaneous watts) or "energy" (a cumulative joule
+      counter, differenced over each window).
+    - `default_interval_ms`, `min_interval_ms`: how often it gives a new sample unless told,
+      and the shortest interval it can honour (0: the source sets its rate).
+    - `options`: its own options besides `source`, `interval_ms`, `idle_s` and `min_samples`,
+      each a JSON Schema fragment (with its `default` where it has one); `required`: those a
+      profile must give.
+    """
+
+    name: str
+    on_board: bool
+    kind: str
+    default_interval_ms: float
+    min_interval_ms: float = 0
+    options: dict = {}
+    required: tuple = ()
+    description: str = ""  # one line, for the schema and messages
+    interval_note: str = "Sampling interval (ms)."  # what interval_ms means for it
+
+    def __init__(self, options: dict):
+        """`options`: the profile's `power:` mapping (edgebench.power.power_settings)."""
+
+    @property
+    def source(self) -> str:
+        return self.name
+
+    def describe(self) -> dict:
+        """Header fields of its power log: source, clock, kind, interval_s, rails..."""
+        raise NotImplementedError
+
+    def check(self) -> None:
+        """Raise PowerUnavailable when it cannot be read here, saying what to do (SourceMissing
+        when the profile names a program that is not there: refused, not run without power)."""
+        raise NotImplementedError
+
+    def start(self, emit) -> None:
+        """Begin sampling in the background; emit(sample) for every sample."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop (idempotent), every sample emitted by then."""
+        raise NotImplementedError
+
+    @classmethod
+    def load_problems(cls, power: dict) -> list[str]:
+        """What is wrong with the profile's `power:` mapping beyond its schema, found at load
+        without the hardware (each a sentence); none by default."""
+        return []
+
+    @classmethod
+    def option_schemas(cls) -> dict:
+        """Every option it takes besides `source`: its own, interval_ms, idle_s, min_samples."""
+        interval = {
+            "description": cls.interval_note,
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "default": cls.default_interval_ms,
+        }
+        if cls.min_interval_ms:
+            interval["minimum"] = cls.min_interval_ms
+        return {"interval_ms": interval, **COMMON_OPTIONS, **cls.options}
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """The options' defaults: what a profile that leaves them out gets."""
+        return {
+            key: schema["default"]
+            for key, schema in cls.option_schemas().items()
+            if "default" in schema
+        }
+
+    @classmethod
+    def default(cls, key: str):
+        return cls.defaults().get(key)
+
+
+class PowerSourceRegistry(Registry):
+    """The power sources of several packages (the agent's on-board ones, the host's meters)
+    and of the `edgebench.power_sources` entry points. A plugin's source must be a host meter:
+    the agent on the device has no installed distributions, and an on-board plugin is refused
+    (README, Extending)."""
+
+    def __init__(self, packages: list[str], group: str | None = None):
+        super().__init__("power source", packages[0], PowerSource, group)
+        self.packages = list(packages)
+
+    def _built_in(self) -> list[tuple[type, str]]:
+        found = []
+        for name in self.packages:
+            package = importlib.import_module(name)
+            for module in pkgutil.iter_modules(package.__path__):
+                if not module.name.startswith("_"):
+                    loaded = importlib.import_module(f"{name}.{module.name}")
+                    found += [(entry, BUILT_IN) for entry in entries_in(loaded, self.base)]
+        return found
+
+    def _plugins(self) -> list[tuple[type, str]]:
+        found = super()._plugins()
+        for entry, origin in found:
+            if entry.on_board is not False:
+                raise PluginError(
+                    f"the power source plugin {qualified(entry)} of {origin} is read on the "
+                    "board (on_board is not False), and a plugin cannot reach the board: the "
+                    "agent is copied there alone, without installed distributions. Make it a "
+                    "host meter (on_board = False), or add its module to edgebench's "
+                    "agent/power_sources/ (README, Extending)"
+                )
+        return found
+
+    def on_board(self) -> list[str]:
+        return [name for name, entry in self.entries().items() if entry.on_board]
+
+    def host_meters(self) -> list[str]:
+        return [name for name, entry in self.entries().items() if not entry.on_board]
 
 
 class PowerUnavailable(Exception):

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from edgebench.devices.transport import transport_class
+from edgebench.power import host_sources
 
 DEFAULTS = {
     "baud": 115200,
@@ -72,7 +73,6 @@ SERIAL_OPTIONS = {
     "backoff_s": {"description": "First pause before a retry; doubles each time.",
                   "type": "number", "minimum": 0},
 }  # fmt: skip
-HOST_POWER = ("none", "um24c", "um25c", "um34c", "serial-meter", "command")
 
 
 def serial_settings(profile: dict) -> dict:
@@ -96,10 +96,10 @@ def serial_profile_problems(profile: dict, catalog: dict) -> list[str]:
         for fmt in profile["formats"]
         if fmt not in SERIAL_FORMATS
     ]
-    if profile["power"]["source"] not in HOST_POWER:
+    if profile["power"]["source"] not in host_sources():
         problems.append(
             f"power source {profile['power']['source']} runs on the board; a microcontroller "
-            f"needs a meter the host reads ({', '.join(HOST_POWER[1:])}) or none"
+            f"needs a meter the host reads ({', '.join(host_sources()[1:])}) or none"
         )
     if not Path(profile["port"]).exists():
         problems.append(

@@ -1,107 +1,137 @@
-"""Power sources: the samplers a device profile's `power.source` chooses from.
+"""Power sources: the samplers a device profile's `power.source` chooses from, one registry.
 
-On-board sources are read by the agent on the device (``edgebench.agent.power_sources``:
-tegrastats, INA3221, RAPL); meters are read by the host (``edgebench.power.meters``: RDTech
-UM-series, a serial line meter, a command). Both write the one power log format
+A source is one `PowerSource` subclass (edgebench.agent.power_common) in one module: on-board
+sources, read by the agent on the device, in ``edgebench/agent/power_sources/`` (standard
+library only); meters the host reads in ``edgebench/power/meters/``; host meters of other
+packages through the entry-point group ``edgebench.power_sources``. `SOURCES` finds them all;
+everything else (the schema's enum and option rules, `check_source`, the defaults, which side
+reads a source, the serial boards' meters) asks it. Both write the one power log format
 (``edgebench.agent.powerlog``); ``integrate`` aligns the samples with the timed windows and
-integrates them. Adding a source is a class in one of those modules plus one registry line
-there and its options below; a profile naming an unknown source or an option its source does
-not take is refused when the workflow loads, never ignored.
+integrates them. A profile naming an unknown source or an option its source does not take is
+refused when the workflow loads, never ignored.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+import copy
 
-ON_BOARD = ("tegrastats", "ina3221", "rapl")
-HOST_METERS = ("um24c", "um25c", "um34c", "serial-meter", "command")
-COMMON_OPTIONS = {"source", "idle_s", "min_samples"}
-OPTIONS = {  # source -> the options it takes besides COMMON_OPTIONS
-    "none": set(),
-    "tegrastats": {"interval_ms", "rails", "command"},
-    "ina3221": {"interval_ms", "rails", "root"},
-    "rapl": {"interval_ms", "domains", "root"},
-    "um24c": {"port", "baud", "interval_ms"},
-    "um25c": {"port", "baud", "interval_ms"},
-    "um34c": {"port", "baud", "interval_ms"},
-    "serial-meter": {"port", "baud", "interval_ms"},
-    "command": {"command", "interval_ms"},
-}
-REQUIRED = {"um24c": {"port"}, "um25c": {"port"}, "um34c": {"port"}, "serial-meter": {"port"},
-            "command": {"command"}}  # fmt: skip
-DEFAULT_INTERVAL_MS = {  # how often each source gives a new sample
-    "tegrastats": 100,
-    "ina3221": 20,
-    "rapl": 100,
-    "um24c": 500,
-    "um25c": 500,
-    "um34c": 500,
-    "serial-meter": 100,
-    "command": 1000,
-}
-DEFAULT_IDLE_S = 5.0
-DEFAULT_MIN_SAMPLES = 10
+from edgebench.agent.power_common import COMMON_OPTIONS, PowerSource, PowerSourceRegistry
+from edgebench.plugins import GROUPS
+
+NO_SOURCE = "none"  # a profile without power
+SOURCES = PowerSourceRegistry(
+    ["edgebench.agent.power_sources", "edgebench.power.meters"], GROUPS["power_sources"]
+)
+DEFAULT_IDLE_S = COMMON_OPTIONS["idle_s"]["default"]
+DEFAULT_MIN_SAMPLES = COMMON_OPTIONS["min_samples"]["default"]
 
 
-class PowerSampler(Protocol):
-    """One power source, on the board (agent) or read by the host (meter)."""
+def source_of(power: dict | None) -> type[PowerSource] | None:
+    """The class of the profile's (or job's) source; None for none or no power."""
+    if power is None or power["source"] == NO_SOURCE:
+        return None
+    return SOURCES.get(power["source"])
 
-    source: str
 
-    def describe(self) -> dict:
-        """Header fields of its power log: clock, kind, interval_s, rails..."""
+def is_host_meter(power: dict | None) -> bool:
+    source = source_of(power)
+    return source is not None and not source.on_board
 
-    def check(self) -> None:
-        """Raise PowerUnavailable when it cannot be read here, saying what to do."""
 
-    def start(self, emit) -> None:
-        """Begin sampling in the background; emit(sample) for every sample."""
+def is_on_board(power: dict | None) -> bool:
+    source = source_of(power)
+    return source is not None and source.on_board
 
-    def stop(self) -> None:
-        """Stop, emitting every sample taken."""
+
+def host_sources() -> list[str]:
+    """What a board that runs no Python (a microcontroller) can have: none, or a host meter."""
+    return [NO_SOURCE, *SOURCES.host_meters()]
 
 
 def check_source(power: dict, device: str) -> None:
-    """Refuse an unknown source, an option its source does not take, or a missing one."""
+    """Refuse an unknown source, an option its source does not take, a missing one, or what
+    the source's own load checks find (RAPL domains nested in a package)."""
     from edgebench.settings import ConfigError
 
     source = power["source"]
     where = f"devices/{device}.yaml: power"
-    if source not in OPTIONS:
-        raise ConfigError(f"{where}: unknown source {source!r} (known: {', '.join(OPTIONS)})")
-    allowed = COMMON_OPTIONS | OPTIONS[source] if source != "none" else {"source"}
+    known = [NO_SOURCE, *SOURCES.names()]
+    if source not in known:
+        raise ConfigError(f"{where}: unknown source {source!r} (known: {', '.join(known)})")
+    entry = source_of(power)
+    allowed = {"source", *entry.option_schemas()} if entry else {"source"}
     if extra := sorted(set(power) - allowed):
         raise ConfigError(
             f"{where}: {', '.join(extra)} is not an option of source {source!r} (its options: "
             f"{', '.join(sorted(allowed - {'source'})) or 'none'})"
         )
-    if missing := sorted(REQUIRED.get(source, set()) - set(power)):
+    if entry is None:
+        return
+    if missing := sorted(set(entry.required) - set(power)):
         raise ConfigError(f"{where}: source {source!r} needs {', '.join(missing)}")
-    if source == "rapl" and (nested := nested_rapl_domains(power.get("domains", ["package"]))):
-        raise ConfigError(
-            f"{where}: domains {', '.join(nested)} are inside package (sub-zones "
-            "intel-rapl:N:M of intel-rapl:N), whose energy already includes theirs: summing "
-            "both counts it twice; keep package, or name only the sub-domains"
-        )
+    if problems := entry.load_problems(power):
+        raise ConfigError(f"{where}: {'; '.join(problems)}")
 
 
-RAPL_SUBDOMAINS = ("core", "uncore", "dram")  # RAPL sub-zones of a package zone
+def fill_device_schema(schema: dict) -> None:
+    """Complete config/device.schema.yaml's `power` from the registry (SCHEMA_FILLERS): the
+    source enum, every option's rule, and per source (if source is X) the rules of its own
+    options. Which options a source takes and which it needs is check_source's, with messages
+    that name the source. Defaults are left out: a profile is kept as written (validation
+    would fill them in) and power_settings adds the source's defaults."""
+    power = schema["properties"]["power"]
+    properties = power.setdefault("properties", {})
+    entries = SOURCES.entries()
+    properties["source"] = {
+        "description": "none, or one of: "
+        + "; ".join(f"{name} ({entry.description})" for name, entry in entries.items()),
+        "type": "string",
+        "enum": [NO_SOURCE, *entries],
+    }
+    rules: dict[str, dict[str, dict]] = {}  # option -> source -> its rule there
+    for name, entry in entries.items():
+        for key, rule in entry.option_schemas().items():
+            rules.setdefault(key, {})[name] = without_defaults(rule)
+    for key, by_source in rules.items():
+        distinct = {repr(rule): rule for rule in by_source.values()}
+        if len(distinct) == 1:  # one rule wherever it is taken
+            properties[key] = copy.deepcopy(next(iter(distinct.values())))
+        else:  # each source's own rule, in its `then` below
+            said: dict[str, list[str]] = {}
+            for source, rule in by_source.items():
+                said.setdefault(rule.get("description", ""), []).append(source)
+            described = (f"{', '.join(sources)}: {text}" for text, sources in said.items())
+            properties[key] = {"description": " ".join(described)}
+    power["allOf"] = [
+        *power.get("allOf", []),
+        *(
+            {
+                "if": {"properties": {"source": {"const": name}}, "required": ["source"]},
+                "then": {
+                    "properties": {k: copy.deepcopy(r[name]) for k, r in rules.items() if name in r}
+                },
+            }
+            for name in entries
+        ),
+    ]
 
 
-def nested_rapl_domains(domains: list[str]) -> list[str]:
-    """The sub-domains listed beside a package domain (the agent also checks the real tree)."""
-    if not any(str(name).startswith("package") for name in domains):
-        return []
-    return [name for name in domains if name in RAPL_SUBDOMAINS]
+def without_defaults(rule: dict) -> dict:
+    """A copy of an option's rule without its default (a copy each time: no YAML aliases)."""
+    rule = copy.deepcopy(rule)
+    rule.pop("default", None)
+    return rule
 
 
 def power_settings(power: dict) -> dict | None:
-    """What the agent and the host meter are told: the profile's options with defaults filled
-    in; None without a source."""
-    if power["source"] == "none":
+    """What the agent and the host meter are told: the profile's options with the interval,
+    idle window and sample count defaults filled in (the source's other defaults it applies
+    itself); None without a source."""
+    source = source_of(power)
+    if source is None:
         return None
     settings = {
-        "interval_ms": DEFAULT_INTERVAL_MS[power["source"]],
+        "interval_ms": source.default_interval_ms,
         "idle_s": DEFAULT_IDLE_S,
         "min_samples": DEFAULT_MIN_SAMPLES,
         **power,
@@ -120,7 +150,7 @@ def on_this_machine(power: dict | None) -> dict | None:
     """An on-board source of a device that is this machine, checked here and now: where it
     cannot be read, `unavailable` says why (the agent records it; no idle window, no longer
     windows: the run is timed as without power)."""
-    if power is None or power["source"] not in ON_BOARD:
+    if not is_on_board(power):
         return power
     from edgebench.agent.power_sources import PowerUnavailable, SourceMissing, open_source
 
@@ -135,17 +165,21 @@ def on_this_machine(power: dict | None) -> dict | None:
 
 def check_local_program(power: dict, device: str) -> None:
     """An on-board source's program (tegrastats `command`) on this machine must exist: refused
-    at load, as a board's is failed by the agent (never a run `ok` with empty power)."""
-    from edgebench.agent.power_sources import SourceMissing, open_source
+    at load, as a board's is failed by the agent (never a run `ok` with empty power). A source
+    that cannot be read here otherwise (PowerUnavailable) is not refused: the run is timed
+    without power, saying why (on_this_machine)."""
+    from edgebench.agent.power_sources import PowerUnavailable, SourceMissing, open_source
     from edgebench.settings import ConfigError
 
     settings = power_settings(power)
-    if settings is None or settings["source"] != "tegrastats":
+    if not is_on_board(settings):
         return
     try:
         open_source(settings).check()
     except SourceMissing as error:
         raise ConfigError(f"devices/{device}.yaml: power: {error}") from None
+    except PowerUnavailable:
+        pass
 
 
 POWER_MAX_RUNS = 1_000_000  # a microsecond block needs ~10^5 runs to fill a power window

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from edgebench.agent.powerlog import METER_LOG, RUN_STARTED, PowerLog
-from edgebench.power import HOST_METERS
+from edgebench.power import is_host_meter
 
 WATCH_S = 0.05  # how often the job's log is read for the agent's RUN_STARTED line
 
@@ -48,11 +48,11 @@ def log_file(log) -> Path | None:
 
 @contextlib.contextmanager
 def host_meter(power: dict | None, folder: Path, agent_log: Path | None = None):
-    """A meter the host reads (power.HOST_METERS) sampling while the run runs, into meter.jsonl
-    in `folder`; yields its path (None for no meter or an on-board source). With `agent_log`
-    (the job's log, where the agent prints RUN_STARTED) it starts when the run starts; without
-    (a board with no agent), at once."""
-    if power is None or power["source"] not in HOST_METERS:
+    """A meter the host reads (a source not on_board) sampling while the run runs, into
+    meter.jsonl in `folder`; yields its path (None for no meter or an on-board source). With
+    `agent_log` (the job's log, where the agent prints RUN_STARTED) it starts when the run
+    starts; without (a board with no agent), at once."""
+    if not is_host_meter(power):
         yield None
         return
     from edgebench.power.meters import PowerUnavailable, open_meter

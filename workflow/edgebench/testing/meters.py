@@ -16,7 +16,7 @@ import time
 import tty
 from collections.abc import Callable
 
-from edgebench.power.um import UM_FRAME_BYTES, UM_MODELS, UM_REQUEST
+from edgebench.power.meters.um import UM_FRAME_BYTES, UM_MODELS, UM_REQUEST
 
 
 def encode_um_frame(

@@ -1,13 +1,15 @@
 """Intel RAPL through powercap: package (and dram, core) energy counters, unwrapped, for x86
-edge boxes."""
+edge boxes (DESIGN.md section 7)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from .power_common import (
+from ..power_common import (
+    ROOT_OPTION,
     Poller,
+    PowerSource,
     PowerUnavailable,
     timed,
 )
@@ -64,15 +66,39 @@ def nested_zones(zones: list[Zone]) -> str:
     )
 
 
-class Rapl:
+RAPL_SUBDOMAINS = ("core", "uncore", "dram")  # RAPL sub-zones of a package zone
+
+
+def nested_rapl_domains(domains: list[str]) -> list[str]:
+    """The sub-domains listed beside a package domain (the agent also checks the real tree)."""
+    if not any(str(name).startswith("package") for name in domains):
+        return []
+    return [name for name in domains if name in RAPL_SUBDOMAINS]
+
+
+class Rapl(PowerSource):
     """Intel RAPL energy counters (kind "energy": cumulative joules)."""
 
-    source = "rapl"
+    name = "rapl"
+    description = "Intel RAPL energy counters through powercap, on x86"
+    on_board = True
+    kind = "energy"
+    default_interval_ms = 100
+    options = {
+        "domains": {
+            "description": "RAPL domains summed (package, dram, core, or names like package-0).",
+            "type": "array",
+            "minItems": 1,
+            "items": {"type": "string", "pattern": "^[a-z0-9_.-]+$"},
+            "default": ["package"],
+        },
+        "root": ROOT_OPTION,
+    }
 
     def __init__(self, options: dict):
-        self.interval_ms = options.get("interval_ms", 100)
-        self.domains = list(options.get("domains", ["package"]))
-        self.root = Path(options.get("root", "/sys"))
+        self.interval_ms = options.get("interval_ms", self.default("interval_ms"))
+        self.domains = list(options.get("domains", self.default("domains")))
+        self.root = Path(options.get("root", self.default("root")))
         self.zones = None
         self.poller = None
         self.error = None
@@ -153,6 +179,17 @@ class Rapl:
             return {zone.key: zone.read_uj() for zone in self.find_zones()}, ""
         except (OSError, ValueError) as error:
             return {}, f"reading a RAPL counter failed: {error}"
+
+    @classmethod
+    def load_problems(cls, power: dict) -> list[str]:
+        nested = nested_rapl_domains(power.get("domains", cls.default("domains")))
+        if not nested:
+            return []
+        return [
+            f"domains {', '.join(nested)} are inside package (sub-zones intel-rapl:N:M of "
+            "intel-rapl:N), whose energy already includes theirs: summing both counts it "
+            "twice; keep package, or name only the sub-domains"
+        ]
 
     def start(self, emit) -> None:
         for zone in self.find_zones():

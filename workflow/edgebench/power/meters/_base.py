@@ -10,9 +10,14 @@ from collections.abc import Callable
 
 import serial
 
-from edgebench.agent.power_sources import PowerUnavailable  # one error for every source
+from edgebench.agent.power_common import PowerSource, PowerUnavailable  # one error for all
 
 Emit = Callable[[dict], None]
+PORT_OPTION = {
+    "description": "The meter's serial port on the host, e.g. /dev/rfcomm0.",
+    "type": "string",
+}
+BAUD_OPTION = {"description": "The serial port's baud rate.", "type": "integer", "minimum": 1}
 
 
 def _require(options: dict, key: str):
@@ -46,15 +51,14 @@ def _open_port(port: str, baud: int, timeout: float) -> serial.Serial:
         raise PowerUnavailable(f"cannot open serial port {port}: {error}") from error
 
 
-class Meter:
-    """The shared shape: a sampling thread started by start(), stopped and joined by stop()."""
+class Meter(PowerSource):
+    """The shared shape of a meter the host reads: a sampling thread started by start(),
+    stopped and joined by stop(); samples on the host's wall clock."""
 
-    source: str
-    min_interval_s: float
+    on_board = False
 
     def __init__(self, options: dict) -> None:
         self.options = dict(options)
-        self.source = options["source"]
         self.error: str | None = None
         self._emit: Emit = lambda sample: None
         self._stopping = threading.Event()

@@ -1,143 +1,25 @@
-"""On-board power sources: tegrastats, the INA3221 monitors in sysfs, and Intel RAPL.
-
-Each source samples in a daemon thread and hands every sample to `emit`, timestamped on this
-device's monotonic clock when read (record layout in powerlog.py). Facts about the boards:
-DESIGN.md section 7.
-"""
+"""The INA3221 power monitors of a Jetson through sysfs: JetPack 4 iio and JetPack 5/6 hwmon
+layouts, polled (DESIGN.md section 7)."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import tempfile
-import threading
-import time
 from dataclasses import dataclass
-from itertools import pairwise
 from pathlib import Path
 
-from .power_common import (
+from ..power_common import (
     NO_TOTAL_RAIL,
-    TOTAL_RULE,
+    ROOT_OPTION,
     Poller,
+    PowerSource,
     PowerUnavailable,
-    SourceMissing,
     power_sample,
     read_number,
     timed,
     total_rails,
     unconnected,
 )
-from .power_rapl import Rapl
-
-# --- tegrastats ------------------------------------------------------------------------------
-
-RAIL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
-RAIL_VALUE = re.compile(r"(\d+)(?:mW)?/(\d+)(?:mW)?")  # instantaneous/average, mW
-
-
-def parse_tegrastats(line: str) -> dict[str, float]:
-    """{rail: watts} from one tegrastats line, the instantaneous (first) value of each
-    `NAME cur/avg` pair; anything else on the line (RAM 2448/7620MB, GR3D_FREQ 0%@76,
-    cpu@47.5C, APE 25) is not a rail, nor is a truncated last token."""
-    tokens = line.split()
-    rails = {}
-    for name, value in pairwise(tokens):
-        match = RAIL_VALUE.fullmatch(value)
-        if match and RAIL_NAME.fullmatch(name) and not unconnected(name):
-            rails[name] = int(match.group(1)) / 1000
-    return rails
-
-
-class Tegrastats:
-    """`tegrastats --interval MS` on a Jetson, read line by line from its stdout."""
-
-    source = "tegrastats"
-
-    def __init__(self, options: dict):
-        self.interval_ms = options.get("interval_ms", 100)
-        self.chosen = options.get("rails")
-        command = options.get("command", "tegrastats")
-        self.command = [command] if isinstance(command, str) else list(command)
-        self.process = None
-        self.thread = None
-        self.stopped = False
-        self.error = None
-
-    def describe(self) -> dict:
-        return {
-            "source": self.source,
-            "clock": "device-monotonic",
-            "kind": "power",
-            "interval_s": self.interval_ms / 1000,
-            "rails": list(self.chosen or []),
-            "total": list(self.chosen) if self.chosen else TOTAL_RULE,
-            "command": self.command + ["--interval", self._interval_arg()],
-        }
-
-    def _interval_arg(self) -> str:
-        return str(max(1, round(self.interval_ms)))
-
-    def check(self) -> None:
-        found = shutil.which(self.command[0])
-        if found is None:
-            raise SourceMissing(
-                f"{self.command[0]} is not on PATH: install it (it ships with JetPack, "
-                "/usr/bin/tegrastats) or give its path in the profile's power.command"
-            )
-        self.command[0] = found
-
-    def start(self, emit) -> None:
-        # stderr to a file, not a pipe: a pipe nobody drains would block tegrastats
-        self.stderr = tempfile.TemporaryFile(mode="w+")
-        self.process = subprocess.Popen(
-            self.command + ["--interval", self._interval_arg()],
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
-        )
-        self.thread = threading.Thread(
-            target=self._read_lines, args=(emit,), name="tegrastats", daemon=True
-        )
-        self.thread.start()
-
-    def _read_lines(self, emit) -> None:
-        for line in self.process.stdout:
-            t_ns = time.monotonic_ns()
-            if line.strip():
-                emit(self.sample(t_ns, line))
-        if not self.stopped:
-            self.error = self._exit_reason()
-
-    def sample(self, t_ns: int, line: str) -> dict:
-        rails = parse_tegrastats(line)
-        if not rails:
-            return {"t_ns": t_ns, "watts": None, "rails": {}, "reason": "no power rails in a line"}
-        return power_sample(t_ns, rails, self.chosen)
-
-    def _exit_reason(self) -> str:
-        status = self.process.wait()
-        self.stderr.seek(0)
-        said = " ".join(self.stderr.read().split())[-300:]
-        return f"tegrastats exited (status {status}) before it was stopped: {said or 'no message'}"
-
-    def stop(self) -> None:
-        if self.process is None or self.stopped:
-            return
-        self.stopped = True
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.thread.join()
-        self.process.stdout.close()
-        self.stderr.close()
-
+from .tegrastats import RAILS_OPTION
 
 # --- INA3221 through sysfs -------------------------------------------------------------------
 
@@ -201,15 +83,20 @@ def connected(channels: list[Channel]) -> list[Channel]:
     return kept
 
 
-class Ina3221:
+class Ina3221(PowerSource):
     """The INA3221 power monitors of a Jetson, polled through sysfs."""
 
-    source = "ina3221"
+    name = "ina3221"
+    description = "a Jetson's INA3221 power monitors read through sysfs"
+    on_board = True
+    kind = "power"
+    default_interval_ms = 20
+    options = {"rails": RAILS_OPTION, "root": ROOT_OPTION}
 
     def __init__(self, options: dict):
-        self.interval_ms = options.get("interval_ms", 20)
+        self.interval_ms = options.get("interval_ms", self.default("interval_ms"))
         self.chosen = options.get("rails")
-        self.root = Path(options.get("root", "/sys"))
+        self.root = Path(options.get("root", self.default("root")))
         self.channels = None
         self.layout = None
         self.poller = None
@@ -277,19 +164,3 @@ class Ina3221:
     def stop(self) -> None:
         if self.poller is not None:
             self.poller.stop()
-
-
-# --- choosing a source -----------------------------------------------------------------------
-
-SOURCES: dict[str, type] = {"tegrastats": Tegrastats, "ina3221": Ina3221, "rapl": Rapl}
-
-
-def open_source(options: dict):
-    """The on-board source the profile's `power:` mapping names."""
-    name = options.get("source")
-    if name not in SOURCES:
-        raise PowerUnavailable(
-            f"power source {name!r} is not read on the device (on-board sources: "
-            f"{', '.join(SOURCES)}): a host meter's samples are read by the host"
-        )
-    return SOURCES[name](options)

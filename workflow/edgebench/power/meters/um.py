@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import serial
 
-from edgebench.power.meter_base import (
+from ._base import (
+    BAUD_OPTION,
+    PORT_OPTION,
     Meter,
     PowerUnavailable,
     _check_port,
@@ -28,13 +30,6 @@ from edgebench.power.meter_base import (
 
 UM_FRAME_BYTES = 130
 UM_REQUEST = b"\xf0"
-# model -> (model id at offset 0, volts per unit, amps per unit)
-UM_MODELS = {
-    "um24c": (0x0963, 0.01, 0.001),
-    "um25c": (0x09C9, 0.001, 0.0001),
-    "um34c": (0x0D4C, 0.01, 0.001),
-}
-UM_MODEL_BY_ID = {model_id: model for model, (model_id, _, _) in UM_MODELS.items()}
 UM_MIN_INTERVAL_MS = 500  # the meter's refresh: about twice a second
 UM_POLL_S = 0.1  # polls start this often (a 9600-baud frame takes 135 ms: back to back)
 UM_READINGS_BYTES = 110  # model .. accumulated mWh; the record-time seconds after it tick apart
@@ -46,7 +41,8 @@ def decode_um_frame(frame: bytes, model: str | None = None) -> dict:
     if len(frame) != UM_FRAME_BYTES:
         raise ValueError(f"UM frame is {len(frame)} bytes, expected {UM_FRAME_BYTES}")
     model_id, raw_volts, raw_amps, raw_watts, temp_c = struct.unpack_from(">HHHIH", frame, 0)
-    found = UM_MODEL_BY_ID.get(model_id)
+    by_id = {model_id: model for model, (model_id, _, _) in UM_MODELS.items()}
+    found = by_id.get(model_id)
     if found is None or (model is not None and found != model):
         expected = f"{model} (0x{UM_MODELS[model][0]:04x})" if model else "a UM24C/UM25C/UM34C"
         raise ValueError(
@@ -77,17 +73,28 @@ class Poll:
 
 class UmMeter(Meter):
     """Polls an RDTech UM meter faster than it refreshes and keeps one sample per refresh,
-    stamped at the refresh (see `_stamp`); a lost poll loses only its readings (a gap)."""
+    stamped at the refresh (see `_stamp`); a lost poll loses only its readings (a gap). One
+    subclass per model: its name, the model id its frames carry, its volt and amp steps."""
 
-    min_interval_s = UM_MIN_INTERVAL_MS / 1000
+    model_id: int
+    volts_unit: float
+    amps_unit: float
+
+    kind = "power"
+    default_interval_ms = UM_MIN_INTERVAL_MS
+    min_interval_ms = UM_MIN_INTERVAL_MS
+    interval_note = (
+        "The meter's refresh interval (about twice a second; less is refused): it is polled "
+        "faster and each refresh kept once."
+    )
+    options = {"port": PORT_OPTION, "baud": {**BAUD_OPTION, "default": 9600}}
+    required = ("port",)
 
     def __init__(self, options: dict) -> None:
         super().__init__(options)
-        if self.source not in UM_MODELS:
-            raise ValueError(f"not a UM meter: {self.source!r} (known: {', '.join(UM_MODELS)})")
         self.port = _require(options, "port")
-        self.baud = int(options.get("baud", 9600))
-        self.interval_ms = options.get("interval_ms", UM_MIN_INTERVAL_MS)
+        self.baud = int(options.get("baud", self.default("baud")))
+        self.interval_ms = options.get("interval_ms", self.default("interval_ms"))
         if self.interval_ms < UM_MIN_INTERVAL_MS:
             raise ValueError(
                 "interval_ms below 500: it is the meter's refresh interval (about twice a "
@@ -236,3 +243,28 @@ class UmMeter(Meter):
         if self._serial is not None:
             self._serial.close()
             self._serial = None
+
+
+class Um24c(UmMeter):
+    name = "um24c"
+    description = "RDTech UM24C USB meter over (Bluetooth) serial"
+    model_id, volts_unit, amps_unit = 0x0963, 0.01, 0.001
+
+
+class Um25c(UmMeter):
+    name = "um25c"
+    description = "RDTech UM25C USB meter over (Bluetooth) serial (finer volt and amp steps)"
+    model_id, volts_unit, amps_unit = 0x09C9, 0.001, 0.0001
+
+
+class Um34c(UmMeter):
+    name = "um34c"
+    description = "RDTech UM34C USB meter over (Bluetooth) serial"
+    model_id, volts_unit, amps_unit = 0x0D4C, 0.01, 0.001
+
+
+# model -> (model id at offset 0, volts per unit, amps per unit), from the classes above
+UM_MODELS = {
+    model.name: (model.model_id, model.volts_unit, model.amps_unit)
+    for model in UmMeter.__subclasses__()
+}
