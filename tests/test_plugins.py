@@ -99,3 +99,10 @@ def test_every_transport_honours_the_interface(name):
     assert set(entry.required) <= set(entry.options)
     assert entry.formats is None or set(entry.formats) <= set(FORMATS)
     assert isinstance(entry.stages_agent, bool) and isinstance(entry.runs_here, bool)
+
+
+def test_the_readme_shows_the_transport_plugin_the_tests_run():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    block = readme.split("<!-- example: transport plugin module -->\n```python\n", 1)[1]
+    module = PLUGIN / "edgebench_lab_plugin" / "transport.py"
+    assert block.split("\n```\n", 1)[0] + "\n" == module.read_text()
