@@ -85,6 +85,15 @@ def test_the_readme_power_table_lists_exactly_the_built_in_sources():
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     listed = {name for row in rows for name in re.findall(r"`([^`]+)`", row.split("|")[1])}
     assert listed == BUILT_INS
+    for row in rows:  # each row names its sources' options, and the numeric defaults it gives
+        cells = row.split("|")
+        options = cells[-2]
+        for name in re.findall(r"`([^`]+)`", cells[1]):
+            entry = power.SOURCES.get(name)
+            for key in [*entry.options, "interval_ms"]:
+                assert f"`{key}`" in options, f"README's {name} row does not name {key}"
+            for key, number in re.findall(r"`(\w+)` \((\d+)", options):
+                assert float(number) == entry.default(key), f"README: {name} {key} ({number})"
 
 
 # --- plugins ---------------------------------------------------------------------------------
