@@ -84,7 +84,10 @@ def fill_device_schema(schema: dict) -> None:
     entries = SOURCES.entries()
     properties["source"] = {
         "description": "none, or one of: "
-        + "; ".join(f"{name} ({entry.description})" for name, entry in entries.items()),
+        + "; ".join(
+            f"{name} ({entry.description})" if entry.description else name
+            for name, entry in entries.items()
+        ),
         "type": "string",
         "enum": [NO_SOURCE, *entries],
     }

@@ -53,7 +53,9 @@ def _open_port(port: str, baud: int, timeout: float) -> serial.Serial:
 
 class Meter(PowerSource):
     """The shared shape of a meter the host reads: a sampling thread started by start(),
-    stopped and joined by stop(); samples on the host's wall clock."""
+    stopped and joined by stop(); samples on the host's wall clock. On the class, `options`
+    declares the options (JSON Schema); on an instance, `self.options` holds the profile's
+    values (power_settings: interval_ms, idle_s, min_samples filled in)."""
 
     on_board = False
 
