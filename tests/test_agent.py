@@ -340,9 +340,10 @@ def test_a_lock_held_by_a_process_that_is_not_an_agent_is_waited_for_until_the_d
 
 
 def test_the_agents_raw_format_version_is_the_one_the_host_reads():
-    from edgebench import agent, rawlog
+    from edgebench import rawlog
+    from edgebench.agent import runlog
 
-    assert agent.FORMAT_VERSION == rawlog.FORMAT_VERSION
+    assert runlog.FORMAT_VERSION == rawlog.FORMAT_VERSION
     assert rawlog.FORMAT_VERSION in rawlog.READABLE_VERSIONS
 
 
@@ -450,3 +451,20 @@ def test_the_board_probe_finds_a_missing_runtime_before_the_model_is_shipped():
     assert "no tensorrt runtime" in reason and "pip install tensorrt" in reason
     asked = probe_runtime(transport, {**job, "runtime_module": "tflite_runtime"})
     assert "none of tflite_runtime imports" in asked  # the profile's module, not any
+
+
+def test_only_the_writer_builds_run_log_records():
+    """Every record that reaches run.jsonl comes from edgebench.agent.runlog (issue 22)."""
+    import re
+
+    package = Path(__file__).resolve().parents[1] / "workflow" / "edgebench"
+    allowed = {package / "agent" / "runlog.py", package / "agent" / "powerlog.py"}
+    literal = re.compile(r'"type":\s*"(header|sample|batch|accuracy|end)"')
+    builders = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        if path not in allowed
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if literal.search(line)
+    ]
+    assert builders == []

@@ -787,11 +787,12 @@ def test_engine_cache_key_follows_the_build_settings():
 def returned_run(folder, blob: bytes, of: dict, origin: str = "built"):
     """The raw folder of a run whose agent returned `blob` as its engine, as kept by the host:
     out/engine.plan and out/engine.json, with the end record listing both with their hashes."""
-    from edgebench.agent.runner import RunLogWriter
+    from edgebench.agent.runlog import RunLogWriter, header_record
 
     plan = build.precision_plan(of["tensorrt"], of["precision"], "qdq")
     record = build.engine_record(blob, of, plan, origin, build_ns=1_500_000_000)
     log = RunLogWriter(folder / "run.jsonl")
+    log.write(header_record({"device": "jetson", "workload": "w", "format": "tensorrt-fp32"}))
     if origin == "built":
         build.write_engine(folder, blob, record)
     else:
@@ -860,10 +861,12 @@ def cached_engines() -> list[Path]:
 def new_end_record(raw: Path, status: str = "complete", listing: Path | None = None) -> None:
     """Replace the raw folder's run.jsonl with one whose end record lists the files of
     `listing` (default: the raw folder itself) with their hashes."""
-    from edgebench.agent.runner import RunLogWriter
+    from edgebench.agent.runlog import RunLogWriter, header_record
 
     folder = listing or raw
-    RunLogWriter(folder / "run.jsonl").end(status)
+    log = RunLogWriter(folder / "run.jsonl")
+    log.write(header_record({"device": "jetson", "workload": "w", "format": "tensorrt-fp32"}))
+    log.end(status)
     if folder != raw:
         shutil.copy(folder / "run.jsonl", raw / "run.jsonl")
 

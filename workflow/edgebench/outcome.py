@@ -24,6 +24,7 @@ import pandas as pd
 from edgebench import paths
 from edgebench.fileio import read_json, write_json
 from edgebench.metrics.tables import build_table, write_tables
+from edgebench.rawlog import read_header, run_key
 from edgebench.settings import ConfigError, Plan
 
 Key = tuple[str, str, str]
@@ -42,13 +43,7 @@ def plan_digest(rows: list[Key]) -> str:
 def measured_runs() -> list[Key]:
     """(device, workload, format) of every complete raw log in the results folder, read from
     the log's header."""
-    keys = []
-    for path in sorted(Path().glob(paths.raw_logs_glob())):
-        with open(path) as handle:
-            header = json.loads(handle.readline() or "{}")
-        if all(header.get(k) for k in ("device", "workload", "format")):
-            keys.append((header["device"], header["workload"], header["format"]))
-    return keys
+    return [run_key(path) for path in sorted(Path().glob(paths.raw_logs_glob()))]
 
 
 def measured_elsewhere(plan: Plan) -> list[Key]:
@@ -200,8 +195,7 @@ def read_device(path: str) -> str | None:
     """The device a raw log's header names; None when there is no complete log."""
     if not Path(path).exists():
         return None
-    with open(path) as handle:
-        return json.loads(handle.readline() or "{}").get("device")
+    return read_header(path).get("device")
 
 
 def summary(table: pd.DataFrame, top: int = 3) -> str:

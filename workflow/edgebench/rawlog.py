@@ -1,9 +1,11 @@
-"""The raw run log (`run.jsonl`, docs/raw-format.md): its version, its reader, and the host's
-writer for runs that never reached a device. The agent writes it on the device with its own
-copy of FORMAT_VERSION (it must stay standalone); tests/test_agent.py checks the two agree.
+"""The raw run log (`run.jsonl`, docs/raw-format.md): its version and its one reader, and the
+host's writer for runs that never reached a device.
 
-Every other module reads raw logs through `read_run` (or `run_key` for the ids alone): the ids
-come from the header record, never from the file's path.
+Every record is built by one writer, `edgebench.agent.runlog` (the agent's, standalone on the
+device; the serial transport and `write_unrun` use it on the host), with its own copy of
+FORMAT_VERSION; tests/test_agent.py checks the two agree. Every other module reads raw logs
+through `read_run` (or `read_header` / `run_key` for the header alone, `read_end` for the end
+record of a long log): the ids come from the header record, never from the file's path.
 """
 
 from __future__ import annotations
@@ -47,15 +49,53 @@ def header_key(header: dict, path: Path | str) -> tuple[str, str, str]:
     return header["device"], header["workload"], header["format"]
 
 
-def run_key(path: Path | str) -> tuple[str, str, str]:
-    """(device, workload, format) of a raw log, from its header record."""
+def read_header(path: Path | str) -> dict:
+    """The header record of a raw log, read from its first line alone, its version checked."""
     with open(path) as handle:
         first = handle.readline()
     try:
         header = json.loads(first)
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}:1: not a JSON record ({error})") from error
-    return header_key(header, path)
+    if not isinstance(header, dict) or header.get("type") != "header":
+        raise ValueError(f"{path}: the first record is not a header")
+    _check_version(path, header)
+    return header
+
+
+def run_key(path: Path | str) -> tuple[str, str, str]:
+    """(device, workload, format) of a raw log, from its header record."""
+    return header_key(read_header(path), path)
+
+
+END_RECORD_TAIL = 1 << 20  # the end record is the log's last line, well within this
+
+
+def read_end(path: Path | str) -> dict:
+    """The end record of a complete raw log, read from the file's tail (a log of a
+    microsecond block holds thousands of samples), its header's version checked."""
+    path = Path(path)
+    read_header(path)
+    with open(path, "rb") as handle:
+        handle.seek(max(path.stat().st_size - END_RECORD_TAIL, 0))
+        lines = handle.read().splitlines()
+    try:
+        end = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: the last line is not a JSON record ({error})") from error
+    if not isinstance(end, dict) or end.get("type") != "end":
+        raise ValueError(f"{path}: no end record; the run log is incomplete")
+    return end
+
+
+def _check_version(path: Path | str, header: dict) -> None:
+    version = header.get("format_version")
+    if version not in READABLE_VERSIONS:
+        raise ValueError(
+            f"{path}: raw log format_version {version!r}, but this edgebench reads "
+            f"{sorted(READABLE_VERSIONS)}; read it with the edgebench version that wrote it, "
+            "or run it again"
+        )
 
 
 def _records(path: Path) -> list[tuple[int, dict]]:
@@ -75,13 +115,7 @@ def _check_framing(path: Path, records: list[tuple[int, dict]]) -> None:
         raise ValueError(f"{path}: no end record; the run log is incomplete")
     if records[0][1].get("type") != "header":
         raise ValueError(f"{path}: the first record is not a header")
-    version = records[0][1].get("format_version")
-    if version not in READABLE_VERSIONS:
-        raise ValueError(
-            f"{path}: raw log format_version {version!r}, but this edgebench reads "
-            f"{sorted(READABLE_VERSIONS)}; read it with the edgebench version that wrote it, "
-            "or run it again"
-        )
+    _check_version(path, records[0][1])
     for number, record in records[1:-1]:
         if record.get("type") in ("header", "end"):
             raise ValueError(f"{path}:{number}: a {record['type']} record in the middle of the log")
@@ -157,11 +191,10 @@ def expect(value, allowed: set[str], what: str) -> None:
 
 
 def write_unrun(raw_log: Path, job: dict, status: str, reason: str) -> None:
-    """A run that never reached (or never ran on) the device: a header and its end record."""
-    from edgebench.agent.runner import RunLogWriter, wall_clock
+    """A run that never reached (or never ran on) the device: a header and its end record,
+    written by the agent's writer (edgebench.agent.runlog), the one that builds every record."""
+    from edgebench.agent.runlog import RunLogWriter, header_record
 
     log = RunLogWriter(raw_log)
-    log.write(
-        {"type": "header", "format_version": FORMAT_VERSION, **job, "wall_clock": wall_clock()}
-    )
+    log.write(header_record(job))
     log.end(status, reason)

@@ -8,4 +8,3 @@ import time
 
 # Taken before numpy and the runtime load, so the agent's own time includes their imports.
 PROCESS_STARTED_NS = time.monotonic_ns()
-FORMAT_VERSION = 3

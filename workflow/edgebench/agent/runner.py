@@ -2,63 +2,31 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from . import FORMAT_VERSION, PROCESS_STARTED_NS
+from . import PROCESS_STARTED_NS
 from .facts import device_facts, peak_rss_kb
 from .power import PowerRecorder
 from .power_common import SourceMissing
 from .protocol import Timing, measure
+from .runlog import (
+    RunLogWriter,
+    accuracy_record,
+    batch_record,
+    encode,
+    header_record,
+    now,
+    sample_lines,
+    sha256,
+)
 from .runtimes import Runtime, RuntimeUnavailable, load_runtime
-
-
-class RunLogWriter:
-    """run.jsonl, streamed to run.jsonl.part and renamed only once the `end` record is in."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.partial = path.with_name(path.name + ".part")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.partial, "w")
-
-    def write(self, record: dict) -> None:
-        self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
-
-    def write_lines(self, lines: list[str]) -> None:
-        self._file.writelines(line + "\n" for line in lines)
-
-    def write_samples(self, batch: int, starts: list[int], ends: list[int]) -> None:
-        lines = (
-            f'{{"type":"sample","batch":{batch},"start_ns":{s},"end_ns":{e}}}\n'
-            for s, e in zip(starts, ends, strict=True)
-        )
-        self._file.writelines(lines)
-
-    def other_files(self) -> dict[str, str]:
-        """Every other file in the log's folder (accuracy.npz ...), with its SHA-256: what the
-        host verifies before it keeps them."""
-        return {
-            path.name: sha256(path)
-            for path in sorted(self.path.parent.iterdir())
-            if path.is_file() and path not in (self.path, self.partial)
-        }
-
-    def end(self, status: str, reason: str = "") -> None:
-        end = {"type": "end", "status": status, "reason": reason, "finished_ns": now()}
-        self.write({**end, "files": self.other_files(), "wall_clock": wall_clock()})
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self.partial, self.path)
 
 
 def usable_cores() -> int:
@@ -67,31 +35,6 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
-
-
-def now() -> int:
-    return time.monotonic_ns()
-
-
-def wall_clock() -> dict:
-    """A wall-clock reading next to a monotonic one: places samples taken on another clock
-    (a power meter read by the host) on this run's timeline (docs/raw-format.md)."""
-    before = time.monotonic_ns()
-    wall = time.time_ns()
-    after = time.monotonic_ns()
-    return {
-        "time_ns": wall,
-        "monotonic_ns": (before + after) // 2,
-        "uncertainty_ns": after - before,
-    }
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def quantize(values: np.ndarray, dtype: np.dtype, quantization) -> np.ndarray:
@@ -112,7 +55,7 @@ def random_inputs(runtime: Runtime, value_range, seed: int) -> np.ndarray:
 
 def measure_batch(runtime, model: str, batch: int, job: dict):
     """Load for `batch`, feed seeded inputs and time them: (batch record, starts, ends)."""
-    record = {"type": "batch", "batch": batch, "status": "ok", "reason": ""}
+    record = batch_record(batch)
     try:
         started = now()
         runtime.prepare(model, batch, job["threads"])
@@ -160,11 +103,8 @@ def run_worker(job: dict, workdir: Path, batch: int, index: int) -> int:
     record, starts, ends = measure_batch(runtime, str(workdir / job["model"]), batch, job)
     path = worker_file(out, batch, index)
     with open(path, "w") as handle:
-        handle.writelines(
-            f'{{"type":"sample","batch":{batch},"process":{index},"start_ns":{s},"end_ns":{e}}}\n'
-            for s, e in zip(starts, ends, strict=True)
-        )
-        handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+        handle.writelines(line + "\n" for line in sample_lines(batch, starts, ends, index))
+        handle.write(encode(record) + "\n")
     return 0 if record["status"] == "ok" else 1
 
 
@@ -203,7 +143,7 @@ def merged_batch(batch: int, records: list[dict]) -> dict:
     process's own figures kept under `processes`."""
     failed = next((r for r in records if r["status"] != "ok"), None)
     first = records[0]
-    merged = {"type": "batch", "batch": batch, "status": "ok", "reason": ""}
+    merged = batch_record(batch)
     if failed is not None:
         merged.update(status="failed", reason=failed.get("reason", ""))
     for key in ("load_ns", "first_ns", "runtime"):
@@ -236,32 +176,35 @@ def run_accuracy(
     with open(partial, "wb") as handle:
         np.savez_compressed(handle, outputs=np.stack(outputs).astype(np.float32))
     os.replace(partial, out / "accuracy.npz")
-    log.write({"type": "accuracy", "file": "accuracy.npz", "samples": len(outputs), "status": "ok"})
+    log.write(accuracy_record(len(outputs)))
 
 
 def header(job: dict, model: Path) -> dict:
-    return {
-        "type": "header",
-        "format_version": FORMAT_VERSION,
-        "device": job["device"],
-        "workload": job["workload"],
-        "format": job["format"],
-        "facts": device_facts(),
-        "runtime": None,
-        "threads": job["threads"],
-        "threads_from": job["threads_from"],
-        "model": {"file": model.name, "sha256": sha256(model), "size_bytes": model.stat().st_size},
-        "timing": job["timing"],
-        "batch_sizes": job["batch_sizes"],
-        "processes": job.get("processes", 1),
-        "power": job.get("power"),
-        "seed": job["seed"],
-        "clock": "monotonic_ns",
-        "host_clock": job.get("host_clock"),
-        "process_started_ns": PROCESS_STARTED_NS,
-        "started_ns": now(),
-        "wall_clock": wall_clock(),
-    }
+    return header_record(
+        {
+            "device": job["device"],
+            "workload": job["workload"],
+            "format": job["format"],
+            "facts": device_facts(),
+            "runtime": None,
+            "threads": job["threads"],
+            "threads_from": job["threads_from"],
+            "model": {
+                "file": model.name,
+                "sha256": sha256(model),
+                "size_bytes": model.stat().st_size,
+            },
+            "timing": job["timing"],
+            "batch_sizes": job["batch_sizes"],
+            "processes": job.get("processes", 1),
+            "power": job.get("power"),
+            "seed": job["seed"],
+            "clock": "monotonic_ns",
+            "host_clock": job.get("host_clock"),
+            "process_started_ns": PROCESS_STARTED_NS,
+            "started_ns": now(),
+        }
+    )
 
 
 def run_job(job: dict, workdir: Path, job_file: Path | None = None) -> str:

@@ -32,7 +32,7 @@ from edgebench.fileio import read_json, sha256_file, write_json
 from edgebench.formats import FORMATS
 from edgebench.power import lengthened, on_this_machine, power_settings
 from edgebench.power.host import host_meter, log_file
-from edgebench.rawlog import write_unrun
+from edgebench.rawlog import read_run, write_unrun
 from edgebench.settings.errors import ConfigError
 
 SESSION_VARIABLE = "EDGEBENCH_SESSION"  # one workflow run (set when the Snakefile loads)
@@ -289,9 +289,9 @@ def exit_reason(code: int) -> str:
 def set_aside_failed_run(raw_log: Path) -> str:
     """A run that came back `failed`: its log moves to run.failed.jsonl (for reading; no
     output of the workflow), and the reason says why, with the first failed batch's reason."""
-    records = [json.loads(line) for line in raw_log.read_text().splitlines() if line.strip()]
-    batch = next((r for r in records if r.get("type") == "batch" and r["status"] != "ok"), {})
-    reason = records[-1].get("reason", "") if records else ""
+    run = read_run(raw_log)
+    batch = next((r for r in run.batches if r["status"] != "ok"), {})
+    reason = run.end.get("reason", "")
     if batch:
         reason = f"{reason} (batch {batch.get('batch')}: {batch.get('reason', '')})"
     kept = raw_log.with_name(FAILED_LOG)
@@ -331,10 +331,11 @@ def keep_results(out: Path, raw_log: Path, model_sha256: str, meter_log: Path | 
     device wrote into its out folder, each against the hash the end record lists), then move
     it beside the declared output, with the host meter's log, each file atomically and
     run.jsonl last; a power log of an earlier run that this one did not write is removed."""
-    records = [json.loads(line) for line in (out / "run.jsonl").read_text().splitlines()]
-    header, end = records[0], records[-1]
-    if header.get("type") != "header" or end.get("type") != "end":
-        raise RuntimeError(f"{out / 'run.jsonl'} came back incomplete")
+    try:
+        run = read_run(out / "run.jsonl")
+    except ValueError as error:
+        raise RuntimeError(f"the run log came back incomplete or inconsistent: {error}") from None
+    header, end = run.header, run.end
     if header["model"]["sha256"] != model_sha256:
         raise RuntimeError(f"the device ran a different model than {raw_log.parent} asked for")
     listed = end.get("files", {})

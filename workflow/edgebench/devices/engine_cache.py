@@ -18,7 +18,6 @@ Around a run of a tensorrt-* format built on the device, the dispatcher calls:
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -33,10 +32,10 @@ from edgebench.agent.tensorrt_build import (
 )
 from edgebench.convert.trtexec import engine_cache_key, engine_cache_path
 from edgebench.fileio import atomic_path, read_json, sha256_file, write_json
+from edgebench.rawlog import read_end
 
 RUN_LOG = "run.jsonl"
 WORKSPACE_OPTION = "tensorrt_workspace_mb"  # the profile's key (agent.runtimes.RUNTIME_OPTIONS)
-END_RECORD_TAIL = 1 << 20  # the end record is the log's last line, well within this
 
 
 def cache_key(identity: dict) -> str:
@@ -91,18 +90,10 @@ def engine_files_to_stage(job: dict, record: dict) -> list[Path]:
     return [engine, facts] if engine.is_file() and facts.is_file() else []
 
 
-def end_record(run_log: Path) -> dict:
-    """The run log's last record (its `end`), read from the file's tail."""
-    with open(run_log, "rb") as handle:
-        handle.seek(max(run_log.stat().st_size - END_RECORD_TAIL, 0))
-        lines = handle.read().splitlines()
-    return json.loads(lines[-1]) if lines else {}
-
-
 def returned_record(raw_dir: Path) -> tuple[dict | None, dict]:
     """(the engine record this run wrote, the files its end record lists); None where this
     run wrote none (a file left by an earlier run is not listed with its hash)."""
-    listed = end_record(raw_dir / RUN_LOG).get("files") or {}
+    listed = read_end(raw_dir / RUN_LOG).get("files") or {}
     path = raw_dir / ENGINE_RECORD
     if not path.is_file() or listed.get(ENGINE_RECORD) != sha256_file(path):
         return None, listed

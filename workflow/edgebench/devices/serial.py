@@ -25,7 +25,15 @@ from pathlib import Path
 import numpy as np
 
 from edgebench.agent.power import PowerRecorder
-from edgebench.agent.runner import RunLogWriter, quantize, random_inputs, wall_clock
+from edgebench.agent.runlog import (
+    RunLogWriter,
+    accuracy_record,
+    batch_record,
+    encode,
+    header_record,
+    window_record,
+)
+from edgebench.agent.runner import quantize, random_inputs
 from edgebench.agent.runtimes import load_runtime
 from edgebench.devices.serial_profile import (
     SERIAL_FORMATS,
@@ -36,7 +44,6 @@ from edgebench.devices.serial_profile import (
 from edgebench.devices.ssh import SshError
 from edgebench.devices.transport import Transport
 from edgebench.fileio import sha256_file
-from edgebench.rawlog import FORMAT_VERSION
 
 RUNTIME_NAME = "mlperf-tiny-firmware"
 RESIZES = 3  # times a window shorter than window_s is made again with more inferences
@@ -145,35 +152,34 @@ class SerialRun:
     # --- the pieces ---------------------------------------------------------------------------
 
     def header(self) -> dict:
-        return {
-            "type": "header",
-            "format_version": FORMAT_VERSION,
-            "device": self.job["device"],
-            "workload": self.job["workload"],
-            "format": self.job["format"],
-            "facts": {"hostname": socket.gethostname(), "cpu_model": None},
-            "runtime": None,
-            "threads": None,
-            "threads_from": "firmware",
-            "model": {
-                "file": self.model.name,
-                "sha256": sha256_file(self.model),
-                "size_bytes": self.model.stat().st_size,
-                "on_device": "the firmware's own model; this file gave the input quantization",
-            },
-            "timing": {
-                key: self.settings[key]
-                for key in ("windows", "window_s", "warmup_runs", "calibration_runs")
-            },
-            "batch_sizes": [1],
-            "processes": 1,
-            "power": self.job.get("power"),
-            "seed": self.job["seed"],
-            "clock": "device_us",
-            "host_clock": None,
-            "started_ns": time.monotonic_ns(),
-            "wall_clock": wall_clock(),
-        }
+        return header_record(
+            {
+                "device": self.job["device"],
+                "workload": self.job["workload"],
+                "format": self.job["format"],
+                "facts": {"hostname": socket.gethostname(), "cpu_model": None},
+                "runtime": None,
+                "threads": None,
+                "threads_from": "firmware",
+                "model": {
+                    "file": self.model.name,
+                    "sha256": sha256_file(self.model),
+                    "size_bytes": self.model.stat().st_size,
+                    "on_device": "the firmware's own model; this file gave the input quantization",
+                },
+                "timing": {
+                    key: self.settings[key]
+                    for key in ("windows", "window_s", "warmup_runs", "calibration_runs")
+                },
+                "batch_sizes": [1],
+                "processes": 1,
+                "power": self.job.get("power"),
+                "seed": self.job["seed"],
+                "clock": "device_us",
+                "host_clock": None,
+                "started_ns": time.monotonic_ns(),
+            }
+        )
 
     def expected_model_ids(self) -> list[str]:
         models = self.settings["models"]
@@ -242,7 +248,7 @@ class SerialRun:
         finally:
             if power is not None:
                 power.close()
-        writer.write_lines([json.dumps(window_sample(w), separators=(",", ":")) for w in windows])
+        writer.write_lines([encode(window_sample(w)) for w in windows])
         writer.write(record)
 
     def retrying(self, link, action, what: str):
@@ -315,22 +321,19 @@ class SerialRun:
                 f"window {index + 1}/{settings['windows']}: {window.elapsed_us / 1e6:.2f} s, "
                 f"{window.count / (window.elapsed_us / 1e6):.2f} inferences/s"
             )
-        record = {
-            "type": "batch",
-            "batch": 1,
-            "status": "ok",
-            "reason": "",
-            "load_ns": load_ns,
-            "first_ns": None,
-            "warmup_runs": warmup * len(windows),
-            "runs": sum(w.count for w in windows),
-            "windows": len(windows),
-            "stopped_by": "windows",
-            "window_ns": sum(w.elapsed_us for w in windows) * 1000,
-            "calibration": {"inferences": calibration.count, "elapsed_us": calibration.elapsed_us},
-            "window_s": settings["window_s"],
-            "short_windows": sum(w.elapsed_us < settings["window_s"] * 1e6 for w in windows),
-        }
+        record = batch_record(
+            1,
+            load_ns=load_ns,
+            first_ns=None,
+            warmup_runs=warmup * len(windows),
+            runs=sum(w.count for w in windows),
+            windows=len(windows),
+            stopped_by="windows",
+            window_ns=sum(w.elapsed_us for w in windows) * 1000,
+            calibration={"inferences": calibration.count, "elapsed_us": calibration.elapsed_us},
+            window_s=settings["window_s"],
+            short_windows=sum(w.elapsed_us < settings["window_s"] * 1e6 for w in windows),
+        )
         return record, windows
 
     def accuracy(self, link, writer: RunLogWriter) -> None:
@@ -346,9 +349,7 @@ class SerialRun:
         with open(partial, "wb") as handle:
             np.savez_compressed(handle, outputs=np.asarray(outputs, dtype=np.float32))
         os.replace(partial, self.out / "accuracy.npz")
-        writer.write(
-            {"type": "accuracy", "file": "accuracy.npz", "samples": len(outputs), "status": "ok"}
-        )
+        writer.write(accuracy_record(len(outputs)))
 
     @staticmethod
     def classify(link, data: bytes) -> list[float]:
@@ -379,13 +380,12 @@ def window_sample(window) -> dict:
     """One window as a sample record: its span on the board's clock and its inference count
     (edgebench.rawlog divides the span by it)."""
     start_ns = window.start_us * 1000
-    return {
-        "type": "sample",
-        "batch": 1,
-        "process": 0,
-        "start_ns": start_ns,
-        "end_ns": start_ns + window.elapsed_us * 1000,
-        "inferences": window.count,
-        "t1_us": window.start_us,
-        "t2_us": window.end_us,
-    }
+    return window_record(
+        1,
+        0,
+        start_ns,
+        start_ns + window.elapsed_us * 1000,
+        window.count,
+        t1_us=window.start_us,
+        t2_us=window.end_us,
+    )
