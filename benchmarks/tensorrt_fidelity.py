@@ -10,8 +10,9 @@ sides in fresh processes, alternating which goes first:
 - agent: the agent's TensorRT runtime and timing protocol (edgebench.agent.protocol.measure)
   on the engine at --batch, seeded inputs, a window of --seconds: the median of its samples;
 - trtexec: `trtexec --loadEngine=E --exportTimes=F` for the same shapes and window
-  (edgebench.convert.trtexec.trtexec_fidelity_argv: --noDataTransfers unless --end-to-end), and
-  `trtexec_median_ms(parse_export_times(F))` of its compute time (its latency with --end-to-end).
+  (edgebench.testing.trtexec_fidelity.trtexec_fidelity_argv: --noDataTransfers unless
+  --end-to-end), and `trtexec_median_ms(parse_export_times(F))` of its compute time (its
+  latency with --end-to-end).
 Printed: each side's median over the rounds, and agent / trtexec as the median of the per-round
 ratios with their range. Needs an NVIDIA GPU with TensorRT (its Python module and trtexec) and
 cuda-python; elsewhere it prints why it cannot run and exits 0.
@@ -31,13 +32,13 @@ import numpy as np
 from edgebench.agent.protocol import Timing, measure
 from edgebench.agent.runtimes import RuntimeUnavailable
 from edgebench.convert.tensorrt import trtexec
-from edgebench.convert.trtexec import (
+from edgebench.devices.staging import stage_run
+from edgebench.fileio import read_json
+from edgebench.testing.trtexec_fidelity import (
     parse_export_times,
     trtexec_fidelity_argv,
     trtexec_median_ms,
 )
-from edgebench.devices.staging import stage_run
-from edgebench.fileio import read_json
 
 NS_PER_MS = 1_000_000
 

@@ -173,7 +173,7 @@ def test_the_board_times_windows_on_its_own_clock_and_scores_like_the_host(
 ):
     from edgebench.agent.runner import quantize
     from edgebench.agent.runtimes import load_runtime
-    from edgebench.devices.mcu_emulator import Emulator
+    from edgebench.testing.mcu_emulator import Emulator
 
     monkeypatch.chdir(tmp_path)
     inputs = np.random.default_rng(1).random((40, *INPUT_SHAPE), dtype=np.float32)
@@ -214,7 +214,7 @@ def test_the_board_times_windows_on_its_own_clock_and_scores_like_the_host(
 
 
 def test_a_reset_mid_window_is_retried_and_never_recorded(tmp_path, int8_model, monkeypatch):
-    from edgebench.devices.mcu_emulator import Emulator
+    from edgebench.testing.mcu_emulator import Emulator
 
     monkeypatch.chdir(tmp_path)
     model = int8_model.parent / "tflite-int8.tflite"
@@ -229,8 +229,8 @@ def test_a_silent_or_busy_board_fails_the_job_and_says_why(tmp_path, int8_model,
     import time
 
     from edgebench.devices.dispatch import DeviceFailed
-    from edgebench.devices.mcu_emulator import Emulator
     from edgebench.devices.tiny_protocol import DutLink
+    from edgebench.testing.mcu_emulator import Emulator
 
     monkeypatch.chdir(tmp_path)
     model = int8_model.parent / "tflite-int8.tflite"
@@ -250,7 +250,7 @@ def test_a_silent_or_busy_board_fails_the_job_and_says_why(tmp_path, int8_model,
 def test_a_workload_the_firmware_does_not_hold_is_an_unsupported_row(
     tmp_path, int8_model, monkeypatch
 ):
-    from edgebench.devices.mcu_emulator import Emulator
+    from edgebench.testing.mcu_emulator import Emulator
 
     monkeypatch.chdir(tmp_path)
     model = int8_model.parent / "tflite-int8.tflite"
@@ -266,7 +266,7 @@ def test_a_workload_the_firmware_does_not_hold_is_an_unsupported_row(
 
 
 def test_a_misread_lap_line_is_retried_and_never_recorded(tmp_path, int8_model, monkeypatch):
-    from edgebench.devices.mcu_emulator import Emulator
+    from edgebench.testing.mcu_emulator import Emulator
 
     monkeypatch.chdir(tmp_path)
     model = int8_model.parent / "tflite-int8.tflite"
@@ -280,7 +280,7 @@ def test_a_misread_lap_line_is_retried_and_never_recorded(tmp_path, int8_model, 
 
 
 def test_energy_mode_firmware_is_refused_at_once(tmp_path, int8_model, monkeypatch):
-    from edgebench.devices.mcu_emulator import Emulator
+    from edgebench.testing.mcu_emulator import Emulator
 
     monkeypatch.chdir(tmp_path)
     model = int8_model.parent / "tflite-int8.tflite"
@@ -293,7 +293,7 @@ def test_energy_mode_firmware_is_refused_at_once(tmp_path, int8_model, monkeypat
 
 def test_a_board_that_went_quiet_is_told_apart_from_a_wrong_baud(tmp_path, int8_model, monkeypatch):
     from edgebench.devices.dispatch import DeviceFailed
-    from edgebench.devices.mcu_emulator import Emulator
+    from edgebench.testing.mcu_emulator import Emulator
 
     monkeypatch.chdir(tmp_path)
     model = int8_model.parent / "tflite-int8.tflite"
@@ -357,9 +357,9 @@ def test_a_wrong_input_encoding_on_the_board_shows_as_an_accuracy_drop(
     encoding keeps the reference's top-1, the reference firmware's uint8 shift (wrong for this
     int8 tensor) loses it, and the table says so."""
     import pandas as pd
-    from edgebench.devices.mcu_emulator import Emulator
     from edgebench.metrics.accuracy import run_columns
     from edgebench.metrics.derived import add_derived
+    from edgebench.testing.mcu_emulator import Emulator
 
     monkeypatch.chdir(tmp_path)
     dataset, reference = digits_model / "dataset.npz", digits_model / "reference.npz"

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import serial
-from edgebench.devices.mcu_emulator import HANG_AFTER, Emulator
 from edgebench.devices.tiny_protocol import (
     CLOCK_DRIFT,
     LAP_SLACK_S,
@@ -25,6 +24,7 @@ from edgebench.devices.tiny_protocol import (
     Window,
     lap_bounds_us,
 )
+from edgebench.testing.mcu_emulator import HANG_AFTER, Emulator
 
 LARGEST_INPUT = (
     96,
@@ -323,7 +323,7 @@ def ready_line(process: subprocess.Popen, bound_s: float) -> str:
 
 def test_command_line_serves_a_board_until_interrupted(model_file, tmp_path, open_link):
     link_path = tmp_path / "edgebench-mcu"
-    command = [sys.executable, "-m", "edgebench.devices.mcu_emulator", "--model", str(model_file),
+    command = [sys.executable, "-m", "edgebench.testing.mcu_emulator", "--model", str(model_file),
                "--model-id", "vww01", "--link", str(link_path)]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -32,6 +32,7 @@ from edgebench.devices import engine_cache
 from edgebench.devices.staging import stage_run
 from edgebench.fileio import read_json, sha256_file, write_json
 from edgebench.formats import FORMATS
+from edgebench.testing import trtexec_fidelity as fidelity
 
 # trtexec 10.x --exportTimes: every iteration after the warm-up (sampleReporting exportJSONTrace)
 TIMES_CURRENT = """[
@@ -78,7 +79,7 @@ PROFILE_OLD = (
 
 
 def test_export_times_of_the_current_trtexec():
-    records = tx.parse_export_times(TIMES_CURRENT)
+    records = fidelity.parse_export_times(TIMES_CURRENT)
     assert len(records) == 3
     first = records[0]
     assert first["schema"] == "current"
@@ -86,22 +87,22 @@ def test_export_times_of_the_current_trtexec():
     assert first["h2d_ms"] == 0.00851 and first["d2h_ms"] == 0.00449
     assert first["end_to_end_ms"] == 0.57555 and first["start_ms"] == 1.21472
     assert first["enqueue_ms"] == pytest.approx(1.27466 - 1.21472)
-    assert tx.trtexec_median_ms(records) == 0.57006
-    assert tx.trtexec_median_ms(records, "compute_ms") == 0.55706
+    assert fidelity.trtexec_median_ms(records) == 0.57006
+    assert fidelity.trtexec_median_ms(records, "compute_ms") == 0.55706
     # bytes, a parsed list and a file read the same
-    assert tx.parse_export_times(TIMES_CURRENT.encode()) == records
-    assert tx.parse_export_times(json.loads(TIMES_CURRENT)) == records
+    assert fidelity.parse_export_times(TIMES_CURRENT.encode()) == records
+    assert fidelity.parse_export_times(json.loads(TIMES_CURRENT)) == records
 
 
 def test_export_times_of_older_trtexec_share_the_schema(tmp_path):
-    records = tx.parse_export_times(TIMES_OLD)
+    records = fidelity.parse_export_times(TIMES_OLD)
     assert [r["schema"] for r in records] == ["old", "old"]
     assert records[0]["latency_ms"] == 0.61 and records[0]["compute_ms"] == 0.54
     assert records[0]["h2d_ms"] == 0.05 and records[0]["d2h_ms"] == 0.02
     assert records[0]["enqueue_ms"] is None
-    assert set(records[0]) == set(tx.parse_export_times(TIMES_CURRENT)[0])
+    assert set(records[0]) == set(fidelity.parse_export_times(TIMES_CURRENT)[0])
     (tmp_path / "times.json").write_text(TIMES_OLD_BARE)
-    (bare,) = tx.parse_export_times(tmp_path / "times.json")
+    (bare,) = fidelity.parse_export_times(tmp_path / "times.json")
     assert bare["compute_ms"] == pytest.approx(0.5)
     assert bare["latency_ms"] == pytest.approx(0.1 + 0.5 + 0.2)  # inMs + compute + outMs
     assert bare["end_to_end_ms"] is None
@@ -124,11 +125,11 @@ def test_export_times_of_older_trtexec_share_the_schema(tmp_path):
 )
 def test_malformed_export_times_are_refused(text, problem):
     with pytest.raises(ValueError, match=problem):
-        tx.parse_export_times(text)
+        fidelity.parse_export_times(text)
 
 
 def test_export_profile_of_both_generations():
-    profile = tx.parse_export_profile(PROFILE)
+    profile = fidelity.parse_export_profile(PROFILE)
     assert profile["count"] == 1043
     assert [layer["name"] for layer in profile["layers"]] == ["conv1 + relu1", "fc + softmax"]
     assert profile["layers"][0] == {
@@ -138,7 +139,7 @@ def test_export_profile_of_both_generations():
         "median_ms": 0.1147,
         "percentage": 41.2,
     }
-    old = tx.parse_export_profile(PROFILE_OLD)
+    old = fidelity.parse_export_profile(PROFILE_OLD)
     assert old["count"] == 10 and old["layers"][0]["median_ms"] is None
     for bad, problem in [
         ("[]", "non-empty"),
@@ -147,9 +148,9 @@ def test_export_profile_of_both_generations():
         ('[{"count": 3}, 7]', "not an object"),
     ]:
         with pytest.raises(ValueError, match=problem):
-            tx.parse_export_profile(bad)
+            fidelity.parse_export_profile(bad)
     with pytest.raises(ValueError, match="no iteration carries"):
-        tx.trtexec_median_ms([{"latency_ms": None}])
+        fidelity.trtexec_median_ms([{"latency_ms": None}])
 
 
 def test_precision_path_on_tensorrt_10_uses_builder_flags():
@@ -250,10 +251,12 @@ def test_trtexec_build_argv_per_precision_path():
 
 
 def test_trtexec_fidelity_argv():
-    argv = tx.trtexec_fidelity_argv("m.engine", "times.json", shapes={"input:0": (4, 3, 8, 8)})
+    argv = fidelity.trtexec_fidelity_argv(
+        "m.engine", "times.json", shapes={"input:0": (4, 3, 8, 8)}
+    )
     assert argv[:3] == ["trtexec", "--loadEngine=m.engine", "--exportTimes=times.json"]
     assert "--shapes='input:0':4x3x8x8" in argv and "--noDataTransfers" in argv
-    full = tx.trtexec_fidelity_argv(
+    full = fidelity.trtexec_fidelity_argv(
         "m.engine", "t.json", end_to_end=True, dla_core=1, profile_file="p.json", iterations=50
     )
     assert "--noDataTransfers" not in full and "--useDLACore=1" in full

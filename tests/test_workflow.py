@@ -451,7 +451,7 @@ def test_emulated_mlperf_tiny_boards_run_beside_the_local_device(converted):
     suite's ResNet-8 (`ic01`), the other's the digits int8 model. Latency comes from the
     boards' own timestamps, the digits accuracy equals the local run's of the same file, and a
     workload a board's firmware does not hold is an unsupported row."""
-    from edgebench.devices.mcu_emulator import Emulator
+    from edgebench.testing.mcu_emulator import Emulator
 
     converted.snakemake("results/converted/tiny-ic/tflite-int8.json")
     models = converted.root / "results/converted"

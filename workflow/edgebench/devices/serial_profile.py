@@ -105,7 +105,7 @@ def serial_profile_problems(profile: dict, catalog: dict) -> list[str]:
         problems.append(
             f"port {profile['port']!r} does not exist: is the board plugged in? `ls "
             "/dev/serial/by-id/` lists the connected ones (to try the workflow without a board: "
-            "python -m edgebench.devices.mcu_emulator, README)"
+            "python -m edgebench.testing.mcu_emulator, README)"
         )
     problems += [
         f"models maps {model_id} to {workload!r}, which is no workload (config/models.yaml, "

@@ -1,5 +1,5 @@
-"""A board that speaks the MLPerf Tiny DUT protocol on a pseudo-terminal, for tests and for trying
-the serial path without hardware.
+"""A board that speaks the MLPerf Tiny DUT protocol on a pseudo-terminal: test equipment, for the
+tests and for trying the serial path without hardware (nothing in the workflow imports it).
 
 It behaves like the reference firmware (mlcommons/tiny benchmark/api/internally_implemented.cpp):
 an 80-character command buffer that keeps the first 80 characters, commands split on spaces,
@@ -20,7 +20,7 @@ commands). `timestamp_mode="energy"` boots as energy-mode firmware: its banner s
 windows print no m-lap-us lines. A host that sets the tty to
 another speed than `baud` receives what a UART at that speed would: garbage, and is misheard too.
 
-    python -m edgebench.devices.mcu_emulator --model m.tflite --model-id ic01 --link /tmp/mcu
+    python -m edgebench.testing.mcu_emulator --model m.tflite --model-id ic01 --link /tmp/mcu
 
 prints the port once the board has booted (a readiness line to wait on), and stops on Ctrl-C.
 """
