@@ -1,7 +1,8 @@
 """Extension points as a lab meets them: a plugin distribution outside edgebench
 (tests/plugins/edgebench-lab-plugin), installed with pip as a lab installs one, adds a transport
 that the real workflow drives through the DAG with no edit anywhere in edgebench; and every
-registered entry, built-in or plugin, honours its interface."""
+registered entry, built-in or plugin, honours its interface. (Runtime and power source
+plugins have their own tests: test_runtimes.py, test_power_registry.py.)"""
 
 from __future__ import annotations
 
@@ -43,14 +44,17 @@ def with_plugin(site: Path) -> dict:
 
 
 @pytest.mark.integration
-def test_a_plugins_transport_runs_through_the_dag_with_no_edit_in_edgebench(plugin_site, tmp_path):
+def test_a_plugins_transport_and_meter_run_through_the_dag_with_no_edit_in_edgebench(
+    plugin_site, tmp_path
+):
     project = Project(tmp_path / "project")
     run_folder = tmp_path / "lab-board"
     run_folder.mkdir()
     project.write_yaml(
         "devices/lab.yaml",
         {"name": "lab", "transport": "folder", "run_folder": str(run_folder),
-         "formats": ["tflite-fp32"], "power": {"source": "none"}},
+         "formats": ["tflite-fp32"], "power": {"source": "constant-watts", "watts": 2.5,
+                                                "idle_s": 0.5}},
     )  # fmt: skip
     selection = ["--config", "devices=lab", "workloads=layer-fc-128-32", "formats=tflite-fp32"]
     result = subprocess.run(
@@ -63,6 +67,7 @@ def test_a_plugins_transport_runs_through_the_dag_with_no_edit_in_edgebench(plug
         ["lab", "layer-fc-128-32", "tflite-fp32", "ok"]
     ]
     assert rows.latency_ms_median.iloc[0] > 0
+    assert rows.power_w.iloc[0] == pytest.approx(2.5) and rows.power_samples.iloc[0] >= 10
     log = next((project.root / "results/logs/run/lab").rglob("*.log")).read_text()
     assert f"folder transport: running in {run_folder}" in log
     # without the plugin, the same profile is refused at load, naming what is installed
@@ -71,7 +76,7 @@ def test_a_plugins_transport_runs_through_the_dag_with_no_edit_in_edgebench(plug
         cwd=project.root, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode != 0
-    assert "'folder'" in result.stderr and "local" in result.stderr
+    assert "'folder'" in result.stderr or "'constant-watts'" in result.stderr
 
 
 def test_a_plugin_that_takes_a_built_in_name_or_fails_to_import_is_refused_at_load(

@@ -1,1 +1,2 @@
-"""A lab's edgebench plugin: a transport that runs the agent in a folder of the lab's choosing."""
+"""A lab's edgebench plugin: a transport that runs the agent in a folder of the lab's
+choosing, and a meter that gives a constant power."""
