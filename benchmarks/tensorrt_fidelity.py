@@ -45,7 +45,7 @@ NS_PER_MS = 1_000_000
 
 def why_not_here() -> list[str]:
     """Why this machine cannot compare the two (nothing where it can)."""
-    from edgebench.agent.runtime_tensorrt import TensorRT
+    from edgebench.agent.runtimes.tensorrt import TensorRT
 
     reasons = [] if trtexec() else ["trtexec is not on PATH (nor in /usr/src/tensorrt/bin)"]
     try:
@@ -66,7 +66,7 @@ def engine_for(conversion: Path, batch: int, scratch: Path) -> Path:
     model = conversion.parent / record["model_file"]
     if (record.get("build") or {}).get("build_on") != "device":
         return model
-    from edgebench.agent.runtime_tensorrt import TensorRT
+    from edgebench.agent.runtimes.tensorrt import TensorRT
 
     companions = [conversion.parent / name for name in record["files"] if name != model.name]
     stage = scratch / "stage"
@@ -88,7 +88,7 @@ def agent_median(engine: Path, batch: int, seconds: float, end_to_end: bool) -> 
 
 def agent_side(engine: Path, batch: int, seconds: float, end_to_end: bool) -> None:
     from edgebench.agent.runner import random_inputs
-    from edgebench.agent.runtime_tensorrt import TensorRT
+    from edgebench.agent.runtimes.tensorrt import TensorRT
 
     runtime = TensorRT(end_to_end=end_to_end)
     runtime.prepare(str(engine), batch, 1)

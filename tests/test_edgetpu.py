@@ -15,8 +15,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from edgebench.agent import runtime_edgetpu
-from edgebench.agent.runtime_edgetpu import (
+from edgebench.agent.runtimes import RuntimeUnavailable, load_runtime
+from edgebench.agent.runtimes import edgetpu as runtime_edgetpu
+from edgebench.agent.runtimes.edgetpu import (
     EdgeTPU,
     check_device,
     delegate_library,
@@ -25,7 +26,6 @@ from edgebench.agent.runtime_edgetpu import (
     list_devices,
     runtime_version,
 )
-from edgebench.agent.runtimes import RuntimeUnavailable, load_runtime
 from edgebench.convert import edgetpu
 from edgebench.convert.job import convert_workload
 from edgebench.fileio import write_json
@@ -274,7 +274,7 @@ def test_other_device_strings_are_refused(device):
     with pytest.raises(ValueError, match="usb:N"):
         check_device(device)
     with pytest.raises(ValueError):  # before anything looks for the library
-        EdgeTPU(device=device)
+        EdgeTPU(edgetpu_device=device)
 
 
 def test_delegate_library_per_operating_system():

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from edgebench.agent import tensorrt_build as build
-from edgebench.agent.runtime_tensorrt import NO_CUDA_BINDING, NO_TENSORRT, TensorRT
 from edgebench.agent.runtimes import RuntimeUnavailable
+from edgebench.agent.runtimes.tensorrt import NO_CUDA_BINDING, NO_TENSORRT, TensorRT
 from edgebench.convert import tensorrt as trt_convert
 from edgebench.convert import trtexec as tx
 from edgebench.convert.job import convert_workload
@@ -408,7 +408,7 @@ def stand_in(monkeypatch, tmp_path):
 @pytest.mark.parametrize("end_to_end", [False, True])
 def test_runtime_plumbing_times_the_copies_only_end_to_end(stand_in, end_to_end):
     runtime = TensorRT(end_to_end=end_to_end, dla_core=1)
-    assert (runtime.name, runtime.version, runtime.runtime) == ("tensorrt", "10.3.0.30", "tensorrt")
+    assert (runtime.module, runtime.version, runtime.name) == ("tensorrt", "10.3.0.30", "tensorrt")
     runtime.prepare(str(stand_in.model), 4, threads=2)
     assert stand_in.trt.dla_core_at_deserialize == 1
     assert runtime.input_spec() == ((4, 5), np.dtype(np.float32), None)

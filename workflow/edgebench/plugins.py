@@ -27,6 +27,7 @@ GROUPS = {
 SCHEMA_FILLERS: dict[str, list[str | Callable[[dict], None]]] = {
     "device.schema.yaml": [
         "edgebench.devices.transport:fill_device_schema",
+        "edgebench.agent.runtimes:fill_device_schema",
         "edgebench.power:fill_device_schema",
     ],
 }

@@ -225,7 +225,7 @@ def run_job(job: dict, workdir: Path, job_file: Path | None = None) -> str:
         log.end("unsupported", str(error))
         return "unsupported"
     record["runtime"] = {
-        "name": runtime.name,
+        "name": runtime.module,
         "version": runtime.version,
         "requested": job.get("runtime_module"),  # the profile's `runtimes` entry, if any
     }

@@ -23,7 +23,7 @@ from edgebench import paths
 from edgebench.agent.boardlock import BOARD_BUSY_EXIT, LIFELINE_EXIT, LOCK_REFUSED_EXIT
 from edgebench.agent.powerlog import METER_LOG, POWER_LOG
 from edgebench.agent.protocol import Timing
-from edgebench.agent.runtimes import RUNTIME_MODULES, RUNTIME_OPTIONS
+from edgebench.agent.runtimes import REGISTRY as RUNTIMES
 from edgebench.devices import engine_cache
 from edgebench.devices.ssh import SshError
 from edgebench.devices.staging import stage_run
@@ -120,10 +120,11 @@ def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> di
 
 
 def runtime_options(profile: dict, format_name: str) -> dict:
-    """The profile's settings of this format's runtime (the keys its agent runtime takes,
-    `RUNTIME_OPTIONS`), and the format's precision."""
+    """The profile's settings of this format's runtime (the keys its agent runtime declares,
+    `Runtime.options`), and the format's precision."""
     fmt = FORMATS[format_name]
-    keys = RUNTIME_OPTIONS.get(fmt.runtime, {})
+    runtime = RUNTIMES.entries().get(fmt.runtime)
+    keys = runtime.options if runtime is not None else {}
     return {"precision": fmt.precision, **{k: profile[k] for k in keys if k in profile}}
 
 
@@ -240,7 +241,8 @@ def probe_runtime(transport: Transport, job: dict) -> str | None:
     """Why the device cannot run this format (None when it can): none of the modules of its
     runtime family (or the one the profile names) imports in the device's Python."""
     family = job["runtime_family"]
-    modules = RUNTIME_MODULES.get(family, [])
+    runtime = RUNTIMES.entries().get(family)
+    modules = list(runtime.modules) if runtime is not None else []
     if job.get("runtime_module"):
         modules = [job["runtime_module"]]
     if not modules:

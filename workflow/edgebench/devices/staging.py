@@ -2,6 +2,9 @@
 
 stage/
   edgebench_agent/   the agent package (standard library + numpy + one runtime)
+    plugins/         the module file of every installed plugin runtime (entry-point group
+                     edgebench.runtimes) and origins.json (module -> distribution): the board has
+                     no installed distribution, so its agent finds them here
   model.<suffix>     the converted model, and its companion files under the same stem
                      (OpenVINO's model.xml finds its weights as model.bin)
   inputs.npy         accuracy inputs, when the workload has a dataset
@@ -15,6 +18,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+
+from edgebench.agent import runtimes
 
 AGENT_SOURCE = Path(__file__).resolve().parents[1] / "agent"
 AGENT_PACKAGE = "edgebench_agent"
@@ -36,6 +41,7 @@ def stage_run(
         shutil.copytree(
             AGENT_SOURCE, stage / AGENT_PACKAGE, ignore=shutil.ignore_patterns("__pycache__")
         )
+        stage_plugins(stage / AGENT_PACKAGE)
     else:
         stage.mkdir(parents=True)
     staged_model = stage / f"model{model.suffix}"
@@ -49,3 +55,21 @@ def stage_run(
     job_file = stage / "job.json"
     job_file.write_text(json.dumps(job, indent=2))
     return job_file
+
+
+def stage_plugins(agent: Path) -> None:
+    """Copy the module of every installed plugin runtime into the staged agent's plugins
+    folder, with which distribution each came from (for the board's messages); nothing when
+    none is installed, so the agent's version (its files' digest) is the built-in one."""
+    modules = runtimes.plugin_modules()
+    if not modules:
+        return
+    folder = agent / runtimes.PLUGINS
+    folder.mkdir()
+    (folder / "__init__.py").write_text(
+        '"""Plugin modules the host staged (edgebench.devices.staging)."""\n'
+    )
+    for name, (source, _) in modules.items():
+        shutil.copy2(source, folder / f"{name}.py")
+    origins = {name: origin for name, (_, origin) in modules.items()}
+    (folder / runtimes.ORIGINS).write_text(json.dumps(origins, indent=2, sort_keys=True))

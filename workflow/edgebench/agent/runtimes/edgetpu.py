@@ -20,7 +20,8 @@ import platform
 import re
 import subprocess
 
-from .runtimes import LiteRT, RuntimeUnavailable, _import_first, _version
+from . import RuntimeUnavailable, import_first, version_of
+from .tflite import LiteRT
 
 LIBRARIES = {"Linux": "libedgetpu.so.1", "Darwin": "libedgetpu.1.dylib", "Windows": "edgetpu.dll"}
 DEVICE = re.compile(r"^(usb|pci)(:[0-9]+)?$")
@@ -136,23 +137,42 @@ def installed_clock() -> str | None:
 class EdgeTPU(LiteRT):
     """An Edge TPU-compiled model on a Coral Edge TPU (USB Accelerator, M.2/PCIe, Dev Board)."""
 
-    runtime = "edgetpu"
-    CANDIDATES = [
-        ("pycoral.utils.edgetpu", "make_interpreter"),
-        ("tflite_runtime.interpreter", "Interpreter"),
-        ("ai_edge_litert.interpreter", "Interpreter"),
-    ]
+    name = "edgetpu"
+    modules = {
+        "pycoral": "pycoral.utils.edgetpu:make_interpreter",
+        "tflite_runtime": "tflite_runtime.interpreter:Interpreter",
+        "ai_edge_litert": "ai_edge_litert.interpreter:Interpreter",
+    }
+    suffixes = (".tflite",)
+    options = {
+        "edgetpu_device": {
+            "description": (
+                "Edge TPU of edgetpu-* formats: usb, usb:N, pci, pci:N (unset: the first found)."
+            ),
+            "type": "string",
+            "pattern": DEVICE.pattern,
+        }
+    }
+    summary = (
+        "the TFLite interpreter with `load_delegate('libedgetpu.so.1', {'device': ...})` "
+        "(`libedgetpu.1.dylib` on macOS, `edgetpu.dll` on Windows); the first inference (which "
+        "loads the model into the TPU) is kept apart as always"
+    )
+    records = (
+        "delegate library, device, TPUs found, libedgetpu version, clock library (`std` or "
+        "`max`, from dpkg)"
+    )
 
-    def __init__(self, wanted: str | None = None, device: str | None = None):
-        self.device = check_device(device)
+    def __init__(self, wanted: str | None = None, edgetpu_device: str | None = None):
+        self.device = check_device(edgetpu_device)
         self.library = delegate_library(platform.system())
         lib = load_library(self.library)
-        module_name, self._make = _import_first(self.CANDIDATES, wanted)
-        self.name = module_name.split(".")[0]
-        self.version = _version(self.name)
-        self._pycoral = self.name == "pycoral"
+        self.module, self._make = import_first(type(self), wanted)
+        self.version = version_of(self.module)
+        self._pycoral = self.module == "pycoral"
         # pycoral builds on tflite_runtime: its load_delegate is the one to use
-        delegate_module = "tflite_runtime.interpreter" if self._pycoral else module_name
+        imported = self.modules[self.module].partition(":")[0]
+        delegate_module = "tflite_runtime.interpreter" if self._pycoral else imported
         self._load_delegate = importlib.import_module(delegate_module).load_delegate
         self._libedgetpu_version = runtime_version(lib)
         self.devices = list_devices(lib)

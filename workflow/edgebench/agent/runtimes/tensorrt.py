@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .runtimes import Runtime, RuntimeUnavailable
-from .tensorrt_build import CONVERTED_MODEL, engine_from_onnx, gpu_facts, precision_plan
+from ..tensorrt_build import CONVERTED_MODEL, engine_from_onnx, gpu_facts, precision_plan
+from . import Runtime, RuntimeUnavailable
 
 # the CUDA binding, newest layout first (cuda-python >= 12.6 moved cudart here; the old module
 # still imports there with a deprecation warning)
@@ -73,19 +73,54 @@ class CudaError(RuntimeError):
 
 
 class TensorRT(Runtime):
-    runtime = "tensorrt"
+    """A TensorRT engine (or its ONNX build input, built on the board) on the GPU or a DLA."""
+
     name = "tensorrt"
+    modules = {"tensorrt": "tensorrt"}
+    imports = ("cuda",)  # NVIDIA's cuda-python: device buffers and the stream
+    suffixes = (".engine", ".onnx")
+    options = {
+        "dla_core": {
+            "description": (
+                "TensorRT DLA core for tensorrt-* formats (Jetson AGX, NX); unset means the GPU."
+            ),
+            "type": "integer",
+            "minimum": 0,
+        },
+        "end_to_end": {
+            "description": "TensorRT timing includes the host-device copies (default false).",
+            "type": "boolean",
+            "default": False,
+        },
+        "tensorrt_workspace_mb": {
+            "description": (
+                "Workspace limit (MiB) for TensorRT engines built on this device; unset means "
+                "TensorRT's default. Part of the engine cache key."
+            ),
+            "type": "integer",
+            "minimum": 1,
+        },
+    }
+    summary = (
+        "TensorRT 10 Python API: the engine deserialized, `num_io_tensors` / `get_tensor_name` / "
+        "`set_input_shape` / `set_tensor_address`, `execute_async_v3` on a stream; device "
+        "buffers from NVIDIA's `cuda-python` (`cuda.bindings.runtime`, else `cuda.cudart`: the "
+        "one documented minimal binding); the timed call includes the stream synchronisation; "
+        "host-device copies outside it unless `end_to_end: true`"
+    )
+    records = "DLA core, end-to-end, the engine's tensors, TensorRT major version"
 
     def __init__(
         self,
         wanted: str | None = None,
         dla_core: int | None = None,
         end_to_end: bool = False,
-        workspace_mb: int | None = None,
+        tensorrt_workspace_mb: int | None = None,
         precision: str | None = None,
     ):
-        if wanted is not None and wanted != "tensorrt":
+        if wanted is not None and wanted not in self.modules:
             raise RuntimeUnavailable(f"the agent cannot drive {wanted!r} for this format")
+        self.module = "tensorrt"
         self._trt = import_tensorrt()
         self.cuda_binding, self._cudart = import_cudart()
         self.version = self._trt.__version__
@@ -95,7 +130,7 @@ class TensorRT(Runtime):
             raise ValueError(f"dla_core must be a DLA core number, not {dla_core!r}")
         self.dla_core = None if dla_core is None else int(dla_core)
         self.end_to_end = bool(end_to_end)
-        self.workspace_mb = None if workspace_mb is None else int(workspace_mb)
+        self.workspace_mb = None if tensorrt_workspace_mb is None else int(tensorrt_workspace_mb)
         self._from_onnx: tuple[Path, bytes] | None = None  # (model, engine) built this process
         self._engine_details: dict = {}
         self._tensors: list[dict] = []
