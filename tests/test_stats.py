@@ -101,3 +101,20 @@ def test_the_confidence_halfwidth_is_relative_to_the_median():
     assert stats["ci_halfwidth"] == pytest.approx(
         (stats["ci_high"] - stats["ci_low"]) / 2 / stats["median"]
     )
+
+
+def test_one_outlier_definition_for_the_tables_and_the_report():
+    """Tukey's outer fences (Q1 - 3 IQR, Q3 + 3 IQR): the table's outlier share and the report's
+    box whiskers are one rule (edgebench.metrics.stats.outlier_fences)."""
+    from edgebench.metrics.stats import OUTLIER_IQRS, outlier_fences
+    from edgebench.report.data import box_statistics
+
+    ms = np.concatenate([np.linspace(1.0, 2.0, 97), [0.5, 3.0, 6.0]])  # IQR about 0.52
+    low, high = outlier_fences(ms)
+    q1, q3 = np.percentile(ms, [25, 75])
+    assert OUTLIER_IQRS == 3.0 and (low, high) == (q1 - 3 * (q3 - q1), q3 + 3 * (q3 - q1))
+    # 3.0 lies beyond the inner fence (1.5 IQR) but inside the outer one; 6.0 is an outlier
+    assert (ms < low).sum() == 0 and (ms > high).sum() == 1
+    box = box_statistics(ms * MS)
+    assert box["outliers"] == 1 and box["upperfence"] == 3.0 and box["lowerfence"] == 0.5
+    assert summarize(ms * MS)["outlier_share"] == pytest.approx(box["outliers"] / len(ms))

@@ -52,7 +52,13 @@ CATALOGUE: list[Column] = [
     _c("latency_ci_level", "float", "", "CI level", "confidence level of the interval (0.95)"),
     _c("latency_ci_halfwidth", "float", "", "CI half-width", "half the median's CI / median"),
     _c("latency_robust_cv", "float", "", "Robust CV", "MAD x 1.4826 / median"),
-    _c("latency_outlier_share", "float", "", "Outliers", "share of samples beyond Q3 + 3 IQR"),
+    _c(
+        "latency_outlier_share",
+        "float",
+        "",
+        "Outliers",
+        "share of samples outside Q1 − 3 IQR .. Q3 + 3 IQR (outliers)",
+    ),
     _c("latency_process_spread", "float", "", "Process spread", "max/min of per-process medians"),
     _c(
         "latency_window_spread",

@@ -2,8 +2,16 @@
 
 Stability: the CV (std / mean) is kept, but a run is `unstable` when its robust coefficient of
 variation, MAD x 1.4826 / median, exceeds 10%: a block with a few scheduler outliers keeps a
-small robust CV (its `outlier_share`, beyond Q3 + 3 IQR, says why its CV is large), while a
-drifting run spreads its bulk and is flagged.
+small robust CV (its `outlier_share` says why its CV is large), while a drifting run spreads
+its bulk and is flagged.
+
+Outliers: one definition for the tables and the report, `outlier_fences`. A sample is an
+outlier when it lies outside Tukey's outer fences, Q1 - 3 IQR and Q3 + 3 IQR ("far out" in
+Tukey's Exploratory Data Analysis). Latency samples are skewed to the slow side: the inner
+fences (1.5 IQR) would mark the ordinary tail of a steady run, thousands of samples of a
+microsecond block, where the outer ones isolate the stalls (another process, an interrupt).
+The table's `outlier_share` is the fraction of samples outside them; the report's box plots
+draw their whiskers to the last sample inside them.
 
 The confidence interval of the median is distribution-free: for sorted samples x(1) <= ... <= x(n),
 the interval [x(j), x(n+1-j)] misses the true median only when fewer than j samples lie below it
@@ -22,7 +30,7 @@ from scipy.stats import binom
 
 UNSTABLE_CV = 0.10  # pyperf's threshold: spread above 10% of the centre
 MAD_TO_SD = 1.4826  # MAD x this estimates the standard deviation of a normal distribution
-OUTLIER_IQRS = 3.0  # an outlier lies beyond Q3 + 3 IQR
+OUTLIER_IQRS = 3.0  # an outlier lies beyond Q1 - 3 IQR or Q3 + 3 IQR (Tukey's outer fences)
 MAX_PROCESS_SPREAD = 1.05  # default: per-process medians further apart than 5% are unstable
 CI_LEVEL = 0.95
 NS_PER_MS = 1_000_000
@@ -43,6 +51,20 @@ def median_confidence_interval(
     below = max(below, 0)  # n too small: fall back to the full range
     coverage = 1 - 2 * binom.cdf(below, n, 0.5)
     return float(ordered[below]), float(ordered[n - 1 - below]), float(coverage)
+
+
+def outlier_fences(values: np.ndarray) -> tuple[float, float]:
+    """(low, high): Tukey's outer fences, Q1 - 3 IQR and Q3 + 3 IQR; a sample outside them is
+    an outlier (see the module docstring)."""
+    q1, q3 = np.percentile(values, [25, 75])
+    return float(q1 - OUTLIER_IQRS * (q3 - q1)), float(q3 + OUTLIER_IQRS * (q3 - q1))
+
+
+def outliers(values: np.ndarray) -> np.ndarray:
+    """Which of `values` are outliers (a boolean mask)."""
+    values = np.asarray(values, dtype=np.float64)
+    low, high = outlier_fences(values)
+    return (values < low) | (values > high)
 
 
 def process_spread(per_process: list[np.ndarray]) -> float:
@@ -72,7 +94,7 @@ def summarize(latencies_ns: Sequence[int] | np.ndarray) -> dict:
     ci_low, ci_high, ci_level = median_confidence_interval(ms)
     median = float(np.median(ms))
     robust_cv = float(np.median(np.abs(ms - median))) * MAD_TO_SD / median if median else np.nan
-    outliers = float(np.mean(ms > p75 + OUTLIER_IQRS * (p75 - p25)))
+    outlier_share = float(np.mean(outliers(ms)))
     unstable = bool(robust_cv > UNSTABLE_CV)
     return {
         "n": n,
@@ -92,7 +114,7 @@ def summarize(latencies_ns: Sequence[int] | np.ndarray) -> dict:
         "ci_level": ci_level,
         "ci_halfwidth": (ci_high - ci_low) / 2 / median if median else np.nan,
         "robust_cv": robust_cv,
-        "outlier_share": outliers,
+        "outlier_share": outlier_share,
         # decided on the robust spread: a few scheduler outliers inflate the CV (kept above,
         # with the outlier share that explains it) but do not make a run unstable
         "unstable": unstable,

@@ -130,12 +130,12 @@ def raw_samples(path: Path | str) -> pd.DataFrame:
 
 
 def box_statistics(durations_ns: np.ndarray) -> dict:
-    """Exact box-plot figures (ms) of every raw sample: quartiles, Tukey whiskers, mean, CV."""
+    """Exact box-plot figures (ms) of every raw sample: quartiles, whiskers to the last sample
+    inside the outlier fences (edgebench.metrics.stats.outlier_fences, as the tables), mean, CV."""
     ms = np.asarray(durations_ns, dtype=np.float64) / NS_PER_MS
     summary = stats.summarize(durations_ns)
     q1, q3 = np.percentile(ms, [25, 75])
-    iqr = q3 - q1
-    inside = ms[(ms >= q1 - 1.5 * iqr) & (ms <= q3 + 1.5 * iqr)]
+    inside = ms[~stats.outliers(ms)]
     return {
         "n": summary["n"],
         "q1": float(q1),

@@ -99,11 +99,13 @@ def section(report, charts: Charts) -> Section:
     boxes = report.box_frame()
     parts = [
         lead(
-            "Box plots from every raw timed sample (box: quartiles, whiskers: 1.5 IQR, dashed: "
-            "mean) at each run's smallest batch, with each process's median (diamonds) and the "
-            "median's 95% interval (bar); a box is red when that batch is unstable: its robust "
-            "CV is above 10% (pyperf's threshold) or its processes' medians lie further apart "
-            "than max_process_spread. Every run unstable at any batch size is listed below."
+            "Box plots from every raw timed sample (box: quartiles; whiskers: the last samples "
+            "inside Q1 − 3 IQR and Q3 + 3 IQR, beyond which a sample is an outlier, as in the "
+            "tables' outlier share; dashed: mean) at each run's smallest batch, with each "
+            "process's median (diamonds) and the median's 95% interval (bar); a box is red "
+            "when that batch is unstable: its robust CV is above 10% (pyperf's threshold) or "
+            "its processes' medians lie further apart than max_process_spread. Every run "
+            "unstable at any batch size is listed below."
         )
     ]
     if boxes.empty:
