@@ -10,7 +10,6 @@ Needs Debian's openssh-server (/usr/sbin/sshd).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 from edgebench.convert.job import convert_workload
 from edgebench.devices.ssh import SshTransport
 from edgebench.devices.staging import stage_run
+from edgebench.rawlog import read_run
 from edgebench.settings import load_catalog
 from edgebench.testing.boards import Board, Keys
 from edgebench.testing.project import REPO
@@ -40,12 +40,12 @@ def one_run(transport: SshTransport, stage_root: Path, model: Path) -> tuple[flo
     stage_run(stage, model, JOB, None)
     with tempfile.TemporaryFile("w+") as log:
         code = transport.run(stage, log)
-    records = [json.loads(x) for x in (stage / "out" / "run.jsonl").read_text().splitlines()]
+    run = read_run(stage / "out" / "run.jsonl")
     transport.cleanup(stage)
     wall = time.perf_counter() - started
-    if code != 0 or records[-1]["status"] != "complete":
-        raise SystemExit(f"the run failed: {records[-1]}")
-    return wall, (records[-1]["finished_ns"] - records[0]["process_started_ns"]) / 1e9
+    if code != 0 or run.end["status"] != "complete":
+        raise SystemExit(f"the run failed: {run.end}")
+    return wall, (run.end["finished_ns"] - run.header["process_started_ns"]) / 1e9
 
 
 def main() -> None:
