@@ -176,6 +176,13 @@ def test_the_agent_fills_in_declared_defaults_and_the_formats_precision():
     assert keywords(REGISTRY.get("tflite"), {"precision": "fp32", "dla_core": 0}) == {}
 
 
+def test_the_headers_runtime_versions_cover_every_runtimes_modules():
+    from edgebench.agent.facts import runtime_distributions
+
+    declared = {m.replace("_", "-") for e in REGISTRY.entries().values() for m in e.modules}
+    assert set(runtime_distributions()) == declared  # openvino's too, which a list had missed
+
+
 def test_the_readme_runtime_table_is_the_registrys():
     text = README.read_text()
     generated = text.split("<!-- runtimes:start -->\n")[1].split("\n<!-- runtimes:end -->")[0]
@@ -290,7 +297,9 @@ def test_a_plugin_that_does_not_import_on_the_board_is_unsupported_naming_it(plu
     stage_run(stage, tmp_path / "matrix.npy", plugin_job(), None)
     module = stage / AGENT_PACKAGE / "plugins" / "edgebench_numpy_dot.py"
     module.write_text("import vendor_sdk_absent_here\n" + module.read_text())
-    end = run_staged(stage)[-1]
+    log = run_staged(stage)
+    end = log[-1]
+    assert "numpy" not in log[0]["facts"]["runtimes"]  # the built-ins' facts, still recorded
     assert end["status"] == "unsupported"
     assert "edgebench-numpy-dot 0.1" in end["reason"] and "vendor_sdk_absent_here" in end["reason"]
 

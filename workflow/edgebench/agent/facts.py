@@ -43,7 +43,18 @@ def device_facts() -> dict:
     }
 
 
-RUNTIME_DISTRIBUTIONS = ("ai-edge-litert", "tflite-runtime", "onnxruntime", "tensorrt", "pycoral")
+def runtime_distributions() -> list[str]:
+    """The distribution of every module an agent runtime can run with (its name, - for _), as
+    the runtimes declare them (agent.runtimes), in their order of preference."""
+    from .registry import PluginError
+    from .runtimes import REGISTRY
+
+    try:
+        entries = list(REGISTRY.entries().values())
+    except PluginError:  # a staged plugin that does not import here: the run says so
+        entries = REGISTRY.built_ins()
+    names = [module for entry in entries for module in entry.modules]
+    return list(dict.fromkeys(name.replace("_", "-") for name in names))
 
 
 def runtime_versions() -> dict[str, str]:
@@ -51,7 +62,7 @@ def runtime_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
-    for name in RUNTIME_DISTRIBUTIONS:
+    for name in runtime_distributions():
         try:
             found[name] = version(name)
         except PackageNotFoundError:

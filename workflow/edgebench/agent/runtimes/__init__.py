@@ -119,6 +119,10 @@ class RuntimeRegistry(Registry):
     def _plugins(self):
         return staged_entries(self.kind, self.base) if ON_BOARD else super()._plugins()
 
+    def built_ins(self) -> list[type[Runtime]]:
+        """The runtimes that ship with edgebench, whatever the plugins do."""
+        return [entry for entry, _ in self._built_in()]
+
 
 REGISTRY = RuntimeRegistry("runtime", __name__, Runtime, GROUP)
 
