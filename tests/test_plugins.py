@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from conftest import Project
 from edgebench.agent.registry import contract_problems
+from edgebench.convert.interface import CONVERTERS, FileConverter, ModelConverter, converter_of
 from edgebench.devices.transport import TRANSPORTS, Transport
 from edgebench.formats import FORMATS
 
@@ -111,3 +112,19 @@ def test_the_readme_shows_the_transport_plugin_the_tests_run():
     block = readme.split("<!-- example: transport plugin module -->\n```python\n", 1)[1]
     module = PLUGIN / "edgebench_lab_plugin" / "transport.py"
     assert block.split("\n```\n", 1)[0] + "\n" == module.read_text()
+
+
+@pytest.mark.parametrize("name", CONVERTERS.names())
+def test_every_converter_honours_the_interface_and_makes_formats_the_rest_can_use(name):
+    from edgebench.agent.runtimes import REGISTRY as RUNTIMES
+
+    entry = CONVERTERS.get(name)
+    kind = FileConverter if issubclass(entry, FileConverter) else ModelConverter
+    assert contract_problems(entry, kind) == []
+    repo = Path(__file__).parents[1]
+    for fmt in entry.formats:
+        assert fmt.runtime in RUNTIMES.names(), f"{fmt.name}: no runtime {fmt.runtime}"
+        assert (repo / "containers" / fmt.image / "Dockerfile").is_file(), fmt.image
+        assert (fmt.source is None) == (kind is ModelConverter)
+        assert fmt.source is None or fmt.source in FORMATS
+        assert FORMATS[fmt.name] == fmt and converter_of(fmt) is entry

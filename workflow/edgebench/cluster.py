@@ -41,6 +41,16 @@ def job_mem_mb(peak_mb: float, per_mb: float = 0, scaled_by: str | None = None) 
     return 100 * math.ceil(needed / 100)
 
 
+def conversion_mem_mb(format_name: str, model: str) -> int:
+    """mem_mb for converting `model` (a .keras file) to a format, from what its converter
+    declares it peaked at."""
+    from edgebench.convert.interface import converter_of
+    from edgebench.formats import FORMATS
+
+    converter = converter_of(FORMATS[format_name])
+    return job_mem_mb(converter.mem_mb_base, converter.mem_mb_per_model_mb, model)
+
+
 @dataclass(frozen=True)
 class MemoryKill:
     job_id: str

@@ -30,6 +30,7 @@ SCHEMA_FILLERS: dict[str, list[str | Callable[[dict], None]]] = {
         "edgebench.agent.runtimes:fill_device_schema",
         "edgebench.power:fill_device_schema",
     ],
+    "suite.schema.yaml": ["edgebench.convert.interface:fill_suite_schema"],
 }
 
 

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from edgebench.convert.interface import FileConverter
 from edgebench.fileio import write_bytes
 from edgebench.formats import Format
 
@@ -188,3 +189,13 @@ def convert_file(source: Path, out: Path, fmt: Format, calibration) -> dict:
         "edgetpu": facts,
         "tool_versions": {COMPILER: version[1] if version else facts["compiler_version"]},
     }
+
+
+class EdgetpuConverter(FileConverter):
+    """The Edge TPU compiler, from the int8 TFLite file."""
+
+    name = "edgetpu"
+    rank = 40
+    formats = (Format("edgetpu-int8", "edgetpu", "int8", ".tflite", "edgetpu", "tflite-int8"),)
+    missing_tool = staticmethod(missing_tool)
+    convert_file = staticmethod(convert_file)

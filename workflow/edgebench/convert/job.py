@@ -106,12 +106,6 @@ def convert_workload(
 
 
 def _convert(workload_dir, fmt, record_path, meta, samples, seed, dataset) -> dict:
-    if fmt.converter is None:
-        return {
-            "status": "unsupported",
-            "reason": f"{fmt.name} needs the {fmt.image} toolchain image, which this "
-            "edgebench version cannot build yet",
-        }
     if fmt.source is not None:
         return _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset)
     import keras
@@ -182,7 +176,7 @@ def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) 
         "tool_versions": versions,
         **facts,
     }
-    if not getattr(converter, "CALIBRATES", False):  # quantized, if at all, by its source
+    if not getattr(converter, "calibrates", False):  # quantized, if at all, by its source
         result["calibration"] = source.get("calibration")
     if len(files) > 1:
         result["files"] = {path.name: sha256_file(path) for path in files}

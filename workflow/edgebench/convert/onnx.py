@@ -17,6 +17,7 @@ from collections import Counter
 
 import numpy as np
 
+from edgebench.convert.interface import ModelConverter
 from edgebench.formats import Format
 
 OPSET = 17
@@ -131,3 +132,14 @@ def op_counts(path) -> dict[str, int]:
     import onnx
 
     return dict(Counter(node.op_type for node in onnx.load(str(path)).graph.node))
+
+
+class OnnxConverter(ModelConverter):
+    """tf2onnx, from the Keras model."""
+
+    name = "onnx"
+    rank = 20
+    formats = (Format("onnx-fp32", "onnx", "fp32", ".onnx", "tensorflow"),)
+    mem_mb_per_model_mb = 72  # tf2onnx holds several copies of the graph (ResNet50: 7.9 GB)
+    convert = staticmethod(convert)
+    op_counts = staticmethod(op_counts)

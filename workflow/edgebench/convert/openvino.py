@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgebench.convert.interface import FileConverter
 from edgebench.formats import Format
 
 BOOKKEEPING_OPS = ("Parameter", "Result", "Constant")
@@ -69,3 +70,17 @@ def convert_file(source: Path, out: Path, fmt: Format, calibration) -> dict:
 def op_counts(model) -> dict[str, int]:
     types = (op.get_type_name() for op in model.get_ordered_ops())
     return dict(Counter(t for t in types if t not in BOOKKEEPING_OPS))
+
+
+class OpenvinoConverter(FileConverter):
+    """The OpenVINO model converter (and NNCF for int8), from the ONNX file."""
+
+    name = "openvino"
+    rank = 50
+    formats = tuple(
+        Format(f"openvino-{precision}", "openvino", precision, ".xml", "openvino", "onnx-fp32")
+        for precision in ("fp32", "int8")
+    )
+    calibrates = CALIBRATES
+    missing_tool = staticmethod(missing_tool)
+    convert_file = staticmethod(convert_file)

@@ -27,6 +27,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from edgebench.convert.interface import FileConverter
 from edgebench.convert.tensorrt_onnx import (
     QUANTIZATION,
     graph_inputs,
@@ -156,3 +157,17 @@ def build_on_host(tool: str, source: Path, out: Path, fmt: Format, calibration) 
         "tool_versions": {"tensorrt": version_from(output) or version},
         **extra,
     }
+
+
+class TensorrtConverter(FileConverter):
+    """TensorRT engines (or their build input, built on the board), from the ONNX file."""
+
+    name = "tensorrt"
+    rank = 30
+    formats = tuple(
+        Format(f"tensorrt-{precision}", "tensorrt", precision, ".engine", "tensorrt", "onnx-fp32")
+        for precision in ("fp32", "fp16", "int8")
+    )
+    calibrates = CALIBRATES
+    missing_tool = staticmethod(missing_tool)
+    convert_file = staticmethod(convert_file)

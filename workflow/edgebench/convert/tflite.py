@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgebench.convert.interface import ModelConverter
 from edgebench.formats import Format
 
 
@@ -42,3 +43,16 @@ def op_counts(path) -> dict[str, int]:
     for op in Interpreter(model_path=str(path))._get_ops_details():
         counts[op["op_name"]] = counts.get(op["op_name"], 0) + 1
     return counts
+
+
+class TfliteConverter(ModelConverter):
+    """The TFLite converter, from the Keras model (float32, float16, dynamic range, int8)."""
+
+    name = "tflite"
+    rank = 10
+    formats = tuple(
+        Format(f"tflite-{precision}", "tflite", precision, ".tflite", "tensorflow")
+        for precision in ("fp32", "fp16", "dynamic", "int8")
+    )
+    convert = staticmethod(convert)
+    op_counts = staticmethod(op_counts)
