@@ -39,7 +39,7 @@ import tempfile
 from pathlib import Path
 
 from edgebench.devices.dispatch import job_settings, run_on_device
-from edgebench.fileio import read_json
+from edgebench.fileio import read_conversion_record, read_workload_meta
 from edgebench.metrics import stats
 from edgebench.rawlog import read_run
 from edgebench.settings.plan import load_device, load_suite
@@ -153,7 +153,7 @@ def agent_median_ms(model: Path, warmup: int, runs: int, processes: int = 1) -> 
         "processes": processes,
     }
     suite = {"batch_sizes": [1], "seed": 0}
-    meta = read_json(results / "workloads" / workload / "meta.json")
+    meta = read_workload_meta(results / "workloads" / workload / "meta.json")
     profile, job = local_job(meta, fmt, suite, timing)
     return run_agent(results, workload, fmt, profile, job)["median_ms"]
 
@@ -172,8 +172,8 @@ def main() -> None:
         conversion = args.results / "converted" / workload / f"{fmt}.json"
         if not conversion.exists():
             raise SystemExit(f"no {conversion}: run `make run` first, or pass --results")
-        record = read_json(conversion)
-        meta = read_json(args.results / "workloads" / workload / "meta.json")
+        record = read_conversion_record(conversion)
+        meta = read_workload_meta(args.results / "workloads" / workload / "meta.json")
         profile, job = local_job(meta, fmt, suite)
         model = conversion.parent / record["model_file"]
         plans.append((name, workload, fmt, model, profile, job))

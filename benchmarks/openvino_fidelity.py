@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgebench.fileio import read_json
+from edgebench.fileio import read_workload_meta
 from harness_overhead import local_job, run_agent
 
 MEDIAN = re.compile(r"Median:\s+([0-9.]+)\s*ms")
@@ -53,7 +53,7 @@ def main() -> None:
     model = args.results / "converted" / args.workload / f"{fmt}.xml"
     if not model.exists():
         raise SystemExit(f"no {model}: convert it first (see this script's docstring)")
-    meta = read_json(args.results / "workloads" / args.workload / "meta.json")
+    meta = read_workload_meta(args.results / "workloads" / args.workload / "meta.json")
     timing = {"processes": 1, "target_ci": 0, "min_s": args.seconds, "max_s": args.seconds + 5,
               "max_runs": 1_000_000, "warmup_runs": 5, "warmup_s": 0.5}  # fmt: skip
     suite = {"batch_sizes": [1], "seed": 0}

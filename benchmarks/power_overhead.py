@@ -21,13 +21,13 @@ import statistics
 from pathlib import Path
 
 from edgebench.devices.dispatch import job_settings
-from edgebench.fileio import read_json
+from edgebench.fileio import read_workload_meta
 from edgebench.testing.meters import LineMeterEmulator
 from harness_overhead import local_job, run_agent
 
 
 def jobs(results: Path, workload: str, fmt: str, min_s: float, port: str) -> dict:
-    meta = read_json(results / "workloads" / workload / "meta.json")
+    meta = read_workload_meta(results / "workloads" / workload / "meta.json")
     timing = {"processes": 1, "target_ci": 0, "min_s": min_s, "max_s": min_s + 5}
     suite = {"batch_sizes": [1], "seed": 0}
     profile, _ = local_job(meta, fmt, suite, timing)

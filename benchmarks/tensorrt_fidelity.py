@@ -33,7 +33,7 @@ from edgebench.agent.protocol import Timing, measure
 from edgebench.agent.runtimes import RuntimeUnavailable
 from edgebench.convert.tensorrt import trtexec
 from edgebench.devices.staging import stage_run
-from edgebench.fileio import read_json
+from edgebench.fileio import read_conversion_record
 from edgebench.testing.trtexec_fidelity import (
     parse_export_times,
     trtexec_fidelity_argv,
@@ -60,7 +60,7 @@ def why_not_here() -> list[str]:
 
 def engine_for(conversion: Path, batch: int, scratch: Path) -> Path:
     """The conversion's engine; built here by the agent where the device builds it."""
-    record = read_json(conversion)
+    record = read_conversion_record(conversion)
     if record["status"] != "ok":
         raise SystemExit(f"{conversion} is {record['status']}: {record['reason']}")
     model = conversion.parent / record["model_file"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edgebench.fileio import read_json
+from edgebench.fileio import read_workload_meta
 from harness_overhead import local_job, run_agent
 
 DEFAULT_RUNS = [
@@ -50,7 +50,7 @@ def main() -> None:
         if not meta_path.exists():
             raise SystemExit(f"{meta_path} does not exist: run the workflow first")
         for label, timing in PROTOCOLS.items():
-            profile, job = local_job(read_json(meta_path), fmt, suite, timing)
+            profile, job = local_job(read_workload_meta(meta_path), fmt, suite, timing)
             run = run_agent(args.results, workload, fmt, profile, job)
             print(
                 f"| {name} | {label} | {run['window_s']:.2f} | {run['stopped_by']} | "

@@ -396,3 +396,47 @@ def test_edge_tpu_compiler_flags_reach_the_table(inputs):
     flagged = table[table["format"].eq("tflite-int8")]["conversion_flags"]
     assert flagged.eq("cpu_ops (MEAN x1); off_chip_parameters").all()
     assert table[table["format"].ne("tflite-int8")]["conversion_flags"].isna().all()
+
+
+RECORD_READERS = ["conversion_record", "workload_meta", "image_record", "device_digest"]
+
+
+@pytest.mark.parametrize("name", [*RECORD_READERS, "engine_device"])
+def test_every_record_carries_its_version_and_an_unknown_one_is_refused(tmp_path, name):
+    """Each JSON output later code reads has a format_version, written by its writer and checked
+    by its one reader, which names the file and what to do (issue 22 item 5)."""
+    from edgebench import fileio
+
+    read, write = getattr(fileio, f"read_{name}"), getattr(fileio, f"write_{name}")
+    path = tmp_path / f"{name}.json"
+    write(path, {"workload": "w"})
+    record = read(path)
+    assert record["workload"] == "w" and record["format_version"] >= 1
+    fileio.write_json(path, {"workload": "w", "format_version": 99})
+    with pytest.raises(ValueError, match=r"format_version 99, but this edgebench reads") as error:
+        read(path)
+    assert str(path) in str(error.value) and ("again" in str(error.value))
+    path.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="JSON object"):
+        read(path)
+
+
+def test_records_written_before_versions_are_version_one(tmp_path):
+    from edgebench.fileio import read_conversion_record, read_device_digest, write_json
+
+    path = tmp_path / "old.json"
+    write_json(path, {"workload": "w", "format": "tflite-fp32", "status": "ok"})
+    assert read_conversion_record(path)["status"] == "ok"
+    with pytest.raises(ValueError, match="format_version 1, but this edgebench reads 3"):
+        read_device_digest(path)  # digests carried their version from the start
+
+
+def test_a_conversion_record_of_an_unknown_version_stops_the_table(tmp_path):
+    from edgebench.fileio import write_json
+    from edgebench.metrics.tables import _conversion_frame
+
+    path = tmp_path / "tflite-fp32.json"
+    record = {"workload": "w", "format": "tflite-fp32", "status": "ok", "format_version": 2}
+    write_json(path, record)
+    with pytest.raises(ValueError, match=f"{path}: conversion record format_version 2"):
+        _conversion_frame([path])

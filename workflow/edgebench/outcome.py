@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from edgebench import paths
-from edgebench.fileio import read_json, write_json
+from edgebench.fileio import read_json, write_device_digest
 from edgebench.metrics.tables import build_table, write_tables
 from edgebench.rawlog import read_header, run_key
 from edgebench.settings import ConfigError, Plan
@@ -182,7 +182,8 @@ def write_partial_results(
     for device, profile in settings["devices"].items():
         planned = [p for p in inputs["runs"] if read_device(p) == device]
         path = paths.device_digest(device)
-        write_json(path, device_digest(device, profile, device_logs(settings, device, planned)))
+        digest = device_digest(device, profile, device_logs(settings, device, planned))
+        write_device_digest(path, digest)
         digests.append(path)
     elsewhere = [paths.conversion_record(w, f) for _, w, f in settings["elsewhere"]]
     conversions = [p for p in [*inputs["conversions"], *elsewhere] if Path(p).exists()]

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from edgebench.devices.dispatch import DeviceFailed, job_settings, run_on_device
-from edgebench.fileio import read_json
+from edgebench.fileio import read_workload_meta
 from edgebench.logs import redirected_to
 from edgebench.settings.plan import load_device
 
@@ -12,7 +12,7 @@ failure = None
 with redirected_to(snakemake.log[0]) as log:  # noqa: F821
     # the whole profile, read now: params hold only the keys that change a measurement
     profile = load_device(snakemake.wildcards.device, Path("."))  # noqa: F821
-    meta = read_json(snakemake.input.meta)  # noqa: F821
+    meta = read_workload_meta(snakemake.input.meta)  # noqa: F821
     fmt = snakemake.wildcards.format  # noqa: F821
     job = job_settings(profile, snakemake.params.suite, meta, fmt)  # noqa: F821
     dataset = snakemake.input.get("dataset")  # noqa: F821

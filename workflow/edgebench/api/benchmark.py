@@ -23,7 +23,7 @@ import pandas as pd
 
 from edgebench import paths
 from edgebench.api.workflow import find_project, run_workflow
-from edgebench.fileio import read_json
+from edgebench.fileio import read_conversion_record, read_device_digest, read_image_record
 from edgebench.formats import FORMATS
 from edgebench.metrics.tables import KEYS
 from edgebench.settings import ConfigError, load_catalog, load_plan
@@ -97,9 +97,11 @@ class BenchmarkResult:
         conversions = [self.project / paths.conversion_record(w, f) for w, f in pairs]
         report = Report(
             table=self.table,
-            digests=[read_json(p) for p in digests if p.is_file()],
-            conversions=[read_json(p) for p in conversions if p.is_file()],
-            images=[read_json(p) for p in sorted(self.project.glob(paths.image_record("*")))],
+            digests=[read_device_digest(p) for p in digests if p.is_file()],
+            conversions=[read_conversion_record(p) for p in conversions if p.is_file()],
+            images=[
+                read_image_record(p) for p in sorted(self.project.glob(paths.image_record("*")))
+            ],
             context=self.context,
         )
         return report.write(path)

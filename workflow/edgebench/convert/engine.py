@@ -7,7 +7,7 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-from edgebench.fileio import read_json, write_json
+from edgebench.fileio import read_image_record, write_conversion_record
 from edgebench.formats import FORMATS
 from edgebench.images.engines import Engine
 
@@ -25,10 +25,10 @@ def run_conversion(
 ) -> int:
     """Run one conversion through the engine; a crashed converter still leaves a `failed` row,
     and an image that could not be built an `unsupported` one."""
-    image_record = read_json(image) if image else None
+    image_record = read_image_record(image) if image else None
     if engine.name != "none" and (image_record is None or image_record.get("status") != "ok"):
         why = image_record["reason"] if image_record else "no image record was given"
-        write_json(
+        write_conversion_record(
             record,
             {
                 "workload": workload_dir.name,
@@ -62,7 +62,7 @@ def run_conversion(
             if lines and not lines[-1].startswith("$ ")
             else ""
         )
-        write_json(
+        write_conversion_record(
             record,
             {
                 "workload": workload_dir.name,

@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from edgebench.convert.interface import load_converter
-from edgebench.fileio import read_json, sha256_file, write_bytes, write_json
+from edgebench.fileio import (
+    read_conversion_record,
+    read_workload_meta,
+    sha256_file,
+    write_bytes,
+    write_conversion_record,
+)
 from edgebench.formats import FORMATS, Format
 
 REASON_LIMIT = 600
@@ -81,7 +87,7 @@ def convert_workload(
     image_id: str | None = None,
 ) -> dict:
     fmt = FORMATS[format_name]
-    meta = read_json(workload_dir / "meta.json")
+    meta = read_workload_meta(workload_dir / "meta.json")
     record = {
         "workload": meta["workload"],
         "format": fmt.name,
@@ -101,7 +107,7 @@ def convert_workload(
         traceback.print_exc()
         record.update(status="unsupported", reason=short_reason(error))
     record["duration_s"] = round(time.monotonic() - started, 3)
-    write_json(record_path, record)
+    write_conversion_record(record_path, record)
     return record
 
 
@@ -146,7 +152,7 @@ def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) 
             "status": "unsupported",
             "reason": f"{fmt.name} is made from {fmt.source}, which was not converted",
         }
-    source = read_json(source_record)
+    source = read_conversion_record(source_record)
     if source["status"] != "ok":
         return {
             "status": "unsupported",

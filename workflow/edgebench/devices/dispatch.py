@@ -28,7 +28,7 @@ from edgebench.devices import engine_cache
 from edgebench.devices.ssh import SshError
 from edgebench.devices.staging import stage_run
 from edgebench.devices.transport import Transport, transport_class
-from edgebench.fileio import read_json, sha256_file, write_json
+from edgebench.fileio import read_conversion_record, read_json, sha256_file, write_json
 from edgebench.formats import FORMATS
 from edgebench.power import lengthened, on_this_machine, power_settings
 from edgebench.power.host import host_meter, log_file
@@ -143,7 +143,7 @@ def run_on_device(
     dataset: Path | None = None,
     stage_root: Path | None = None,
 ) -> str:
-    record = read_json(conversion)
+    record = read_conversion_record(conversion)
     if record["status"] != "ok":
         reason = f"conversion {record['status']}: {record['reason']}"
         write_unrun(raw_log, job, "unsupported", reason)

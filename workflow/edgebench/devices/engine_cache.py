@@ -31,7 +31,14 @@ from edgebench.agent.tensorrt_build import (
     GPU_FACTS,
 )
 from edgebench.convert.trtexec import engine_cache_key, engine_cache_path
-from edgebench.fileio import atomic_path, read_json, sha256_file, write_json
+from edgebench.fileio import (
+    atomic_path,
+    read_engine_device,
+    read_json,
+    sha256_file,
+    write_engine_device,
+    write_json,
+)
 from edgebench.rawlog import read_end
 
 RUN_LOG = "run.jsonl"
@@ -52,17 +59,21 @@ def cache_key(identity: dict) -> str:
 
 
 def last_seen(device: str) -> dict | None:
-    """{"facts", "tensorrt"} of the device's last engine record, or None."""
+    """{"facts", "tensorrt"} of the device's last engine record, or None (never seen, or a
+    record this edgebench cannot read: said in the job's log; the run writes it again)."""
     path = Path(paths.engine_device_facts(device))
+    if not path.is_file():
+        return None
     try:
-        return read_json(path)
-    except (OSError, ValueError):
+        return read_engine_device(path)
+    except (OSError, ValueError) as error:
+        print(f"TensorRT engine cache: {error}", flush=True)
         return None
 
 
 def remember_device(device: str, identity: dict) -> None:
     facts = {key: identity.get(key) for key in BOARD_FACTS + GPU_FACTS}
-    write_json(
+    write_engine_device(
         paths.engine_device_facts(device), {"facts": facts, "tensorrt": identity["tensorrt"]}
     )
 

@@ -28,7 +28,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from edgebench.fileio import write_json
+from edgebench.fileio import write_image_record
 from edgebench.images.catalog import IMAGES, ImageSpec, image_tag
 from edgebench.images.engines import Engine
 
@@ -376,7 +376,7 @@ def build_image(
         record["sif"] = build_sif(name, tag, record_path.with_suffix(".sif"), log)
     record["gpu"] = spec.gpu
     record["duration_s"] = round(time.monotonic() - started, 1)
-    write_json(record_path, record)
+    write_image_record(record_path, record)
     return record
 
 

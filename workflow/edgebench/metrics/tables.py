@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edgebench.fileio import atomic_path, read_json
+from edgebench.fileio import atomic_path, read_conversion_record, read_workload_meta
 from edgebench.metrics import accuracy, columns, stats
 from edgebench.metrics.annotations import (
     MEASURED_POWER_COLUMNS,
@@ -265,14 +265,14 @@ def _run_frames(
 
 def _meta_frame(metas: list[Path]) -> pd.DataFrame:
     fields = ["workload", "group", "family", "params", "macs", "flops", "metric"]
-    rows = [{field: read_json(path).get(field) for field in fields} for path in metas]
+    rows = [{field: read_workload_meta(path).get(field) for field in fields} for path in metas]
     return pd.DataFrame(rows, columns=fields)
 
 
 def _conversion_frame(conversions: list[Path]) -> pd.DataFrame:
     rows = []
     for path in conversions:
-        record = read_json(path)
+        record = read_conversion_record(path)
         expect(record.get("status"), CONVERSION_STATUSES, f"{path}: conversion status")
         rows.append(
             {

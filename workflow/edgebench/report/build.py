@@ -14,7 +14,12 @@ import pandas as pd
 
 import edgebench
 from edgebench.compare.pair import Comparison, compare_results
-from edgebench.fileio import atomic_path, read_json
+from edgebench.fileio import (
+    atomic_path,
+    read_conversion_record,
+    read_device_digest,
+    read_image_record,
+)
 from edgebench.rawlog import KEYS
 from edgebench.report.page import Charts, render_page
 from edgebench.report.sections import SECTIONS
@@ -296,9 +301,9 @@ def load_report(
             error = str(problem)
     return Report(
         table=read_table(table),
-        digests=[read_json(p) for p in digests],
-        conversions=[read_json(p) for p in conversions],
-        images=[read_json(p) for p in images],
+        digests=[read_device_digest(p) for p in digests],
+        conversions=[read_conversion_record(p) for p in conversions],
+        images=[read_image_record(p) for p in images],
         context=context,
         comparison=comparison,
         comparison_error=error,

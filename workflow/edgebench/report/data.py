@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from edgebench.fileio import read_json
+from edgebench.fileio import DEVICE_DIGEST, read_workload_meta
 from edgebench.metrics import stats
 from edgebench.metrics.annotations import run_power
 from edgebench.metrics.derived import add_derived
@@ -22,7 +22,7 @@ from edgebench.metrics.tables import batch_columns
 from edgebench.power.integrate import load_trace, windows
 from edgebench.rawlog import KEYS, read_run, run_key
 
-DIGEST_VERSION = 3  # 2: per-process medians and the median's interval; 3: power logs
+DIGEST_VERSION = DEVICE_DIGEST.version  # edgebench.fileio: the versions and what they added
 NS_PER_MS = 1_000_000
 TABLE_SUFFIXES = (".csv", ".parquet")
 
@@ -71,7 +71,7 @@ def _meta_for(path: Path, workload: str) -> dict:
     meta = parents[4] / "workloads" / workload / "meta.json"
     if not meta.is_file():
         return {}
-    data = read_json(meta)
+    data = read_workload_meta(meta)
     return {key: data.get(key) for key in ("group", "family", "params", "macs", "flops")}
 
 

@@ -7,7 +7,7 @@ import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
-from edgebench.fileio import atomic_path, write_json
+from edgebench.fileio import atomic_path, write_workload_meta
 from edgebench.settings.catalog import WorkloadSpec
 from edgebench.workloads import meta
 
@@ -84,5 +84,5 @@ def build_workload(spec: WorkloadSpec, model_path: Path, meta_path: Path, datase
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
         **facts,
     }
-    write_json(meta_path, info)
+    write_workload_meta(meta_path, info)
     return info
