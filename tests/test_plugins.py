@@ -6,6 +6,7 @@ plugins have their own tests: test_runtimes.py, test_power_registry.py.)"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -45,7 +46,7 @@ def with_plugin(site: Path) -> dict:
 
 
 @pytest.mark.integration
-def test_a_plugins_transport_and_meter_run_through_the_dag_with_no_edit_in_edgebench(
+def test_a_plugins_transport_format_and_meter_run_through_the_dag_with_no_edit_in_edgebench(
     plugin_site, tmp_path
 ):
     project = Project(tmp_path / "project")
@@ -54,30 +55,36 @@ def test_a_plugins_transport_and_meter_run_through_the_dag_with_no_edit_in_edgeb
     project.write_yaml(
         "devices/lab.yaml",
         {"name": "lab", "transport": "folder", "run_folder": str(run_folder),
-         "formats": ["tflite-fp32"], "power": {"source": "constant-watts", "watts": 2.5,
-                                                "idle_s": 0.5}},
+         "formats": ["tflite-fp32", "onnx-fp32", "onnx-ortopt"],
+         "power": {"source": "constant-watts", "watts": 2.5, "idle_s": 0.5}},
     )  # fmt: skip
-    selection = ["--config", "devices=lab", "workloads=layer-fc-128-32", "formats=tflite-fp32"]
+    selection = ["--config", "devices=lab", "workloads=layer-fc-128-32",
+                 "formats=tflite-fp32,onnx-ortopt"]  # fmt: skip
     result = subprocess.run(
         [str(Path(sys.executable).parent / "snakemake"), "--cores", "2", *selection],
         cwd=project.root, capture_output=True, text=True, env=with_plugin(plugin_site),
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     rows = pd.read_csv(project.root / "results/tables/results.csv")
+    rows = rows.sort_values("format")
     assert rows[["device", "workload", "format", "status"]].values.tolist() == [
-        ["lab", "layer-fc-128-32", "tflite-fp32", "ok"]
+        ["lab", "layer-fc-128-32", "onnx-ortopt", "ok"],
+        ["lab", "layer-fc-128-32", "tflite-fp32", "ok"],
     ]
-    assert rows.latency_ms_median.iloc[0] > 0
-    assert rows.power_w.iloc[0] == pytest.approx(2.5) and rows.power_samples.iloc[0] >= 10
+    assert (rows.latency_ms_median > 0).all()
+    assert rows.power_w.tolist() == pytest.approx([2.5, 2.5]) and (rows.power_samples >= 10).all()
+    made = project.root / "results/converted/layer-fc-128-32"
+    assert json.loads((made / "onnx-ortopt.json").read_text())["status"] == "ok"
+    assert (made / "onnx-ortopt.onnx").stat().st_size > 0  # written by the plugin's converter
     log = next((project.root / "results/logs/run/lab").rglob("*.log")).read_text()
     assert f"folder transport: running in {run_folder}" in log
-    # without the plugin, the same profile is refused at load, naming what is installed
+    # without the plugin, the same selection is refused at load, naming what is installed
     result = subprocess.run(
         [str(Path(sys.executable).parent / "snakemake"), "-n", "--cores", "1", *selection],
         cwd=project.root, capture_output=True, text=True,
     )  # fmt: skip
     assert result.returncode != 0
-    assert "'folder'" in result.stderr or "'constant-watts'" in result.stderr
+    assert any(name in result.stderr for name in ("onnx-ortopt", "'folder'", "'constant-watts'"))
 
 
 def test_a_plugin_that_takes_a_built_in_name_or_fails_to_import_is_refused_at_load(
@@ -107,10 +114,11 @@ def test_every_transport_honours_the_interface(name):
     assert isinstance(entry.stages_agent, bool) and isinstance(entry.runs_here, bool)
 
 
-def test_the_readme_shows_the_transport_plugin_the_tests_run():
+@pytest.mark.parametrize("kind", ["transport", "converter"])
+def test_the_readme_shows_the_plugin_modules_the_tests_run(kind):
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    block = readme.split("<!-- example: transport plugin module -->\n```python\n", 1)[1]
-    module = PLUGIN / "edgebench_lab_plugin" / "transport.py"
+    block = readme.split(f"<!-- example: {kind} plugin module -->\n```python\n", 1)[1]
+    module = PLUGIN / "edgebench_lab_plugin" / f"{'convert' if kind == 'converter' else kind}.py"
     assert block.split("\n```\n", 1)[0] + "\n" == module.read_text()
 
 
