@@ -24,6 +24,7 @@ class Converter:
     name: str
     formats: tuple[Format, ...]
     rank: int = 100  # where its formats come in listings (suites, tables), lowest first
+    tools: tuple[str, ...] = ("numpy",)  # distributions whose versions its records keep
     # measured peak memory of one conversion: a base plus this much per MB of the Keras model
     # (what a SLURM job asks for, edgebench.cluster.job_mem_mb)
     mem_mb_base: int = 950

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgebench.convert.interface import load_converter
+from edgebench.convert.interface import converter_of, load_converter
 from edgebench.fileio import (
     read_conversion_record,
     read_workload_meta,
@@ -38,20 +38,11 @@ def calibration_inputs(meta: dict, samples: int, seed: int, dataset: Path | None
     return np.random.default_rng(seed).uniform(low, high, shape).astype(np.float32)
 
 
-# The Python distributions whose versions each runtime family's records keep (converters add
-# command-line tools' own versions).
-TOOLS = {
-    "tflite": ("tensorflow", "keras", "ai-edge-litert", "numpy"),
-    "onnx": ("tensorflow", "keras", "tf2onnx", "onnx", "numpy"),
-    "openvino": ("openvino", "numpy"),
-    "tensorrt": ("onnx", "onnxruntime", "numpy"),
-    "edgetpu": ("numpy",),
-}
-
-
-def tool_versions(runtime: str = "onnx") -> dict[str, str]:
+def tool_versions(fmt: Format) -> dict[str, str]:
+    """Python's version and those of the distributions the format's converter names (converters
+    add command-line tools' own versions)."""
     versions = {"python": platform.python_version()}
-    for dist in TOOLS.get(runtime, ()):
+    for dist in converter_of(fmt).tools:
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -94,7 +85,7 @@ def convert_workload(
         "engine": engine,
         "image": fmt.image,
         "image_id": image_id,
-        "tool_versions": tool_versions(fmt.runtime),
+        "tool_versions": tool_versions(fmt),
         "calibration": None,
     }
     if fmt.precision == "int8":
@@ -171,7 +162,7 @@ def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) 
     # a converter may name another model file (a TensorRT engine's ONNX build input)
     model = out.with_name(facts.pop("model_file", out.name))
     files = [model, *facts.pop("extra_files", [])]
-    versions = tool_versions(fmt.runtime) | facts.pop("tool_versions", {})
+    versions = tool_versions(fmt) | facts.pop("tool_versions", {})
     result = {
         "status": "ok",
         "reason": "",

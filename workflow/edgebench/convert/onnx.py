@@ -138,6 +138,7 @@ class OnnxConverter(ModelConverter):
     """tf2onnx, from the Keras model."""
 
     name = "onnx"
+    tools = ("tensorflow", "keras", "tf2onnx", "onnx", "numpy")
     rank = 20
     formats = (Format("onnx-fp32", "onnx", "fp32", ".onnx", "tensorflow"),)
     mem_mb_per_model_mb = 72  # tf2onnx holds several copies of the graph (ResNet50: 7.9 GB)

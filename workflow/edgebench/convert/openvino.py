@@ -76,6 +76,7 @@ class OpenvinoConverter(FileConverter):
     """The OpenVINO model converter (and NNCF for int8), from the ONNX file."""
 
     name = "openvino"
+    tools = ("openvino", "numpy")
     rank = 50
     formats = tuple(
         Format(f"openvino-{precision}", "openvino", precision, ".xml", "openvino", "onnx-fp32")

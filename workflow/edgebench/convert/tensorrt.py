@@ -163,6 +163,7 @@ class TensorrtConverter(FileConverter):
     """TensorRT engines (or their build input, built on the board), from the ONNX file."""
 
     name = "tensorrt"
+    tools = ("onnx", "onnxruntime", "numpy")
     rank = 30
     formats = tuple(
         Format(f"tensorrt-{precision}", "tensorrt", precision, ".engine", "tensorrt", "onnx-fp32")

@@ -49,6 +49,7 @@ class TfliteConverter(ModelConverter):
     """The TFLite converter, from the Keras model (float32, float16, dynamic range, int8)."""
 
     name = "tflite"
+    tools = ("tensorflow", "keras", "ai-edge-litert", "numpy")
     rank = 10
     formats = tuple(
         Format(f"tflite-{precision}", "tflite", precision, ".tflite", "tensorflow")
