@@ -51,6 +51,14 @@ def odd(input_shape, classes, weights):
 '''
 
 
+def readme_example(marker: str) -> str:
+    """The code block after `<!-- example: MARKER -->` in README.md: a README promise the tests
+    run as written."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split(f"<!-- example: {marker} -->\n", 1)[1]
+    return block.split("```", 2)[1].split("\n", 1)[1]
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip a test whose real part is missing here, or fail it where CI promises the part
     (EDGEBENCH_REQUIRE_INTEGRATION=1, set by .ci/run)."""

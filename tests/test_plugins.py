@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import pandas as pd
 import pytest
-from conftest import Project
+from conftest import Project, readme_example
 from edgebench.agent.registry import contract_problems
 from edgebench.convert.interface import CONVERTERS, FileConverter, ModelConverter, converter_of
 from edgebench.devices.transport import TRANSPORTS, Transport
@@ -116,10 +116,8 @@ def test_every_transport_honours_the_interface(name):
 
 @pytest.mark.parametrize("kind", ["transport", "converter"])
 def test_the_readme_shows_the_plugin_modules_the_tests_run(kind):
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    block = readme.split(f"<!-- example: {kind} plugin module -->\n```python\n", 1)[1]
     module = PLUGIN / "edgebench_lab_plugin" / f"{'convert' if kind == 'converter' else kind}.py"
-    assert block.split("\n```\n", 1)[0] + "\n" == module.read_text()
+    assert readme_example(f"{kind} plugin module") == module.read_text()
 
 
 @pytest.mark.parametrize("name", CONVERTERS.names())

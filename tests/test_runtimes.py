@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import readme_example
 from edgebench import plugins
 from edgebench.agent import runtimes
 from edgebench.agent.registry import BUILT_IN, PluginError, contract_problems
@@ -190,11 +191,6 @@ def test_the_readme_runtime_table_is_the_registrys():
 
 
 # -- a plugin runtime: the README's example as an installed distribution ------------------------
-
-
-def readme_example(marker: str) -> str:
-    block = README.read_text().split(f"<!-- example: {marker} -->\n", 1)[1]
-    return block.split("```", 2)[1].split("\n", 1)[1]
 
 
 def install(site: Path, module: str, source: str, pyproject: str) -> None:
