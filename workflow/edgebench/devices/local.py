@@ -10,7 +10,7 @@ from pathlib import Path
 
 from edgebench.agent.boardlock import LOCK_DIR
 from edgebench.devices.staging import AGENT_PACKAGE
-from edgebench.devices.transport import Transport
+from edgebench.devices.transport import LOCK_DIR_OPTION, Transport
 
 
 class LocalTransport(Transport):
@@ -23,13 +23,7 @@ class LocalTransport(Transport):
             "type": "string",
             "pattern": "^[A-Za-z0-9_./~+-]+$",
         },
-        "lock_dir": {
-            "description": "The folder on the board that holds its lock, one every user of the "
-            "board can write (default /run/lock/edgebench, made world-writable and sticky on first "
-            "use).",
-            "type": "string",
-            "pattern": "^/[A-Za-z0-9_./+-]+$",
-        },
+        "lock_dir": LOCK_DIR_OPTION,
     }
 
     def __init__(self, profile: dict):

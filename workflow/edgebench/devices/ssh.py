@@ -36,7 +36,7 @@ from pathlib import Path
 
 from edgebench.agent.boardlock import LOCK_DIR
 from edgebench.devices.staging import AGENT_PACKAGE
-from edgebench.devices.transport import Transport
+from edgebench.devices.transport import LOCK_DIR_OPTION, Transport
 from edgebench.fileio import sha256_file
 
 SSH_FAILED = 255  # ssh's own exit status for connection and authentication errors
@@ -116,13 +116,7 @@ class SshTransport(Transport):
             "type": "number",
             "minimum": 0,
         },
-        "lock_dir": {
-            "description": "The folder on the board that holds its lock, one every user of the "
-            "board can write (default /run/lock/edgebench, made world-writable and sticky on "
-            "first use).",
-            "type": "string",
-            "pattern": "^/[A-Za-z0-9_./+-]+$",
-        },
+        "lock_dir": LOCK_DIR_OPTION,
         "lifeline_timeout_s": {
             "description": "An agent that hears no heartbeat from the host for this long (a "
             "dead connection) stops itself (default 30; heartbeats go every sixth of it).",

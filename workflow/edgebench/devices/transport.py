@@ -18,6 +18,14 @@ from edgebench.agent.registry import Registry
 from edgebench.plugins import GROUPS
 from edgebench.settings.errors import ConfigError
 
+# a profile key of the transports whose agent holds a board lock on the board
+LOCK_DIR_OPTION = {
+    "description": "The folder on the board that holds its lock, one every user of the board "
+    "can write (default /run/lock/edgebench, made world-writable and sticky on first use).",
+    "type": "string",
+    "pattern": "^/[A-Za-z0-9_./+-]+$",
+}
+
 
 class Transport:
     name: str
