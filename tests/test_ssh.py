@@ -676,4 +676,7 @@ def test_a_master_connection_that_dies_is_reported_in_ssh_s_own_words(boards):
     finally:
         cutter.join()
         board_a.restore()
-    assert "not responding" in str(error.value), str(error.value)
+    message = str(error.value)  # the master's "Timeout, server ... not responding", or the
+    # retry's own "timed out" when the session fell back to a connection of its own
+    assert "said nothing" not in message and "status 255" not in message, message
+    assert "not responding" in message or "timed out" in message, message
