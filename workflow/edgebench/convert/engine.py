@@ -6,10 +6,13 @@ from __future__ import annotations
 import subprocess
 import textwrap
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edgebench.fileio import read_image_record, write_conversion_record
 from edgebench.formats import FORMATS
-from edgebench.images.engines import Engine
+
+if TYPE_CHECKING:  # the converter registry imports this module in toolchain images
+    from edgebench.images.engines import Engine
 
 
 def run_conversion(
