@@ -110,6 +110,20 @@ def test_protocol_stops_at_max_time_and_max_runs():
     assert enough.stopped_by == "min_reached" and len(enough.ends) == 5
 
 
+def test_a_power_window_cut_by_max_runs_is_held_open_untimed_to_min_s():
+    """A microsecond block reaches max_runs long before a meter's min_s: with a power source
+    the runtime goes on untimed until min_s, those runs counted but never timed."""
+    calls = []
+    timing = Timing(0, 0.0, 1, 0.3, 10.0, max_runs=50)
+    started = time.monotonic_ns()
+    held = measure(lambda: calls.append(1), timing, hold_min_s=True)
+    assert len(held.ends) == 50 and held.stopped_by == "max_runs"
+    assert held.held_runs > 0 and len(calls) == 1 + 50 + held.held_runs  # + first inference
+    assert held.ends[-1] + held.held_ns - started >= 0.3 * 1e9
+    plain = measure(lambda: None, timing)
+    assert plain.held_runs == 0 and plain.held_ns == 0
+
+
 def test_adaptive_stopping_ends_a_stable_run_early_and_a_drifting_one_at_max_s():
     stable = measure(lambda: time.sleep(0.0005), Timing(0, 0.0, 20, 0.0, 20.0, target_ci=0.02))
     assert stable.stopped_by == "target_ci"

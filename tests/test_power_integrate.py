@@ -148,8 +148,8 @@ def test_a_power_source_lengthens_the_timed_window_to_hold_its_samples():
     settings = power_settings({"source": "um25c", "port": "/dev/rfcomm0"})
     assert settings["interval_ms"] == 500 and settings["min_samples"] == 10
     timing = lengthened({"min_s": 1.0, "max_s": 3.0, "max_runs": 10_000}, settings)
-    # 11 intervals: 10 samples and the edges; max_runs no longer cuts a fast model's window
-    assert timing == {"min_s": 5.5, "max_s": 5.5, "max_runs": 1_000_000}
+    # 11 intervals: 10 samples and the edges; max_runs stays (the agent holds the window open)
+    assert timing == {"min_s": 5.5, "max_s": 5.5, "max_runs": 10_000}
     assert lengthened({"min_s": 8.0, "max_s": 9.0}, settings)["min_s"] == 8.0
     assert power_settings({"source": "none"}) is None
 

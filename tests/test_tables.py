@@ -324,6 +324,10 @@ def test_a_window_cut_short_by_max_runs_is_noted():
     note = timing_note({"stopped_by": "max_runs", "window_ns": 280_000_000}, timing)
     assert note == "max_runs (10000) ended the timed window after 0.28 s, before min_s (1.0 s)"
     assert timing_note({"stopped_by": "min_reached", "window_ns": 10**9}, timing) is None
+    held = {"stopped_by": "max_runs", "window_ns": 280_000_000, "held_runs": 5, "held_ns": 8e8}
+    assert timing_note(held, timing) == (
+        f"{note}; 5 untimed runs held the power window open for another 0.8 s"
+    )
 
 
 def test_a_raw_log_of_an_unknown_format_version_is_refused(inputs, tmp_path):
@@ -367,6 +371,8 @@ def test_derived_metrics_are_one_formula_for_tables_and_raw_summaries():
     assert row.accuracy_drop == 0.25 and row.vips == 250
     assert row.efficiency_ips_per_w == 250 and row.active_power_w == 1.5
     assert row.energy_per_inference_mj == pytest.approx(4.0)  # 0.8 J over 100 runs x batch 2
+    held = add_derived(frame.assign(held_runs=[100])).iloc[0]  # a power window held open
+    assert held.energy_per_inference_mj == pytest.approx(2.0) and held.throughput_ips == 500
     bare = add_derived(pd.DataFrame({"batch": [1], "latency_ms_median": [1.0]})).iloc[0]
     assert bare.throughput_ips == 1000 and np.isnan(bare.vips) and np.isnan(bare.achieved_flops)
 

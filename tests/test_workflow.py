@@ -353,7 +353,8 @@ def test_power_from_a_host_meter_and_an_on_board_tegrastats_fills_the_tables(con
             assert low * 0.999 <= row.power_w <= high * 1.001, row.power_note
             assert low * 0.999 <= row.idle_power_w <= high * 1.001, row.power_note
             assert row.power_samples >= 3 * 10  # three processes, ten samples each at least
-            expected = row.power_energy_j / (row.runs * batch) * 1000
+            inferences = (row.runs + row.held_runs) * batch  # held: untimed, in the window
+            expected = row.power_energy_j / inferences * 1000
             assert row.energy_per_inference_mj == pytest.approx(expected)
             assert row.efficiency_ips_per_w == pytest.approx(row.throughput_ips / row.power_w)
             assert row.power_source == device.replace("metered", "command").replace(

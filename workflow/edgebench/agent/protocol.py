@@ -7,6 +7,11 @@ runs and `min_s` seconds, and go on until the median's 95% confidence interval i
 a sane size). `stopped_by` says which rule ended the window, so a window cut short by
 `max_runs`, or one that reached `max_s` without the target interval, is visible. Only
 `runtime.infer()` sits between the two clock reads; every raw sample is kept.
+
+A power window must hold its meter's samples for `min_s` even when `max_runs` ends the timed
+window first (a microsecond block): with `hold_min_s` the runtime goes on inferring, untimed
+and unrecorded, until `min_s`, and those runs are counted (`held_runs`, `held_ns`) so that the
+energy per inference divides the window's energy by every inference inside it.
 """
 
 from __future__ import annotations
@@ -63,9 +68,11 @@ class Measurement:
     starts: list[int] = field(default_factory=list)
     ends: list[int] = field(default_factory=list)
     stopped_by: str = ""  # target_ci | min_reached (target_ci 0) | max_s | max_runs
+    held_runs: int = 0  # untimed runs after max_runs that held a power window to min_s
+    held_ns: int = 0  # from the last timed run's end to the end of the held runs
 
 
-def measure(infer, timing: Timing) -> Measurement:
+def measure(infer, timing: Timing, hold_min_s: bool = False) -> Measurement:
     clock = time.monotonic_ns
     result = Measurement()
     started = clock()
@@ -104,7 +111,19 @@ def measure(infer, timing: Timing) -> Measurement:
             return result
         if runs >= timing.max_runs:  # before min_s or the target: a shorter window than asked
             result.stopped_by = "max_runs"
+            if hold_min_s:
+                hold(infer, result, deadline_min)
             return result
+
+
+def hold(infer, result: Measurement, deadline_ns: int) -> None:
+    """Infer untimed until `deadline_ns` (a power window's min_s), counting the runs."""
+    clock = time.monotonic_ns
+    last_end = result.ends[-1]
+    while clock() < deadline_ns:
+        infer()
+        result.held_runs += 1
+    result.held_ns = clock() - last_end
 
 
 def relative_ci_halfwidth(starts: list[int], ends: list[int], z: float = 1.96) -> float:

@@ -63,7 +63,7 @@ def measure_batch(runtime, model: str, batch: int, job: dict):
         if runtime.details():  # the plugin, device or providers this session really got
             record["runtime"] = runtime.details()
         runtime.feed(random_inputs(runtime, job["input_range"], job["seed"]))
-        measurement = measure(runtime.infer, Timing.from_dict(job["timing"]))
+        measurement = measure(runtime.infer, Timing.from_dict(job["timing"]), holds_power(job))
     except Exception as error:  # out of memory, a kernel that refuses the shape: the sweep ends
         record.update(status="failed", reason=f"{type(error).__name__}: {error}"[:500])
         record["peak_rss_kb"] = peak_rss_kb()
@@ -77,7 +77,20 @@ def measure_batch(runtime, model: str, batch: int, job: dict):
         window_ns=measurement.ends[-1] - measurement.starts[0],
         peak_rss_kb=peak_rss_kb(),
     )
+    if measurement.held_runs:
+        record.update(held_runs=measurement.held_runs, held_ns=measurement.held_ns)
     return record, measurement.starts, measurement.ends
+
+
+def holds_power(job: dict) -> bool:
+    """Whether a power source measures the windows (they must then last min_s)."""
+    power = job.get("power")
+    return bool(power) and not power.get("unavailable")
+
+
+def power_window_end(record: dict, last_end_ns: int) -> int:
+    """Where the power window ends: the last timed run's end, or the end of the held runs."""
+    return last_end_ns + record.get("held_ns", 0)
 
 
 def run_batch(runtime, model: str, batch: int, job: dict, log: RunLogWriter, power=None) -> bool:
@@ -85,7 +98,7 @@ def run_batch(runtime, model: str, batch: int, job: dict, log: RunLogWriter, pow
     log.write_samples(batch, starts, ends)
     log.write(record)
     if power is not None and starts:
-        power.window(batch, 0, starts[0], ends[-1])
+        power.window(batch, 0, starts[0], power_window_end(record, ends[-1]))
     return record["status"] == "ok"
 
 
@@ -130,7 +143,8 @@ def run_batch_in_processes(
         log.write_lines(lines[:-1])
         if power is not None and len(lines) > 1:
             first, last = json.loads(lines[0]), json.loads(lines[-2])
-            power.window(batch, index, first["start_ns"], last["end_ns"])
+            end = power_window_end(json.loads(lines[-1]), last["end_ns"])
+            power.window(batch, index, first["start_ns"], end)
         records.append({**json.loads(lines[-1]), "process": index})
         if records[-1]["status"] != "ok":
             break
@@ -151,6 +165,9 @@ def merged_batch(batch: int, records: list[dict]) -> dict:
             merged[key] = first[key]
     for key in ("warmup_runs", "warmup_ns", "runs", "window_ns"):
         merged[key] = sum(r.get(key, 0) for r in records)
+    for key in ("held_runs", "held_ns"):
+        if any(key in r for r in records):
+            merged[key] = sum(r.get(key, 0) for r in records)
     merged["stopped_by"] = records[-1].get("stopped_by", "")
     merged["peak_rss_kb"] = max(r.get("peak_rss_kb", 0) for r in records)
     merged["processes"] = [

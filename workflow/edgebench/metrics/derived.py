@@ -49,7 +49,7 @@ def add_derived(frame: pd.DataFrame) -> pd.DataFrame:
     frame["vips"] = top1 * frame["throughput_ips"]
     power = _column(frame, "power_w")
     frame["efficiency_ips_per_w"] = frame["throughput_ips"] / power
-    inferences = _column(frame, "runs") * batch
+    inferences = (_column(frame, "runs") + _column(frame, "held_runs").fillna(0)) * batch
     frame["energy_per_inference_mj"] = _column(frame, "power_energy_j") / inferences * 1000
     frame["active_power_w"] = power - _column(frame, "idle_power_w")
     return frame

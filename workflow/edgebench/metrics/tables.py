@@ -56,6 +56,7 @@ BATCH_COLUMNS = [
     "batch_status",
     "batch_reason",
     "runs",
+    "held_runs",
     *LATENCY_COLUMNS.values(),
     "latency_process_spread",
     "latency_window_spread",
@@ -130,10 +131,16 @@ def timing_note(record: dict, timing: dict) -> str | None:
     if record.get("stopped_by") != "max_runs":
         return None
     window_s = record.get("window_ns", 0) / 1e9
-    return (
+    note = (
         f"max_runs ({timing.get('max_runs')}) ended the timed window after {window_s:.3g} s, "
         f"before min_s ({timing.get('min_s')} s)"
     )
+    if record.get("held_runs"):
+        note += (
+            f"; {record['held_runs']} untimed runs held the power window open for another "
+            f"{record['held_ns'] / 1e9:.3g} s"
+        )
+    return note
 
 
 def serial_note(record: dict) -> str:
@@ -171,6 +178,7 @@ def batch_columns(
         "batch_status": record["status"],
         "batch_reason": record.get("reason") or None,
         "runs": record.get("runs"),
+        "held_runs": record.get("held_runs", 0),
         "load_ms": ms(record.get("load_ns")),
         "first_inference_ms": ms(record.get("first_ns")),
         "peak_rss_kb": record.get("peak_rss_kb"),

@@ -185,13 +185,10 @@ def check_local_program(power: dict, device: str) -> None:
         pass
 
 
-POWER_MAX_RUNS = 1_000_000  # a microsecond block needs ~10^5 runs to fill a power window
-
-
 def lengthened(timing: dict, power: dict | None) -> dict:
     """Timing whose every window holds min_samples samples of the source (plus one interval,
-    so the edges are covered): min_s raised, max_s with it where it would be below, and
-    max_runs raised so that a fast model's window is not cut before min_s."""
+    so the edges are covered): min_s raised, and max_s with it where it would be below (a
+    window that max_runs ends sooner is held open untimed to min_s: agent/protocol.py)."""
     if power is None or power.get("unavailable"):
         return timing
     min_s = max(timing.get("min_s", 0), window_needed_s(power))
@@ -199,5 +196,4 @@ def lengthened(timing: dict, power: dict | None) -> dict:
         **timing,
         "min_s": min_s,
         "max_s": max(timing.get("max_s", min_s), min_s),
-        "max_runs": max(timing.get("max_runs", 0), POWER_MAX_RUNS),
     }
