@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -134,3 +135,5 @@ def test_every_converter_honours_the_interface_and_makes_formats_the_rest_can_us
         assert (fmt.source is None) == (kind is ModelConverter)
         assert fmt.source is None or fmt.source in FORMATS
         assert FORMATS[fmt.name] == fmt and converter_of(fmt) is entry
+        assert fmt.colour is None or re.fullmatch(r"#[0-9a-f]{6}", fmt.colour), fmt.colour
+    assert entry.flags({"format": entry.formats[0].name}) == []  # a record without findings

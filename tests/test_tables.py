@@ -390,14 +390,21 @@ def test_an_accuracy_drop_beyond_the_suites_limit_is_flagged(inputs):
     assert not generous["accuracy_fail"].eq(True).any()
 
 
-def test_edge_tpu_compiler_flags_reach_the_table(inputs):
+def test_edge_tpu_compiler_flags_reach_the_table(inputs, monkeypatch):
+    """Each converter reads its own records' flags (Converter.flags); the table shows them."""
+    from edgebench.convert.tflite import TfliteConverter
     from edgebench.metrics.annotations import conversion_flags
 
-    record = {"edgetpu": {"flags": ["cpu_ops", "off_chip_parameters"], "cpu_ops": {"MEAN": 1}}}
+    facts = {"edgetpu": {"flags": ["cpu_ops", "off_chip_parameters"], "cpu_ops": {"MEAN": 1}}}
+    record = {"format": "edgetpu-int8", **facts}
     assert conversion_flags(record) == "cpu_ops (MEAN x1); off_chip_parameters"
-    assert conversion_flags({"edgetpu": {"flags": []}}) is None and conversion_flags({}) is None
+    assert conversion_flags({**record, "edgetpu": {"flags": []}}) is None
+    assert conversion_flags({"format": "tflite-int8", **facts}) is None  # not its converter's
+    assert conversion_flags({"format": "a-plugin-not-installed"}) is None
+    monkeypatch.setattr(TfliteConverter, "flags", staticmethod(lambda r: r.get("said", [])))
     path = next(p for p in inputs["conversions"] if p.name == "tflite-int8.json")
-    path.write_text(json.dumps({**json.loads(path.read_text()), **record}))
+    said = ["cpu_ops (MEAN x1)", "off_chip_parameters"]
+    path.write_text(json.dumps({**json.loads(path.read_text()), "said": said}))
     table = build_table(**inputs)
     flagged = table[table["format"].eq("tflite-int8")]["conversion_flags"]
     assert flagged.eq("cpu_ops (MEAN x1); off_chip_parameters").all()

@@ -20,6 +20,7 @@ class Format:
     suffix: str
     image: str  # containers/<image>/Dockerfile holds its toolchain
     source: str | None = None  # the format it is made from (its file), None: from the .keras
+    colour: str | None = None  # the report's colour for it (None: one of the spare colours)
 
 
 class _Formats(Mapping):

@@ -196,6 +196,21 @@ class EdgetpuConverter(FileConverter):
 
     name = "edgetpu"
     rank = 40
-    formats = (Format("edgetpu-int8", "edgetpu", "int8", ".tflite", "edgetpu", "tflite-int8"),)
+    formats = (
+        Format("edgetpu-int8", "edgetpu", "int8", ".tflite", "edgetpu", "tflite-int8", "#e45756"),
+    )
     missing_tool = staticmethod(missing_tool)
     convert_file = staticmethod(convert_file)
+
+    @staticmethod
+    def flags(record: dict) -> list[str]:
+        """Operations left on the CPU (with their names), parameters streamed off-chip."""
+        facts = record.get("edgetpu") or {}
+        found = []
+        for flag in facts.get("flags") or []:
+            if flag == "cpu_ops" and facts.get("cpu_ops"):
+                ops = ", ".join(f"{op} x{n}" for op, n in sorted(facts["cpu_ops"].items()))
+                found.append(f"cpu_ops ({ops})")
+            else:
+                found.append(flag)
+        return found

@@ -30,6 +30,12 @@ class Converter:
     mem_mb_base: int = 950
     mem_mb_per_model_mb: int = 28
 
+    @staticmethod
+    def flags(record: dict) -> list[str]:
+        """What its tool said that makes a figure not the accelerator's alone (the table's
+        `conversion_flags`), read from one of its conversion records; none by default."""
+        return []
+
 
 class ModelConverter(Converter):
     """Converts the Keras model itself (TFLite, ONNX)."""

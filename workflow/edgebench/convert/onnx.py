@@ -140,7 +140,7 @@ class OnnxConverter(ModelConverter):
     name = "onnx"
     tools = ("tensorflow", "keras", "tf2onnx", "onnx", "numpy")
     rank = 20
-    formats = (Format("onnx-fp32", "onnx", "fp32", ".onnx", "tensorflow"),)
+    formats = (Format("onnx-fp32", "onnx", "fp32", ".onnx", "tensorflow", colour="#f58518"),)
     mem_mb_per_model_mb = 72  # tf2onnx holds several copies of the graph (ResNet50: 7.9 GB)
     convert = staticmethod(convert)
     op_counts = staticmethod(op_counts)

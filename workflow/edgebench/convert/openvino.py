@@ -79,8 +79,10 @@ class OpenvinoConverter(FileConverter):
     tools = ("openvino", "numpy")
     rank = 50
     formats = tuple(
-        Format(f"openvino-{precision}", "openvino", precision, ".xml", "openvino", "onnx-fp32")
-        for precision in ("fp32", "int8")
+        Format(
+            f"openvino-{precision}", "openvino", precision, ".xml", "openvino", "onnx-fp32", colour
+        )
+        for precision, colour in (("fp32", "#7c5ba6"), ("int8", None))
     )
     calibrates = CALIBRATES
     missing_tool = staticmethod(missing_tool)

@@ -166,8 +166,16 @@ class TensorrtConverter(FileConverter):
     tools = ("onnx", "onnxruntime", "numpy")
     rank = 30
     formats = tuple(
-        Format(f"tensorrt-{precision}", "tensorrt", precision, ".engine", "tensorrt", "onnx-fp32")
-        for precision in ("fp32", "fp16", "int8")
+        Format(
+            f"tensorrt-{precision}",
+            "tensorrt",
+            precision,
+            ".engine",
+            "tensorrt",
+            "onnx-fp32",
+            colour,
+        )
+        for precision, colour in (("fp32", "#76b041"), ("fp16", "#a0c95f"), ("int8", "#4f7a28"))
     )
     calibrates = CALIBRATES
     missing_tool = staticmethod(missing_tool)

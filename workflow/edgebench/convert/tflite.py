@@ -52,8 +52,10 @@ class TfliteConverter(ModelConverter):
     tools = ("tensorflow", "keras", "ai-edge-litert", "numpy")
     rank = 10
     formats = tuple(
-        Format(f"tflite-{precision}", "tflite", precision, ".tflite", "tensorflow")
-        for precision in ("fp32", "fp16", "dynamic", "int8")
-    )
+        Format(f"tflite-{precision}", "tflite", precision, ".tflite", "tensorflow", colour=colour)
+        for precision, colour in (
+            ("fp32", "#4c78a8"), ("fp16", "#72b7b2"), ("dynamic", "#54a24b"), ("int8", "#e4b524")
+        )
+    )  # fmt: skip
     convert = staticmethod(convert)
     op_counts = staticmethod(op_counts)

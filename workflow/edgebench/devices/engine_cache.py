@@ -23,6 +23,7 @@ import shutil
 from pathlib import Path
 
 from edgebench import paths
+from edgebench.agent.runtimes.tensorrt import WORKSPACE_OPTION
 from edgebench.agent.tensorrt_build import (
     BOARD_FACTS,
     CACHED_RECORD_SUFFIX,
@@ -42,7 +43,6 @@ from edgebench.fileio import (
 from edgebench.rawlog import read_end
 
 RUN_LOG = "run.jsonl"
-WORKSPACE_OPTION = "tensorrt_workspace_mb"  # the profile's key (agent.runtimes.RUNTIME_OPTIONS)
 
 
 def cache_key(identity: dict) -> str:

@@ -50,17 +50,15 @@ def runtime_details(run: RawRun) -> dict:
 
 
 def conversion_flags(record: dict) -> str | None:
-    """What the vendor compiler said that makes a figure not the accelerator's alone: Edge TPU
-    operations left on the CPU (with their names), parameters streamed from off-chip memory."""
-    edgetpu = record.get("edgetpu") or {}
-    flags = []
-    for flag in edgetpu.get("flags") or []:
-        if flag == "cpu_ops" and edgetpu.get("cpu_ops"):
-            ops = ", ".join(f"{op} x{n}" for op, n in sorted(edgetpu["cpu_ops"].items()))
-            flags.append(f"cpu_ops ({ops})")
-        else:
-            flags.append(flag)
-    return "; ".join(flags) or None
+    """What the vendor compiler said that makes a figure not the accelerator's alone, as its
+    converter reads its record (`Converter.flags`: e.g. Edge TPU operations left on the CPU);
+    none for a format no installed converter makes."""
+    from edgebench.convert.interface import converter_of
+    from edgebench.formats import FORMATS
+
+    if record.get("format") not in FORMATS:
+        return None
+    return "; ".join(converter_of(FORMATS[record["format"]]).flags(record)) or None
 
 
 def add_power_notes(table: pd.DataFrame) -> pd.DataFrame:

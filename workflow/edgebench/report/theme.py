@@ -45,18 +45,6 @@ FAMILY_PALETTE = [
     "#1f78b4",
     "#b2df8a",
 ]
-FORMAT_COLOURS = {
-    "tflite-fp32": "#4c78a8",
-    "tflite-fp16": "#72b7b2",
-    "tflite-dynamic": "#54a24b",
-    "tflite-int8": "#e4b524",
-    "onnx-fp32": "#f58518",
-    "tensorrt-fp32": "#76b041",
-    "tensorrt-fp16": "#a0c95f",
-    "tensorrt-int8": "#4f7a28",
-    "edgetpu-int8": "#e45756",
-    "openvino-fp32": "#7c5ba6",
-}
 EXTRA_FORMAT_PALETTE = ["#9d755d", "#bab0ac", "#ff9da6", "#79706e"]
 HEATMAP_SCALE = "Viridis"
 # Lines and markers that tell devices apart where colour already stands for something else.
@@ -84,10 +72,13 @@ def family_colours(families: Iterable[str]) -> dict[str, str]:
 
 
 def format_colours(formats: Iterable[str]) -> dict[str, str]:
+    """Each format's own colour (its converter declares it, `Format.colour`), else a spare."""
+    from edgebench.formats import FORMATS
+
     colours, extra = {}, 0
     for name in sorted({str(f) for f in formats}, key=format_order):
-        if name in FORMAT_COLOURS:
-            colours[name] = FORMAT_COLOURS[name]
+        if name in FORMATS and FORMATS[name].colour:
+            colours[name] = FORMATS[name].colour
         else:
             colours[name] = EXTRA_FORMAT_PALETTE[extra % len(EXTRA_FORMAT_PALETTE)]
             extra += 1
@@ -95,7 +86,10 @@ def format_colours(formats: Iterable[str]) -> dict[str, str]:
 
 
 def format_order(name: str) -> tuple[int, str]:
-    known = list(FORMAT_COLOURS)
+    """The converters' order (their `rank`), then formats no installed converter makes."""
+    from edgebench.formats import FORMATS
+
+    known = list(FORMATS)
     return (known.index(name) if name in known else len(known), name)
 
 

@@ -37,6 +37,7 @@ from . import Runtime, RuntimeUnavailable
 # the CUDA binding, newest layout first (cuda-python >= 12.6 moved cudart here; the old module
 # still imports there with a deprecation warning)
 CUDA_BINDINGS = ("cuda.bindings.runtime", "cuda.cudart")
+WORKSPACE_OPTION = "tensorrt_workspace_mb"  # also part of the engine cache key (engine_cache)
 
 NO_TENSORRT = (
     "tensorrt is not installed on this device (JetPack ships it: python3 -c 'import tensorrt'; "
@@ -92,7 +93,7 @@ class TensorRT(Runtime):
             "type": "boolean",
             "default": False,
         },
-        "tensorrt_workspace_mb": {
+        WORKSPACE_OPTION: {
             "description": (
                 "Workspace limit (MiB) for TensorRT engines built on this device; unset means "
                 "TensorRT's default. Part of the engine cache key."
