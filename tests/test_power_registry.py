@@ -124,7 +124,7 @@ def site(tmp_path, monkeypatch):
     folder = tmp_path / "site"
     folder.mkdir()
     monkeypatch.syspath_prepend(str(folder))
-    fresh = PowerSourceRegistry(power.SOURCES.packages, GROUPS["power_sources"])
+    fresh = PowerSourceRegistry(power.SOURCES.packages)
     monkeypatch.setattr(power, "SOURCES", fresh)
     yield folder
     for module in [m for m in sys.modules if m.startswith("edgebench_file_watts")]:
@@ -180,16 +180,29 @@ class Thermal(PowerSource):
 """
 
 
-def test_an_on_board_plugin_is_refused_naming_its_distribution(site):
+def test_an_on_board_plugin_is_a_board_source_on_the_host_and_in_the_agent_s_registry(site):
+    """It is read on the board (test_runtimes.py stages and runs one); the agent's registry
+    keeps only on-board sources, and a plugin that does not say where it is read is refused."""
+    from edgebench.agent import power_sources
+
     project = {
         "name": "edgebench-thermal",
         "version": "2.0",
         "entry-points": {GROUPS["power_sources"]: {"thermal-guess": "edgebench_thermal:Thermal"}},
     }
     install(site, "edgebench_thermal", ON_BOARD_PLUGIN, project)
+    agent_side = PowerSourceRegistry([power_sources.__name__], on_board_only=True)
     try:
-        with pytest.raises(PluginError, match=r"edgebench-thermal 2\.0.*cannot reach the board"):
-            power.SOURCES.names()
+        assert power.is_on_board({"source": "thermal-guess"})
+        assert power.SOURCES.origins["thermal-guess"] == "edgebench-thermal 2.0"
+        assert "thermal-guess" in agent_side.names()
+        assert set(agent_side.names()) <= set(power.SOURCES.on_board())
+        assert agent_side.plugin_modules()["edgebench_thermal"][1] == "edgebench-thermal 2.0"
+        (site / "edgebench_thermal.py").write_text(ON_BOARD_PLUGIN.replace("True", "None"))
+        sys.modules.pop("edgebench_thermal", None)
+        undecided = PowerSourceRegistry(power.SOURCES.packages)
+        with pytest.raises(PluginError, match=r"edgebench-thermal 2\.0 does not say where"):
+            undecided.names()
     finally:
         sys.modules.pop("edgebench_thermal", None)
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 from conftest import readme_example
-from edgebench import plugins
+from edgebench import plugins, power
 from edgebench.agent import runtimes
 from edgebench.agent.registry import BUILT_IN, PluginError, contract_problems
 from edgebench.agent.runtimes import REGISTRY, Runtime, RuntimeUnavailable
@@ -285,6 +285,42 @@ def test_a_plugin_runtime_is_registered_checked_staged_and_run_on_the_board(plug
     assert header["runtime"]["name"] == "numpy" and header["runtime"]["version"] == np.__version__
     assert [b["batch"] for b in batches] == [1, 4] and all(b["status"] == "ok" for b in batches)
     assert batches[0]["runtime"] == {"transposed": True}
+
+
+def test_an_on_board_power_plugin_ships_with_the_agent_and_samples_on_the_board(plugin, tmp_path):
+    """The README's on-board source, installed beside the runtime plugin: staged with the agent,
+    registered by the board's agent from its plugins folder, read during the timed windows."""
+    from edgebench.agent import power_sources
+    from edgebench.power import power_settings
+
+    install(
+        plugin, "edgebench_board_watts", readme_example("on-board power source plugin module"),
+        "[project]\nname = 'edgebench-board-watts'\nversion = '0.2'\n"
+        "[project.entry-points.'edgebench.power_sources']\n"
+        "board-watts = 'edgebench_board_watts:BoardWatts'\n",
+    )  # fmt: skip
+    for registry in (power_sources.ON_BOARD, power.SOURCES):
+        registry._entries = None
+    try:
+        readout = tmp_path / "watts"
+        readout.write_text("3.25")
+        settings = power_settings({"source": "board-watts", "path": str(readout), "idle_s": 0})
+        np.save(tmp_path / "matrix.npy", np.eye(3, dtype=np.float32))
+        stage = tmp_path / "stage"
+        timing = {"warmup_runs": 0, "warmup_s": 0.0, "min_runs": 5, "min_s": 0.3, "max_s": 1}
+        stage_run(stage, tmp_path / "matrix.npy", plugin_job(power=settings, timing=timing), None)
+        origins = json.loads((stage / AGENT_PACKAGE / "plugins" / "origins.json").read_text())
+        assert origins["edgebench_board_watts"] == "edgebench-board-watts 0.2"
+        log = run_staged(stage)
+        assert log[-1]["status"] == "complete", log[-1]
+        records = [json.loads(line) for line in (stage / "out/power.jsonl").read_text().split()]
+        assert records[0]["source"] == "board-watts" and records[0]["clock"] == "device-monotonic"
+        samples = [r for r in records if r["type"] == "sample"]
+        assert len(samples) >= 3 and {s["watts"] for s in samples} == {3.25}
+    finally:
+        sys.modules.pop("edgebench_board_watts", None)
+        for registry in (power_sources.ON_BOARD, power.SOURCES):
+            registry._entries = None
 
 
 def test_a_plugin_that_does_not_import_on_the_board_is_unsupported_naming_it(plugin, tmp_path):

@@ -128,15 +128,19 @@ class PowerSource:
         return cls.defaults().get(key)
 
 
+GROUP = "edgebench.power_sources"  # edgebench.plugins.GROUPS["power_sources"] (agent-side name)
+
+
 class PowerSourceRegistry(Registry):
     """The power sources of several packages (the agent's on-board ones, the host's meters)
-    and of the `edgebench.power_sources` entry points. A plugin's source must be a host meter:
-    the agent on the device has no installed distributions, and an on-board plugin is refused
-    (README, Extending)."""
+    and of the `edgebench.power_sources` entry points. With `on_board_only` (the agent's own
+    registry) it keeps the sources read on the board, and ships its plugins with the agent
+    (agent/registry.py)."""
 
-    def __init__(self, packages: list[str], group: str | None = None):
-        super().__init__("power source", packages[0], PowerSource, group)
+    def __init__(self, packages: list[str], on_board_only: bool = False):
+        super().__init__("power source", packages[0], PowerSource, GROUP, ships=on_board_only)
         self.packages = list(packages)
+        self.on_board_only = on_board_only
 
     def _built_in(self) -> list[tuple[type, str]]:
         found = []
@@ -151,14 +155,14 @@ class PowerSourceRegistry(Registry):
     def _plugins(self) -> list[tuple[type, str]]:
         found = super()._plugins()
         for entry, origin in found:
-            if entry.on_board is not False:
+            if entry.on_board not in (True, False):
                 raise PluginError(
-                    f"the power source plugin {qualified(entry)} of {origin} is read on the "
-                    "board (on_board is not False), and a plugin cannot reach the board: the "
-                    "agent is copied there alone, without installed distributions. Make it a "
-                    "host meter (on_board = False), or add its module to edgebench's "
-                    "agent/power_sources/ (README, Extending)"
+                    f"the power source plugin {qualified(entry)} of {origin} does not say "
+                    "where it is read: set on_board = True (the agent reads it on the board) "
+                    "or False (a meter the host reads)"
                 )
+        if self.on_board_only:
+            return [(entry, origin) for entry, origin in found if entry.on_board]
         return found
 
     def on_board(self) -> list[str]:

@@ -8,6 +8,13 @@ points (group `edgebench.<points>`), as pytest and Snakemake's executor plugins 
 A plugin that fails to import, is not an entry of its kind, or takes a name already taken is
 an error naming its distribution and the fix, never skipped.
 
+The agent's registries (runtimes, on-board power sources) ship their plugins to the board: the
+staged agent (`edgebench_agent/`) has no installed distribution, so the host copies the module
+file of each of their plugin entries into `edgebench_agent/plugins/` with `origins.json` (module
+-> distribution) (edgebench.devices.staging), and on the board such a registry reads that folder
+instead of entry points. A plugin module imports edgebench's agent as on the host
+(`from edgebench.agent.runtimes import Runtime`): on the board that name is the staged agent.
+
 Standard library only: the agent uses it on the device.
 """
 
@@ -16,10 +23,18 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
+import json
 import pkgutil
+import sys
+import types
+from pathlib import Path
 from types import ModuleType
 
 BUILT_IN = "edgebench"  # the origin of the entries that ship with edgebench
+PLUGINS = "plugins"  # the staged agent's folder of plugin modules (written by the host)
+ORIGINS = "origins.json"  # in it: staged module name -> "distribution version"
+AGENT = __name__.rsplit(".", 1)[0]  # edgebench.agent on the host, edgebench_agent on the board
+ON_BOARD = AGENT.split(".")[0] != "edgebench"
 
 
 class PluginError(RuntimeError):
@@ -29,11 +44,14 @@ class PluginError(RuntimeError):
 class Registry:
     """The entries of one extension point, by name, loaded on first use."""
 
-    def __init__(self, kind: str, package: str, base: type, group: str | None = None):
+    def __init__(
+        self, kind: str, package: str, base: type, group: str | None = None, ships: bool = False
+    ):
         self.kind = kind  # what an entry is, for messages: "power source"
         self.package = package  # where the built-in entries are, one or more per module
         self.base = base
         self.group = group  # the entry-point group of plugin distributions
+        self.ships = ships  # its plugins are staged with the agent (read from there on a board)
         self._entries: dict[str, type] | None = None
         self.origins: dict[str, str] = {}  # name -> "edgebench" or "distribution version"
 
@@ -71,6 +89,8 @@ class Registry:
         return found
 
     def _plugins(self) -> list[tuple[type, str]]:
+        if self.ships and ON_BOARD:
+            return staged_entries(self.kind, self.base)
         if self.group is None:
             return []
         found = []
@@ -98,6 +118,71 @@ class Registry:
                     )
                 found.append((entry, origin))
         return found
+
+    def plugin_modules(self) -> dict[str, tuple[Path, str]]:
+        """Staged module name -> (source file, origin) of each plugin entry's module: what the
+        host stages into the agent's plugins folder (only for a registry that ships)."""
+        found = {}
+        for name, entry in self.entries().items():
+            origin = self.origins[name]
+            if origin == BUILT_IN or not self.ships:
+                continue
+            source = inspect.getsourcefile(sys.modules[entry.__module__])
+            if source is None or Path(source).name == "__init__.py":
+                raise PluginError(
+                    f"the {self.kind} plugin {name!r} of {origin} is defined in "
+                    f"{entry.__module__}, which is not one module file: the agent ships a "
+                    f"{self.kind} plugin to the board as one .py file"
+                )
+            found[entry.__module__.replace(".", "_")] = (Path(source), origin)
+        return found
+
+
+# -- on the board: the plugin modules the host staged --------------------------------------------
+
+
+def staged_entries(kind: str, base: type) -> list[tuple[type, str]]:
+    """(entry, origin) of every `base` subclass in the staged agent's plugins folder, each
+    module imported as the host staged it; one that fails to import is a PluginError naming
+    its distribution."""
+    folder = Path(sys.modules[AGENT].__file__).parent / PLUGINS
+    if not folder.is_dir():
+        return []
+    origins_file = folder / ORIGINS
+    origins = json.loads(origins_file.read_text()) if origins_file.exists() else {}
+    alias_agent()
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        origin = origins.get(path.stem, f"the staged module {path.name}")
+        try:
+            module = importlib.import_module(f"{AGENT}.{PLUGINS}.{path.stem}")
+        except Exception as error:  # any failure of a third party's module
+            raise PluginError(
+                f"the plugin module {path.stem} of {origin} cannot be imported on this device "
+                f"(loading {kind}s): {type(error).__name__}: {error}. A plugin module the agent "
+                "ships imports only the standard library, numpy and edgebench.agent at its top "
+                "(a runtime's vendor library when it is loaded)"
+            ) from error
+        found += [(entry, origin) for entry in entries_in(module, base)]
+    return found
+
+
+def alias_agent() -> None:
+    """Make `edgebench.agent` and its loaded modules, the imports a plugin module makes on the
+    host, name this staged agent in this process; nothing where the host's edgebench is loaded."""
+    loaded = sys.modules.get("edgebench")
+    if loaded is not None and not getattr(loaded, "_staged_agent_alias", False):
+        return
+    if loaded is None:
+        loaded = sys.modules["edgebench"] = types.ModuleType("edgebench")
+        loaded.__path__ = []  # nothing else of the host's package is here
+        loaded._staged_agent_alias = True
+    loaded.agent = sys.modules[AGENT]
+    for name, module in list(sys.modules.items()):
+        if name == AGENT or name.startswith(f"{AGENT}."):
+            sys.modules[f"edgebench.agent{name[len(AGENT) :]}"] = module
 
 
 def entries_in(module: ModuleType, base: type) -> list[type]:

@@ -2,9 +2,10 @@
 
 stage/
   edgebench_agent/   the agent package (standard library + numpy + one runtime)
-    plugins/         the module file of every installed plugin runtime (entry-point group
-                     edgebench.runtimes) and origins.json (module -> distribution): the board has
-                     no installed distribution, so its agent finds them here
+    plugins/         the module file of every installed plugin runtime and on-board power
+                     source (entry-point groups edgebench.runtimes, edgebench.power_sources) and
+                     origins.json (module -> distribution): the board has no installed
+                     distribution, so its agent finds them here (agent/registry.py)
   model.<suffix>     the converted model, and its companion files under the same stem
                      (OpenVINO's model.xml finds its weights as model.bin)
   inputs.npy         accuracy inputs, when the workload has a dataset
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edgebench.agent import runtimes
+from edgebench.agent import registry, runtimes
+from edgebench.agent.power_sources import ON_BOARD as ON_BOARD_SOURCES
 
 AGENT_SOURCE = Path(__file__).resolve().parents[1] / "agent"
 AGENT_PACKAGE = "edgebench_agent"
@@ -58,13 +60,14 @@ def stage_run(
 
 
 def stage_plugins(agent: Path) -> None:
-    """Copy the module of every installed plugin runtime into the staged agent's plugins
-    folder, with which distribution each came from (for the board's messages); nothing when
-    none is installed, so the agent's version (its files' digest) is the built-in one."""
-    modules = runtimes.plugin_modules()
+    """Copy the module of every installed plugin runtime and on-board power source into the
+    staged agent's plugins folder, with which distribution each came from (for the board's
+    messages); nothing when none is installed, so the agent's version (its files' digest) is
+    the built-in one."""
+    modules = {**runtimes.REGISTRY.plugin_modules(), **ON_BOARD_SOURCES.plugin_modules()}
     if not modules:
         return
-    folder = agent / runtimes.PLUGINS
+    folder = agent / registry.PLUGINS
     folder.mkdir()
     (folder / "__init__.py").write_text(
         '"""Plugin modules the host staged (edgebench.devices.staging)."""\n'
@@ -72,4 +75,4 @@ def stage_plugins(agent: Path) -> None:
     for name, (source, _) in modules.items():
         shutil.copy2(source, folder / f"{name}.py")
     origins = {name: origin for name, (_, origin) in modules.items()}
-    (folder / runtimes.ORIGINS).write_text(json.dumps(origins, indent=2, sort_keys=True))
+    (folder / registry.ORIGINS).write_text(json.dumps(origins, indent=2, sort_keys=True))

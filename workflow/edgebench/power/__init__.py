@@ -16,12 +16,9 @@ from __future__ import annotations
 import copy
 
 from edgebench.agent.power_common import COMMON_OPTIONS, PowerSource, PowerSourceRegistry
-from edgebench.plugins import GROUPS
 
 NO_SOURCE = "none"  # a profile without power
-SOURCES = PowerSourceRegistry(
-    ["edgebench.agent.power_sources", "edgebench.power.meters"], GROUPS["power_sources"]
-)
+SOURCES = PowerSourceRegistry(["edgebench.agent.power_sources", "edgebench.power.meters"])
 DEFAULT_IDLE_S = COMMON_OPTIONS["idle_s"]["default"]
 DEFAULT_MIN_SAMPLES = COMMON_OPTIONS["min_samples"]["default"]
 

@@ -11,11 +11,7 @@ sends and the README's runtime table are derived from these declarations; nothin
 runtimes. Importing a runtime's module imports no vendor library: that happens in its
 constructor, when a run needs it.
 
-On the board this package is part of the staged agent (`edgebench_agent/`), which has no
-installed distribution: the host stages the module file of each installed plugin runtime into
-`edgebench_agent/plugins/` (edgebench.devices.staging), and the board's registry reads that
-folder instead of entry points. A plugin module imports the base as on the host,
-`from edgebench.agent.runtimes import Runtime`: on the board that name is this agent.
+Plugin runtimes ship to the board with the staged agent (agent/registry.py).
 """
 
 from __future__ import annotations
@@ -23,19 +19,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import sys
-import types
-from pathlib import Path
 
 import numpy as np
 
-from ..registry import BUILT_IN, PluginError, Registry, entries_in
+from ..registry import BUILT_IN, PluginError, Registry
 
 GROUP = "edgebench.runtimes"  # edgebench.plugins.GROUPS["runtimes"] (the agent cannot import it)
-PLUGINS = "plugins"  # the staged agent's folder of plugin modules (written by the host)
-ORIGINS = "origins.json"  # in it: staged module name -> "distribution version"
-AGENT = __name__.rsplit(".", 1)[0]  # edgebench.agent on the host, edgebench_agent on the board
-ON_BOARD = AGENT.split(".")[0] != "edgebench"
 
 
 class RuntimeUnavailable(RuntimeError):
@@ -113,18 +102,14 @@ def default(runtime: type[Runtime], key: str):
 
 
 class RuntimeRegistry(Registry):
-    """On the host: the built-ins and installed distributions' entry points. On the board (the
-    staged agent): the built-ins and the plugin modules the host staged in its plugins folder."""
-
-    def _plugins(self):
-        return staged_entries(self.kind, self.base) if ON_BOARD else super()._plugins()
+    """The built-ins, and the plugins: entry points on the host, the staged modules on a board."""
 
     def built_ins(self) -> list[type[Runtime]]:
         """The runtimes that ship with edgebench, whatever the plugins do."""
         return [entry for entry, _ in self._built_in()]
 
 
-REGISTRY = RuntimeRegistry("runtime", __name__, Runtime, GROUP)
+REGISTRY = RuntimeRegistry("runtime", __name__, Runtime, GROUP, ships=True)
 
 
 def load_runtime(runtime: str, wanted: str | None = None, options: dict | None = None) -> Runtime:
@@ -151,56 +136,6 @@ def keywords(runtime_class: type[Runtime], options: dict) -> dict:
     if "precision" in parameters and options.get("precision") is not None:
         found["precision"] = options["precision"]
     return found
-
-
-# -- on the board: the plugin modules the host staged --------------------------------------------
-
-
-def staged_entries(kind: str, base: type) -> list[tuple[type, str]]:
-    """(entry, origin) of every `base` subclass in the staged agent's plugins folder, each
-    module imported as the host staged it; one that fails to import is a PluginError naming
-    its distribution."""
-    folder = Path(sys.modules[AGENT].__file__).parent / PLUGINS
-    if not folder.is_dir():
-        return []
-    origins_file = folder / ORIGINS
-    origins = json.loads(origins_file.read_text()) if origins_file.exists() else {}
-    alias_agent()
-    found = []
-    for path in sorted(folder.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        origin = origins.get(path.stem, f"the staged module {path.name}")
-        try:
-            module = importlib.import_module(f"{AGENT}.{PLUGINS}.{path.stem}")
-        except Exception as error:  # any failure of a third party's module
-            raise PluginError(
-                f"the {kind} plugin module {path.stem} of {origin} cannot be imported on this "
-                f"device: {type(error).__name__}: {error}. A plugin module the agent ships "
-                "imports only the standard library, numpy and edgebench.agent at its top (its "
-                "runtime when it is loaded)"
-            ) from error
-        found += [(entry, origin) for entry in entries_in(module, base)]
-    return found
-
-
-def alias_agent() -> None:
-    """Make `edgebench.agent.runtimes` (and its modules), the import a plugin module makes on
-    the host, name this staged agent in this process; nothing where the host's own edgebench
-    is loaded."""
-    loaded = sys.modules.get("edgebench")
-    if loaded is not None and not getattr(loaded, "_staged_agent_alias", False):
-        return
-    if loaded is None:
-        loaded = sys.modules["edgebench"] = types.ModuleType("edgebench")
-        loaded.__path__ = []  # nothing else of the host's package is here
-        loaded._staged_agent_alias = True
-    loaded.agent = sys.modules[AGENT]
-    sys.modules["edgebench.agent"] = sys.modules[AGENT]
-    for name, module in list(sys.modules.items()):
-        if name.startswith(f"{__name__}."):
-            sys.modules[f"edgebench.agent.runtimes{name[len(__name__) :]}"] = module
-    sys.modules["edgebench.agent.runtimes"] = sys.modules[__name__]
 
 
 # -- on the host: what the registry gives the schema, the stage and the README -------------------
@@ -237,25 +172,6 @@ def fill_device_schema(schema: dict) -> None:
                 )
             properties[key] = rule
             declared_by.setdefault(key, name)
-
-
-def plugin_modules() -> dict[str, tuple[Path, str]]:
-    """Staged module name -> (source file, origin) of every installed plugin runtime's module
-    (what the host stages into the agent's plugins folder)."""
-    found = {}
-    for name, entry in REGISTRY.entries().items():
-        origin = REGISTRY.origins[name]
-        if origin == BUILT_IN:
-            continue
-        source = inspect.getsourcefile(sys.modules[entry.__module__])
-        if source is None or Path(source).name == "__init__.py":
-            raise PluginError(
-                f"the runtime plugin {name!r} of {origin} is defined in {entry.__module__}, "
-                "which is not one module file: the agent ships a runtime plugin to the board "
-                "as one .py file"
-            )
-        found[entry.__module__.replace(".", "_")] = (Path(source), origin)
-    return found
 
 
 def markdown() -> str:
