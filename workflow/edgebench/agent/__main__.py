@@ -14,6 +14,7 @@ from .boardlock import (
     hold,
     start_lifeline,
 )
+from .interleave import run_interleaved
 from .powerlog import RUN_STARTED
 from .runner import run_job, run_worker
 
@@ -42,7 +43,11 @@ def main(argv: list[str]) -> int:
             print(f"board lock refused: {error}", file=sys.stderr)
             return LOCK_REFUSED_EXIT
     print(RUN_STARTED, flush=True)  # a meter the host reads starts now, not during the wait
-    status = run_job(job, job_path.parent, job_path)
+    if job.get("interleaved"):  # every format of the workload, in rounds (interleave.py)
+        statuses = run_interleaved(job, job_path.parent)
+        status = ", ".join(f"{name} {end}" for name, end in statuses.items())
+    else:
+        status = run_job(job, job_path.parent, job_path)
     if lock is not None:
         lock.close()  # the board is free for the next run
     print(f"{job['device']} {job['workload']} {job['format']}: {status}")

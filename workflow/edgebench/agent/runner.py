@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -121,31 +122,38 @@ def run_worker(job: dict, workdir: Path, batch: int, index: int) -> int:
     return 0 if record["status"] == "ok" else 1
 
 
+def run_process(
+    job: dict, job_file: Path, batch: int, index: int, log: RunLogWriter, power=None
+) -> dict:
+    """One fresh agent process's timing of `batch` (process index `index`): its samples go into
+    `log`, its window into `power`; returns its batch record."""
+    out = log.path.parent
+    command = [sys.executable, "-m", __package__, str(job_file), "--worker"]
+    # its stdin (the lifeline) stays open while this process lives
+    worker = subprocess.Popen([*command, str(batch), str(index)], stdin=subprocess.PIPE)
+    worker.wait()
+    worker.stdin.close()
+    path = worker_file(out, batch, index)
+    if not path.exists():
+        return {"status": "failed", "reason": f"process {index} left no samples"}
+    lines = path.read_text().splitlines()
+    path.unlink()
+    log.write_lines(lines[:-1])
+    if power is not None and len(lines) > 1:
+        first, last = json.loads(lines[0]), json.loads(lines[-2])
+        end = power_window_end(json.loads(lines[-1]), last["end_ns"])
+        power.window(batch, index, first["start_ns"], end)
+    return {**json.loads(lines[-1]), "process": index}
+
+
 def run_batch_in_processes(
     job: dict, job_file: Path, batch: int, log: RunLogWriter, power=None
 ) -> bool:
     """Time `batch` in `processes` fresh agent processes one after another (pyperf's answer to
     process-to-process drift); every sample keeps its process index."""
-    out = log.path.parent
     records = []
     for index in range(job["processes"]):
-        command = [sys.executable, "-m", __package__, str(job_file), "--worker"]
-        # its stdin (the lifeline) stays open while this process lives
-        worker = subprocess.Popen([*command, str(batch), str(index)], stdin=subprocess.PIPE)
-        worker.wait()
-        worker.stdin.close()
-        path = worker_file(out, batch, index)
-        if not path.exists():
-            records.append({"status": "failed", "reason": f"process {index} left no samples"})
-            break
-        lines = path.read_text().splitlines()
-        path.unlink()
-        log.write_lines(lines[:-1])
-        if power is not None and len(lines) > 1:
-            first, last = json.loads(lines[0]), json.loads(lines[-2])
-            end = power_window_end(json.loads(lines[-1]), last["end_ns"])
-            power.window(batch, index, first["start_ns"], end)
-        records.append({**json.loads(lines[-1]), "process": index})
+        records.append(run_process(job, job_file, batch, index, log, power))
         if records[-1]["status"] != "ok":
             break
     log.write(merged_batch(batch, records))
@@ -220,12 +228,48 @@ def header(job: dict, model: Path) -> dict:
             "host_clock": job.get("host_clock"),
             "process_started_ns": PROCESS_STARTED_NS,
             "started_ns": now(),
+            # measured together with other formats (edgebench_agent.interleave)
+            **({"schedule": job["schedule"]} if job.get("schedule") else {}),
         }
     )
 
 
-def run_job(job: dict, workdir: Path, job_file: Path | None = None) -> str:
-    """Run everything the job asks for; returns the end status written to run.jsonl."""
+@dataclass
+class OpenRun:
+    """A run whose header is written, runtime loaded and idle power measured: its batches
+    follow (`run_job`, or `interleave.run_interleaved` with other formats' runs), then
+    `finish`."""
+
+    job: dict
+    workdir: Path
+    job_file: Path | None
+    model: Path
+    out: Path
+    log: RunLogWriter
+    runtime: Runtime
+    power: PowerRecorder | None
+    any_ok: bool = False
+
+    def close_power(self) -> None:
+        if self.power is not None:
+            self.power.close()
+            self.power = None
+
+    def finish(self) -> str:
+        """The accuracy pass (after any batch ran) and the end record; the end status."""
+        self.close_power()
+        if not self.any_ok:
+            self.log.end("failed", "no batch size ran; see the batch record")
+            return "failed"
+        if self.job.get("accuracy_inputs"):
+            run_accuracy(self.runtime, str(self.model), self.job, self.workdir, self.out, self.log)
+        self.log.end("complete")
+        return "complete"
+
+
+def open_run(job: dict, workdir: Path, job_file: Path | None = None) -> OpenRun | str:
+    """Start the run a job asks for: its header, its runtime, its power recorder and idle
+    window; the end status instead when it cannot run (its log then ended)."""
     out = workdir / job.get("out", "out")
     shutil.rmtree(out, ignore_errors=True)  # the board lock is held: nothing else writes here
     model = workdir / job["model"]
@@ -254,23 +298,24 @@ def run_job(job: dict, workdir: Path, job_file: Path | None = None) -> str:
         return "failed"
     if power is not None:
         power.idle()
-    any_ok = False
+    return OpenRun(job, workdir, job_file, model, out, log, runtime, power)
+
+
+def run_job(job: dict, workdir: Path, job_file: Path | None = None) -> str:
+    """Run everything the job asks for; returns the end status written to run.jsonl."""
+    run = open_run(job, workdir, job_file)
+    if isinstance(run, str):
+        return run
+    job = run.job
     try:
         for batch in job["batch_sizes"]:
             if job.get("processes", 1) > 1 and job_file is not None:
-                ran = run_batch_in_processes(job, job_file, batch, log, power)
+                ran = run_batch_in_processes(job, job_file, batch, run.log, run.power)
             else:
-                ran = run_batch(runtime, str(model), batch, job, log, power)
+                ran = run_batch(run.runtime, str(run.model), batch, job, run.log, run.power)
             if not ran:
                 break
-            any_ok = True
+            run.any_ok = True
     finally:
-        if power is not None:
-            power.close()
-    if not any_ok:
-        log.end("failed", "no batch size ran; see the batch record")
-        return "failed"
-    if job.get("accuracy_inputs"):
-        run_accuracy(runtime, str(model), job, workdir, out, log)
-    log.end("complete")
-    return "complete"
+        run.close_power()
+    return run.finish()

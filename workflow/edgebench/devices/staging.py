@@ -10,6 +10,10 @@ stage/
                      (OpenVINO's model.xml finds its weights as model.bin)
   inputs.npy         accuracy inputs, when the workload has a dataset
   job.json           what to run: format family, batch sizes, timing, threads, seed
+
+An interleaved job (stage_group) stages the agent once, each format's files and job.json under
+formats/<format>/, and a job.json that names them; each format's results come back in
+out/<format>/.
 """
 
 from __future__ import annotations
@@ -34,26 +38,59 @@ def stage_run(
     accuracy_inputs: np.ndarray | None,
     companions: list[Path] = (),
     with_agent: bool = True,
+    out: str = "out",
 ) -> Path:
     """Fill `stage` (emptied first) and return the job file's path. `companions` are the
-    model's other files (OpenVINO's .bin), staged under the model's stem."""
+    model's other files (OpenVINO's .bin), staged under the model's stem; `out` is where the
+    agent writes, relative to the job file."""
     if stage.exists():
         shutil.rmtree(stage)
     if with_agent:  # not for a board that runs firmware (its transport sends no Python)
-        shutil.copytree(
-            AGENT_SOURCE, stage / AGENT_PACKAGE, ignore=shutil.ignore_patterns("__pycache__")
-        )
-        stage_plugins(stage / AGENT_PACKAGE)
+        stage_agent(stage)
     else:
         stage.mkdir(parents=True)
     staged_model = stage / f"model{model.suffix}"
     shutil.copy2(model, staged_model)
     for companion in companions:
         shutil.copy2(companion, stage / f"model{companion.suffix}")
-    job = {**job, "model": staged_model.name, "out": "out"}
+    job = {**job, "model": staged_model.name, "out": out}
     if accuracy_inputs is not None:
         np.save(stage / "inputs.npy", accuracy_inputs.astype(np.float32))
         job["accuracy_inputs"] = "inputs.npy"
+    job_file = stage / "job.json"
+    job_file.write_text(json.dumps(job, indent=2))
+    return job_file
+
+
+def stage_agent(stage: Path) -> None:
+    """The agent package (and the installed plugins' modules) into `stage`."""
+    shutil.copytree(
+        AGENT_SOURCE, stage / AGENT_PACKAGE, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    stage_plugins(stage / AGENT_PACKAGE)
+
+
+def stage_group(stage: Path, group_job: dict, members: dict[str, dict]) -> Path:
+    """An interleaved job's stage: the agent once, each format's run in formats/<format>/
+    (model, companions, inputs, job.json) writing to out/<format>/ (where a transport
+    brings `out` back from), and the group's job.json naming them. `members`: format ->
+    {model, job, inputs, companions}."""
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage_agent(stage)
+    folders = {}
+    for name, member in members.items():
+        folders[name] = f"formats/{name}"
+        stage_run(
+            stage / folders[name],
+            member["model"],
+            member["job"],
+            member["inputs"],
+            member["companions"],
+            with_agent=False,
+            out=f"../../out/{name}",
+        )
+    job = {**group_job, "interleaved": {**group_job["interleaved"], "formats": folders}}
     job_file = stage / "job.json"
     job_file.write_text(json.dumps(job, indent=2))
     return job_file
