@@ -33,6 +33,7 @@ def check_plan(plan: Plan) -> None:
             f"two devices on one serial port: {'; '.join(clashes)}. One port reaches one "
             "board or meter: give each device its own, or run them one at a time"
         )
+    check_schedule(plan)
     for profile in plan.devices.values():
         transport = transport_class(profile)
         problems = key_problems(profile)
@@ -44,6 +45,35 @@ def check_plan(plan: Plan) -> None:
             check_local_program(profile["power"], profile["name"])
         check_host_meter(profile)
         run_settings(profile, plan.suite)
+
+
+def check_schedule(plan: Plan) -> None:
+    """`schedule: interleaved` needs a transport that runs the Python agent (the agent times
+    the rounds), and `speedup_reference` an interleaved suite and one of its formats."""
+    where = f"config/suites/{plan.suite_name}.yaml"
+    reference = plan.suite.get("speedup_reference")
+    if reference and plan.schedule != "interleaved":
+        raise ConfigError(
+            f"{where}: 'speedup_reference' = {reference!r} applies to schedule: interleaved "
+            "only (paired speed-ups need formats timed in the same rounds); add schedule: "
+            "interleaved or remove the key"
+        )
+    if reference and reference not in plan.formats:
+        raise ConfigError(
+            f"{where}: 'speedup_reference' = {reference!r} is not one of the run's formats "
+            f"({', '.join(plan.formats)}); name one of them, or select it with --config formats="
+        )
+    if plan.schedule != "interleaved":
+        return
+    for name, profile in plan.devices.items():
+        if not transport_class(profile).stages_agent:
+            raise ConfigError(
+                f"{where}: schedule: interleaved cannot run on device {name!r}: its transport "
+                f"{profile['transport']!r} runs no Python agent on the board (firmware times "
+                "one model at a time), so its formats cannot be timed in rounds; use a suite "
+                "with schedule: sequential for this device (run it separately with "
+                f"--config devices={name} suite=...), or remove it from 'devices'"
+            )
 
 
 def check_builder(

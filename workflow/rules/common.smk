@@ -1,6 +1,7 @@
 # Config validation, the run plan, wildcard constraints and every input/param helper.
 import glob
 import os
+import re
 import time
 from pathlib import Path
 
@@ -269,3 +270,36 @@ def report_context(wildcards):
 
 def image_record(image):
     return paths.image_record(image)
+
+
+# Interleaved schedule (run.smk)
+def interleaved_inputs(wildcards):
+    formats = PLAN.interleaved_groups()[wildcards.device]
+    inputs = {
+        "conversions": [conversion_record(wildcards.workload, fmt) for fmt in formats],
+        "meta": paths.workload_meta(wildcards.workload),
+    }
+    dataset = PLAN.accuracy_dataset(wildcards.workload)
+    if dataset:
+        inputs["dataset"] = dataset
+    return inputs
+
+
+def interleaved_run_settings(wildcards):
+    """The suite's keys that change an interleaved run: those of a sequential one, the
+    schedule, and the reference of its paired speed-ups (written into every header)."""
+    return {
+        **suite_run_settings(wildcards),
+        "schedule": PLAN.schedule,
+        "speedup_reference": PLAN.speedup_reference,
+    }
+
+
+def interleaved_rule(device):
+    """The name of a device's interleaved run rule."""
+    return f"run_interleaved_{re.sub(r'[^A-Za-z0-9_]', '_', device)}"
+
+
+def measured_by(wildcards):
+    """The device profile's keys that change a measurement (a run's rerun trigger)."""
+    return measurement_settings(device_profile(wildcards))

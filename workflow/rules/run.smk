@@ -44,3 +44,36 @@ rule run:
         "../../envs/edgebench.yaml"
     script:
         "../scripts/run_on_device.py"
+
+
+# Interleaved suites (`schedule: interleaved`, README "Interleaved schedule"): one job per
+# device and workload times all the device's formats of it in rounds and writes every
+# format's raw log (same paths, so tables and report read them as they are). One rule per
+# device, since a rule's outputs are fixed: the formats that device runs. Preferred over
+# `run` for those logs (ruleorder); under the sequential schedule there are none.
+for _device, _formats in PLAN.interleaved_groups().items():
+
+    rule:
+        name:
+            interleaved_rule(_device)
+        input:
+            unpack(interleaved_inputs),
+        output:
+            [paths.raw_log("{device}", "{workload}", fmt) for fmt in _formats],
+        log:
+            paths.log("run", "{device}", "{workload}", "interleaved"),
+        wildcard_constraints:
+            device=re.escape(_device),
+        localrule: True
+        params:
+            measured_by=measured_by,
+            suite=interleaved_run_settings,
+        threads: run_threads
+        resources:
+            **BOARD_RESOURCES,
+        conda:
+            "../../envs/edgebench.yaml"
+        script:
+            "../scripts/run_interleaved.py"
+
+    workflow.ruleorder(interleaved_rule(_device), "run")

@@ -26,7 +26,7 @@ from edgebench.agent.protocol import Timing
 from edgebench.agent.runtimes import REGISTRY as RUNTIMES
 from edgebench.devices import engine_cache
 from edgebench.devices.ssh import SshError
-from edgebench.devices.staging import stage_run
+from edgebench.devices.staging import stage_group, stage_run
 from edgebench.devices.transport import Transport, transport_class
 from edgebench.fileio import read_conversion_record, read_json, sha256_file, write_json
 from edgebench.formats import FORMATS
@@ -37,6 +37,8 @@ from edgebench.settings.errors import ConfigError
 
 SESSION_VARIABLE = "EDGEBENCH_SESSION"  # one workflow run (set when the Snakefile loads)
 FAILED_LOG = "run.failed.jsonl"  # the log of a run that came back failed (its job fails)
+INTERLEAVED = "interleaved"  # the suite's `schedule` that times a workload's formats in rounds
+INTERLEAVE_ORDER = "alternating"  # round r: the formats in order (r even) or reversed (r odd)
 
 
 # Profile keys that change how a device is reached or described, never what it measures:
@@ -100,8 +102,10 @@ def job_settings(profile: dict, suite: dict, meta: dict, format_name: str) -> di
     if transport_class(profile).runs_here:
         power = on_this_machine(power)
     timing = settings["timing"] = lengthened(settings["timing"], power)
-    if not timing["processes"]:  # several processes for models, where the drift matters
-        timing["processes"] = 3 if is_model else 1
+    if not timing["processes"]:  # several processes for models, where the drift matters;
+        # interleaved rounds for every workload (a paired ratio needs more than one round)
+        interleaved = suite.get("schedule") == INTERLEAVED
+        timing["processes"] = 3 if is_model or interleaved else 1
     return {
         "device": profile["name"],
         "workload": meta["workload"],
@@ -220,6 +224,170 @@ def drive(profile, job, conversion, record, raw_log, log, dataset, stage_root) -
     finally:
         transport.cleanup(stage)
         shutil.rmtree(meter_folder, ignore_errors=True)
+
+
+def run_interleaved_on_device(
+    profile: dict,
+    jobs: dict[str, dict],
+    conversions: dict[str, Path],
+    raw_logs: dict[str, Path],
+    log,
+    dataset: Path | None = None,
+    stage_root: Path | None = None,
+    reference: str | None = None,
+) -> dict[str, str]:
+    """Run every format of one workload on one device in one interleaved job (schedule
+    `interleaved`, edgebench_agent.interleave): each format's raw log as a sequential run
+    writes it, its header's `schedule` naming the group, its formats, the order, the rounds
+    and the reference format of the paired speed-ups. Returns each format's status; raises
+    DeviceFailed (after keeping what came back) when the device failed or a format failed."""
+    statuses, records = {}, {}
+    for name, job in jobs.items():
+        records[name] = read_conversion_record(conversions[name])
+        if records[name]["status"] != "ok":
+            reason = f"conversion {records[name]['status']}: {records[name]['reason']}"
+            write_unrun(raw_logs[name], job, "unsupported", reason)
+            statuses[name] = "unsupported"
+    members = [name for name in jobs if name not in statuses]
+    if not members:
+        return statuses
+    first = jobs[members[0]]
+    stage_root = Path(stage_root or paths.stage_root())
+    try:
+        statuses.update(
+            drive_group(
+                profile,
+                jobs,
+                members,
+                conversions,
+                records,
+                raw_logs,
+                log,
+                dataset,
+                stage_root,
+                reference,
+            )  # fmt: skip
+        )
+    except DeviceFailed as error:
+        for name in members:  # the job fails: Snakemake removes all of its outputs
+            failure = paths.failure_record(first["device"], first["workload"], name)
+            write_json(Path(failure), {**identity(jobs[name]), "status": "failed",
+                                       "reason": str(error)})  # fmt: skip
+        raise
+    for name in members:
+        Path(paths.failure_record(first["device"], first["workload"], name)).unlink(missing_ok=True)
+        raw_logs[name].with_name(FAILED_LOG).unlink(missing_ok=True)
+    return statuses
+
+
+def drive_group(
+    profile, jobs, members, conversions, records, raw_logs, log, dataset, stage_root, reference
+):
+    """`drive` for an interleaved group: probe each format's runtime, stage them all in one
+    stage, run the agent once through the device's transport, keep each format's results."""
+    transport = transport_for(profile)
+    if not transport.stages_agent:  # refused at load (settings.plan); said again here
+        raise DeviceFailed(
+            f"device {profile['name']!r}: transport {profile['transport']!r} runs no agent, "
+            "so it cannot interleave formats; use schedule: sequential"
+        )
+    first = jobs[members[0]]
+    down = unreachable_note(stage_root, first["device"])
+    if down:
+        raise DeviceFailed(
+            f"{down} (earlier in this run; the device's other runs are not tried again: "
+            "fix the connection and run the workflow again)"
+        )
+    run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+    common = {
+        "run_id": run_id,
+        "board_lock": transport.board_lock(board_lock_name(profile)),
+        "lock_wait_s": profile.get("lock_wait_s", 3600),
+        "owner": run_owner(),
+        "lifeline": True,
+        "lifeline_timeout_s": transport.lifeline_timeout_s,
+    }
+    inputs = None
+    if dataset is not None:
+        with np.load(dataset) as data:
+            inputs = data["x_test"]
+    statuses, runnable = {}, []
+    for name in members:
+        try:
+            missing = probe_runtime(transport, jobs[name])
+        except SshError:  # the run's own connection, with its retries, decides
+            missing = None
+        if missing:
+            write_unrun(raw_logs[name], jobs[name], "unsupported", missing)
+            statuses[name] = "unsupported"
+        else:
+            runnable.append(name)
+    if not runnable:
+        return statuses
+    rounds = jobs[runnable[0]]["processes"]
+    schedule = {
+        "name": INTERLEAVED,
+        "group": f"{first['device']}/{first['workload']}/{run_id}",
+        "formats": runnable,
+        "order": INTERLEAVE_ORDER,
+        "rounds": rounds,
+        "reference": reference,
+    }
+    staged = {}
+    for name in runnable:
+        record = records[name]
+        job = {**jobs[name], **common, "schedule": schedule}
+        model = conversions[name].parent / record["model_file"]
+        companions = [model.parent / file for file in record.get("files", {})]
+        companions = [path for path in companions if path != model]
+        companions += engine_cache.engine_files_to_stage(job, record)
+        staged[name] = {"model": model, "job": job, "inputs": inputs, "companions": companions}
+    group_job = {
+        "device": first["device"],
+        "workload": first["workload"],
+        "format": INTERLEAVED,
+        "formats": runnable,
+        **common,
+        "power": first.get("power"),
+        "interleaved": {"rounds": rounds, "order": INTERLEAVE_ORDER},
+    }
+    stage = stage_root / first["device"] / first["workload"] / INTERLEAVED / f"job-{run_id}"
+    stage_group(stage, group_job, staged)
+    meter_folder = stage.with_name(f"{stage.name}.meter")
+    failed = []
+    try:
+        try:
+            agent_log = log_file(log)
+            with host_meter(first.get("power"), meter_folder, agent_log) as meter_log:
+                code = transport.run(stage, log)
+        except SshError as error:
+            mark_unreachable(stage_root, first["device"], str(error))
+            raise DeviceFailed(str(error)) from None
+        if code == BOARD_BUSY_EXIT:
+            raise DeviceFailed(f"device {first['device']!r}: {last_line(log, 'board busy')}")
+        if code == LOCK_REFUSED_EXIT:
+            raise DeviceFailed(
+                f"device {first['device']!r}: {last_line(log, 'board lock refused')}"
+            )
+        for name in runnable:
+            out = stage / "out" / name
+            if not (out / "run.jsonl").exists():
+                failed.append(f"{name}: {exit_reason(code)}")
+                continue
+            statuses[name] = keep_results(out, raw_logs[name], records[name]["sha256"], meter_log)
+            if statuses[name] == "failed":
+                failed.append(f"{name}: {set_aside_failed_run(raw_logs[name])}")
+                continue
+            engine_cache.keep_engine(staged[name]["job"], records[name], raw_logs[name].parent)
+    finally:
+        transport.cleanup(stage)
+        shutil.rmtree(meter_folder, ignore_errors=True)
+    if failed:
+        raise DeviceFailed(
+            f"device {first['device']!r}, workload {first['workload']!r} (interleaved: its "
+            f"formats are measured together and run again together): {'; '.join(failed)}"
+        )
+    return statuses
 
 
 # Which of the given modules the device's Python can import, with their distributions' versions.

@@ -69,6 +69,31 @@ class Plan:
         """The rows a device has a runtime for: each one is a run job."""
         return [(d, w, f) for d, w, f in self.run_rows() if f in self.devices[d]["formats"]]
 
+    @property
+    def schedule(self) -> str:
+        """The suite's `schedule`: sequential (a job per run) or interleaved (a job per device
+        and workload, its formats timed in rounds)."""
+        return self.suite.get("schedule", "sequential")
+
+    @property
+    def speedup_reference(self) -> str | None:
+        """The format paired speed-ups are measured against (interleaved only): the suite's
+        `speedup_reference`, else the first selected format."""
+        if self.schedule != "interleaved":
+            return None
+        return self.suite.get("speedup_reference") or self.formats[0]
+
+    def interleaved_groups(self) -> dict[str, list[str]]:
+        """Device -> the formats one interleaved job times together (the selected formats it
+        runs, in the suite's order); empty under the sequential schedule."""
+        if self.schedule != "interleaved":
+            return {}
+        return {
+            name: [f for f in self.formats if f in profile["formats"]]
+            for name, profile in self.devices.items()
+            if any(f in profile["formats"] for f in self.formats)
+        }
+
 
 def parse_names(value, key: str, example: str) -> list[str]:
     """`--config key=a,b` arrives as the string "a,b"; a YAML list arrives as a list."""
