@@ -41,6 +41,7 @@ def _display(frame: pd.DataFrame) -> list[list[str]]:
                 _fmt(row.test),
                 accuracy,
                 power,
+                _speedup_cell(row),
                 _fmt(row.notes),
             ]
         )
@@ -60,8 +61,17 @@ HEADINGS = [
     "test",
     "accuracy",
     "power",
+    "speed-up",
     "notes",
 ]
+
+
+def _speedup_cell(row) -> str:
+    """Paired speed-ups (schedule interleaved): old -> new, against their reference."""
+    old, new = _fmt(row.old_speedup, ".3f"), _fmt(row.new_speedup, ".3f")
+    if not old and not new:
+        return ""
+    return f"{old or '-'} -> {new or '-'} vs {row.speedup_reference}"
 
 
 def text_table(frame: pd.DataFrame) -> str:
@@ -89,7 +99,7 @@ table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }
 th { background: #f0f0f0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td:nth-child(-n+12) { white-space: nowrap; }
+td:nth-child(-n+13) { white-space: nowrap; }
 tr.regressed td { background: #fde2e2; }
 tr.improved td { background: #e2f5e2; }
 """

@@ -145,6 +145,18 @@ def _compare_power(old_row, new_row, power_factor: float) -> dict:
     }
 
 
+def _compare_speedup(old_row, new_row) -> tuple[dict, list[str]]:
+    """The paired speed-ups (schedule interleaved) of both sides, shown beside the verdict,
+    which they do not change: each is measured within its own run against its reference."""
+    old_speedup, new_speedup = _value(old_row, "speedup"), _value(new_row, "speedup")
+    old_ref, new_ref = _value(old_row, "speedup_reference"), _value(new_row, "speedup_reference")
+    notes = []
+    if old_ref and new_ref and old_ref != new_ref:
+        notes.append(f"speed-up reference differs ({old_ref} -> {new_ref})")
+    out = {"old_speedup": old_speedup, "new_speedup": new_speedup}
+    return out | {"speedup_reference": new_ref or old_ref}, notes
+
+
 def _compare_row(
     old: Results,
     new: Results,
@@ -164,6 +176,9 @@ def _compare_row(
         out |= _compare_latency(old, new, run_id, batch, old_row, new_row, settings["factor"])
         out |= _compare_accuracy(old_row, new_row, settings["accuracy_tolerance"])
         out |= _compare_power(old_row, new_row, settings["power_factor"])
+        speedups, speedup_notes = _compare_speedup(old_row, new_row)
+        out |= speedups
+        notes += speedup_notes
         regressed = (
             out["verdict"] == SLOWER
             or out.get("accuracy") == "dropped"
@@ -214,6 +229,9 @@ COLUMNS = [
     "old_power_w",
     "new_power_w",
     "power_ratio",
+    "old_speedup",
+    "new_speedup",
+    "speedup_reference",
     "regressed",
     "old_status",
     "new_status",

@@ -94,6 +94,24 @@ CATALOGUE: list[Column] = [
     ),  # fmt: skip
     _c("throughput_ips", "float", "images/s", "Throughput", "batch / median latency"),
     _c("max_batch", "int", "", "Max batch", "largest batch size that ran"),
+    _c(
+        "speedup",
+        "float",
+        "",
+        "Speed-up",
+        "schedule interleaved: median over rounds of the reference's round median / this "
+        "format's round median (> 1: faster than speedup_reference)",
+    ),  # fmt: skip
+    _c("speedup_ci_low", "float", "", "Speed-up CI low", "distribution-free CI of that median"),
+    _c("speedup_ci_high", "float", "", "Speed-up CI high", "upper end of that interval"),
+    _c(
+        "speedup_ci_level",
+        "float",
+        "",
+        "Speed-up CI level",
+        "its coverage: 0.95 from 6 rounds; below, the rounds' range, 1 - 2 / 2^rounds",
+    ),  # fmt: skip
+    _c("speedup_reference", "text", "", "Speed-up reference", "format the speed-up is against"),
     _c("params", "int", "", "Parameters", "trainable and other weights"),
     _c("macs", "int", "", "MACs", "multiply-accumulates per image"),
     _c("flops", "int", "FLOP", "FLOPs", "2 x MACs per image"),

@@ -27,6 +27,7 @@ from edgebench.metrics.annotations import (
     runtime_details,
 )
 from edgebench.metrics.derived import add_derived
+from edgebench.metrics.speedup import paired_entry, paired_speedups
 from edgebench.rawlog import KEYS, RawRun, expect, read_run, run_key
 
 IDENTITY_COLUMNS = [*KEYS, "batch", "group", "family", "status", "reason"]
@@ -231,7 +232,7 @@ def _run_frames(
     missing = [key for key in wanted if key not in paths]
     if missing and missing_reasons is None:
         raise ValueError(f"no run.jsonl for device x workload x format {missing}")
-    run_rows, batch_rows = [], []
+    run_rows, batch_rows, paired = [], [], []
     for key in missing:
         reason = missing_reasons.get(key) or NOT_RUN
         run_rows.append(
@@ -249,6 +250,8 @@ def _run_frames(
         if not run.batches:
             raise ValueError(f"{run.path}: complete, but without a single batch record")
         power = run_power(run)
+        if entry := paired_entry(run):  # interleaved: paired with its reference below
+            paired.append(entry)
         for record in run.batches:
             batch_rows.append(
                 {
@@ -262,10 +265,10 @@ def _run_frames(
                     **power.get(record["batch"], {}),
                 }
             )
-    return (
-        pd.DataFrame(run_rows, columns=[*KEYS, *RUN_COLUMNS]),
-        pd.DataFrame(batch_rows, columns=[*KEYS, *BATCH_COLUMNS]),
-    )
+    batches = pd.DataFrame(batch_rows, columns=[*KEYS, *BATCH_COLUMNS])
+    speedups = paired_speedups(paired).astype({"batch": batches["batch"].dtype})
+    batches = batches.merge(speedups, on=[*KEYS, "batch"], how="left", validate="one_to_one")
+    return pd.DataFrame(run_rows, columns=[*KEYS, *RUN_COLUMNS]), batches
 
 
 # --- plan, workloads, conversions ---------------------------------------------------------------

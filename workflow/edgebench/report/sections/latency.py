@@ -82,6 +82,53 @@ REPEATABILITY_COLUMNS = [
 ]
 
 
+def speedup_interval_cell(row) -> tuple:
+    """The paired speed-up's interval, with its coverage (below 95% with few rounds)."""
+    low, high, level = (
+        row.get("speedup_ci_low"),
+        row.get("speedup_ci_high"),
+        row.get("speedup_ci_level"),
+    )
+    if absent(low) or absent(high):
+        return "", '<span class="empty">—</span>'
+    coverage = "" if absent(level) else f" ({100 * level:.0f}%)"
+    return high - low, esc(f"{low:.3f} – {high:.3f}{coverage}")
+
+
+SPEEDUP_COLUMNS = [
+    *IDENTITY[:4],
+    Column("speedup_reference", "against"),
+    Column("speedup", "paired speed-up", "num"),
+    Column(
+        "speedup_ci",
+        "interval (coverage)",
+        "num",
+        "distribution-free interval of the median of the per-round ratios; 95% from 6 rounds, "
+        "below that the rounds' range at its true coverage",
+        render=speedup_interval_cell,
+    ),
+    Column("latency_ms_median", "median", "ms"),
+]
+
+
+def paired_speedups(table) -> str:
+    """Schedule interleaved: each format's speed-up against the reference, round by round."""
+    if "speedup" not in table.columns or table["speedup"].isna().all():
+        return ""
+    rows = table[table["speedup"].notna()]
+    return (
+        '<h3 id="paired-speedups">Paired speed-ups</h3>'
+        + lead(
+            "Formats timed together in rounds (schedule: interleaved; the order alternating, "
+            "a fresh process per format per round): per round, the reference's median over "
+            "this format's; the figure is the median of those ratios (above 1: faster than "
+            "the reference). A slow period of the machine falls on both sides of a ratio, so "
+            "these are fairer than the ratio of two separately measured medians."
+        )
+        + data_table(rows, SPEEDUP_COLUMNS, "speedup-table")
+    )
+
+
 def repeatability(boxes) -> str:
     parts = [
         '<h3 id="repeatability">Repeatability</h3>',
@@ -116,6 +163,7 @@ def section(report, charts: Charts) -> Section:
                 title = f"{device}: {GROUP_TITLES.get(group, group)}"
                 parts.append(charts(plots.latency_boxes(rows, title), f"latency-{device}-{group}"))
         parts.append(repeatability(boxes))
+    parts.append(paired_speedups(report.table))
     unstable = summary.unstable_runs(report.table)
     parts.append(f'<h3 id="unstable-runs">Unstable runs: {len(unstable)}</h3>')
     if unstable.empty:
