@@ -78,6 +78,41 @@ def test_complete_run_has_nothing_left_to_do(converted):
     assert converted.planned_jobs() == {}
 
 
+def test_every_measured_job_has_a_benchmark_and_the_report_sums_them(converted):
+    """Snakemake's benchmark TSV of every build, conversion, reference, run and digest (and of
+    the report, written after it); the report's cost table counts them all but its own."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from edgebench import paths
+    from edgebench.metrics import cost
+
+    found = cost.job_costs(cost.found_jobs(converted.root), root=converted.root)
+    assert found["status"].eq(cost.MEASURED).all() and found["s"].notna().all()
+    rules = found["rule"].value_counts().to_dict()
+    workloads, formats = TINY_SUITE["workloads"], TINY_SUITE["formats"]
+    assert rules["build_workload"] == len(workloads)
+    assert rules["convert"] == len(workloads) * len(formats)
+    assert rules["run"] == RUNNABLE and rules["report_device"] == 1 and rules["report"] == 1
+    assert rules["reference_outputs"] >= 1  # digits-cnn is scored against its reference
+    page = (converted.root / paths.REPORT).read_text()
+    provenance = page.split('id="provenance"', 1)[1]
+    assert "Cost of this run" in provenance and 'id="cost-rule-table"' in provenance
+    measured, jobs = map(int, re.search(r"(\d+) of (\d+) jobs measured", provenance).groups())
+    assert measured == jobs - 1 == len(found) - 1  # all but the report's own
+    assert cost.AFTER_PAGE in provenance and not re.search(r"\d+ jobs? without", provenance)
+    script = Path(__file__).resolve().parents[1] / "benchmarks/run_cost.py"
+    printed = subprocess.run(
+        [sys.executable, str(script), "--project", str(converted.root)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"{len(found)} jobs" in printed and "per format:" in printed
+
+
 def test_deleted_tables_and_digests_come_back(converted):
     """Every published output is a target: deleting one plans the step that makes it."""
     import shutil

@@ -111,3 +111,43 @@ def device_digest(device: str) -> str:
 def log(*parts: str) -> str:
     """A job's log: results/logs/<parts>.log."""
     return f"{RESULTS}/logs/{'/'.join(parts)}.log"
+
+
+# The rules whose jobs Snakemake measures (their `benchmark:`), each with its wildcards in the
+# order its benchmark path names them.
+BENCHMARKED = {
+    "build_workload": ("workload",),
+    "convert": ("workload", "format"),
+    "reference_outputs": ("workload",),
+    "run": ("device", "workload", "format"),
+    "report_device": ("device",),
+    "report": (),
+}
+
+
+def benchmarks_root() -> str:
+    return f"{RESULTS}/benchmarks"
+
+
+def benchmark(stage: str, *wildcards: str) -> str:
+    """Snakemake's benchmark TSV of one job (wall seconds, peak memory, CPU time):
+    results/benchmarks/<stage>/<wildcards>.tsv; the report's, results/benchmarks/report.tsv.
+    `stage` is the rule's name (a key of BENCHMARKED), the wildcards in its order."""
+    names = BENCHMARKED.get(stage)
+    if names is None or len(wildcards) != len(names):
+        raise ValueError(f"no benchmark {stage!r} with wildcards {wildcards}")
+    return f"{benchmarks_root()}/{'/'.join((stage, *wildcards))}.tsv"
+
+
+def benchmark_job(relative: str) -> tuple[str, dict[str, str]] | None:
+    """The rule and wildcards of a benchmark TSV's path relative to the project (None for a
+    file this layout does not name). The one path read back into ids: a benchmark TSV holds
+    only Snakemake's measures, so its path is the only record of the job it measured."""
+    root = f"{benchmarks_root()}/"
+    if not relative.startswith(root) or not relative.endswith(".tsv"):
+        return None
+    stage, *wildcards = relative[len(root) : -len(".tsv")].split("/")
+    names = BENCHMARKED.get(stage)
+    if names is None or len(wildcards) != len(names):
+        return None
+    return stage, dict(zip(names, wildcards, strict=True))

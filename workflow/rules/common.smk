@@ -19,6 +19,7 @@ from edgebench.devices.dispatch import (
 )
 from edgebench.images.catalog import images_for
 from edgebench.images.checks import check_images
+from edgebench.metrics.cost import workflow_jobs
 from edgebench.preflight import baseline_table, check_plan
 from edgebench.settings import ConfigError, load_plan
 from edgebench.settings.errors import Refused
@@ -258,13 +259,16 @@ def report_images():
 
 
 def report_context(wildcards):
-    """What the report's provenance section shows: the config, suite and device profiles."""
+    """What the report's provenance section shows: the config, suite and device profiles, and
+    the measured jobs whose benchmark files it sums (read, no inputs: they exist once the
+    jobs ran; a missing one is said)."""
     return {
         "config": resolved_config(config),
         "suite_name": PLAN.suite_name,
         "suite": PLAN.suite,
         "devices": PLAN.devices,
         "baseline": PLAN.baseline,
+        "jobs": workflow_jobs(PLAN.runs(), TABLE_SETTINGS),
     }
 
 

@@ -10,6 +10,8 @@ rule convert:
         record=paths.conversion_record("{workload}", "{format}"),
     log:
         paths.log("convert", "{workload}", "{format}"),
+    benchmark:
+        paths.benchmark("convert", "{workload}", "{format}")
     params:
         settings=conversion_settings,
     resources:

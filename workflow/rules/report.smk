@@ -10,6 +10,8 @@ rule report_device:
         paths.device_digest("{device}"),
     log:
         paths.log("report", "devices", "{device}"),
+    benchmark:
+        paths.benchmark("report_device", "{device}")
     localrule: True
     params:
         profile=table_device,
@@ -27,6 +29,9 @@ rule report:
         REPORT,
     log:
         paths.log("report", "index"),
+    benchmark:
+        # written after the report: the page cannot include its own job
+        paths.benchmark("report")
     localrule: True
     params:
         context=report_context,

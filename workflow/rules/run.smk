@@ -14,6 +14,8 @@ rule reference_outputs:
         paths.reference("{workload}"),
     log:
         paths.log("reference", "{workload}"),
+    benchmark:
+        paths.benchmark("reference_outputs", "{workload}")
     resources:
         # measured peaks: 0.9 GB + 15 MB per MB of accuracy inputs (500 ImageNet-style images
         # for InceptionV3, 200 MB: 3.3 GB)
@@ -33,6 +35,8 @@ rule run:
         paths.raw_log("{device}", "{workload}", "{format}"),
     log:
         paths.log("run", "{device}", "{workload}", "{format}"),
+    benchmark:
+        paths.benchmark("run", "{device}", "{workload}", "{format}")
     localrule: True
     params:
         measured_by=lambda wildcards: measurement_settings(device_profile(wildcards)),

@@ -65,6 +65,8 @@ rule build_workload:
         meta=paths.workload_meta("{workload}"),
     log:
         paths.log("workloads", "{workload}"),
+    benchmark:
+        paths.benchmark("build_workload", "{workload}")
     params:
         spec=workload_spec,
     resources:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import yaml
 
 from edgebench.report.page import Charts, Column, Section, data_table, esc, lead, note
+from edgebench.report.sections.cost import run_cost
 from edgebench.report.sections.images import container_image
 
 
@@ -12,7 +13,7 @@ def section(report, charts: Charts) -> Section:
     parts = [
         lead(
             "Where every figure comes from: the devices, runtimes, converters, images, model "
-            "files and the configuration of this run."
+            "files, what the workflow's jobs cost and the configuration of this run."
         ),
         *_table_or_note(
             "Device facts",
@@ -65,6 +66,7 @@ def section(report, charts: Charts) -> Section:
             Column("ran_on", "ran on (same hash)"),
         ],
     )
+    parts.append(run_cost(report))
     parts.append("<h3>Configuration</h3>")
     config_text = yaml.safe_dump(report.context_for_display(), sort_keys=False, width=96)
     parts.append(f'<pre class="config">{esc(config_text)}</pre>')
