@@ -137,6 +137,19 @@ def test_the_jobs_of_a_report_are_its_rows_jobs_and_the_runs_measured_before():
     assert "run device=local, workload=cnn, format=onnx-fp32" not in names
 
 
+def test_an_interleaved_device_has_one_run_job_per_workload():
+    runs = [*RUNS, ("local", "cnn", "onnx-fp32")]
+    jobs = cost.workflow_jobs(runs, SETTINGS, {"local": ["tflite-fp32", "onnx-fp32"]})
+    names = [cost.job_name(entry) for entry in jobs]
+    assert "run_interleaved device=local, workload=cnn" in names
+    assert "run_interleaved device=local, workload=fc" in names
+    assert not any(name.startswith("run device=local") for name in names)
+    assert "run device=board, workload=cnn, format=tflite-fp32" in names  # measured before
+    assert paths.benchmark("run_interleaved", "local", "cnn") == (
+        "results/benchmarks/run_interleaved/local/cnn.tsv"
+    )
+
+
 def test_costs_sum_per_rule_format_and_device_and_missing_tsvs_are_said(project):
     costs = cost.job_costs(cost.workflow_jobs(RUNS, SETTINGS), root=project, after_page=True)
     status = costs.set_index("job")["status"]

@@ -120,6 +120,7 @@ BENCHMARKED = {
     "convert": ("workload", "format"),
     "reference_outputs": ("workload",),
     "run": ("device", "workload", "format"),
+    "run_interleaved": ("device", "workload"),  # rules run_interleaved_<device>: every format
     "report_device": ("device",),
     "report": (),
 }

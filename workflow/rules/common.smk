@@ -268,7 +268,7 @@ def report_context(wildcards):
         "suite": PLAN.suite,
         "devices": PLAN.devices,
         "baseline": PLAN.baseline,
-        "jobs": workflow_jobs(PLAN.runs(), TABLE_SETTINGS),
+        "jobs": workflow_jobs(PLAN.runs(), TABLE_SETTINGS, PLAN.interleaved_groups()),
     }
 
 

@@ -66,6 +66,8 @@ for _device, _formats in PLAN.interleaved_groups().items():
             [paths.raw_log("{device}", "{workload}", fmt) for fmt in _formats],
         log:
             paths.log("run", "{device}", "{workload}", "interleaved"),
+        benchmark:
+            paths.benchmark("run_interleaved", "{device}", "{workload}")
         wildcard_constraints:
             device=re.escape(_device),
         localrule: True

@@ -72,21 +72,30 @@ def benchmark_path(entry: dict) -> str:
     return paths.benchmark(entry["rule"], *(entry[n] for n in paths.BENCHMARKED[entry["rule"]]))
 
 
-def workflow_jobs(runs, settings: dict) -> list[dict]:
+def workflow_jobs(runs, settings: dict, interleaved: dict | None = None) -> list[dict]:
     """The measured jobs behind a report: builds, conversions and reference outputs of every
     workload and format in its rows, the runs (this plan's `runs`, then those measured here
     before, settings["elsewhere"]), each device's digest, and the report itself.
 
-    `settings` is ``outcome.table_settings``: its rows, elsewhere, accuracy and devices."""
+    `settings` is ``outcome.table_settings``: its rows, elsewhere, accuracy and devices.
+    `interleaved` is ``Plan.interleaved_groups()``: a device there times each workload's
+    formats in one job (run_interleaved, no format) instead of one run job per format."""
+    interleaved = interleaved or {}
     rows = [tuple(row) for row in settings["rows"]]
     workloads = list(dict.fromkeys(w for _, w, _ in rows))
     conversions = list(dict.fromkeys((w, f) for _, w, f in rows))
-    measured_runs = [*map(tuple, runs), *map(tuple, settings.get("elsewhere", []))]
+    planned = [tuple(key) for key in runs]
+    elsewhere = [tuple(key) for key in settings.get("elsewhere", [])]
+    grouped = [(d, w) for d, w, f in planned if f in interleaved.get(d, ())]
+    single = [(d, w, f) for d, w, f in planned if f not in interleaved.get(d, ())]
     return [
         *(job("build_workload", workload=w) for w in workloads),
         *(job("convert", workload=w, format=f) for w, f in conversions),
         *(job("reference_outputs", workload=w) for w in settings.get("accuracy", {})),
-        *(job("run", device=d, workload=w, format=f) for d, w, f in dict.fromkeys(measured_runs)),
+        *(job("run", device=d, workload=w, format=f) for d, w, f in dict.fromkeys(single)),
+        *(job("run_interleaved", device=d, workload=w) for d, w in dict.fromkeys(grouped)),
+        # measured here before: by one run job per format, as far as this plan can tell
+        *(job("run", device=d, workload=w, format=f) for d, w, f in dict.fromkeys(elsewhere)),
         *(job("report_device", device=d) for d in settings.get("devices", {})),
         job("report"),
     ]
