@@ -443,7 +443,9 @@ def test_serial_boards_are_checked_at_load_port_firmware_map_and_keys(project, t
     board["power"] = {"source": "none"}
     try:
         project.write_yaml("devices/mcu.yaml", {"name": "mcu", **board})
-        assert checked_plan(project, devices="local,mcu").devices["mcu"]["port"] == port
+        # a sequential suite: the default quick one interleaves, which a serial board refuses
+        loaded = checked_plan(project, suite="tiny", devices="local,mcu")
+        assert loaded.devices["mcu"]["port"] == port
         link = tmp_path / "by-id"
         link.symlink_to(port)
         project.write_yaml("devices/mcu2.yaml", {"name": "mcu2", **board, "port": str(link)})

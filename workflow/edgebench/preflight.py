@@ -33,7 +33,6 @@ def check_plan(plan: Plan) -> None:
             f"two devices on one serial port: {'; '.join(clashes)}. One port reaches one "
             "board or meter: give each device its own, or run them one at a time"
         )
-    check_schedule(plan)
     for profile in plan.devices.values():
         transport = transport_class(profile)
         problems = key_problems(profile)
@@ -45,6 +44,7 @@ def check_plan(plan: Plan) -> None:
             check_local_program(profile["power"], profile["name"])
         check_host_meter(profile)
         run_settings(profile, plan.suite)
+    check_schedule(plan)  # after each profile's own checks: a profile's mistake is said first
 
 
 def check_schedule(plan: Plan) -> None:
