@@ -304,9 +304,23 @@ def start_detached(transport: SshTransport, stage: Path) -> int:
     return pid
 
 
-def agent_pids(marker: str) -> list[int]:
+def agent_pids(marker: str, board: Board | None = None) -> list[int]:
+    """Processes whose command line has `marker`; with `board`, only those running in its
+    folders: agents of this machine's other work (a local run, another test session) are
+    started with the same command line and are none of this test's business."""
     found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
-    return [int(pid) for pid in found.split()]
+    pids = [int(pid) for pid in found.split()]
+    if board is None:
+        return pids
+    mine = []
+    for pid in pids:
+        try:
+            cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+        except OSError:
+            continue
+        if cwd.is_relative_to(board.root):
+            mine.append(pid)
+    return mine
 
 
 def test_an_orphaned_agent_on_the_board_is_stopped_before_the_next_run(boards, project, tmp_path):
@@ -351,7 +365,7 @@ def test_a_run_of_another_project_is_waited_for_never_overlapped(boards, project
         rows = (project.root / "results/tables/results.csv").read_text()
         assert "board is busy" in rows
     finally:
-        for pid in agent_pids(f"{PYTHON} -m edgebench_agent job.json"):
+        for pid in agent_pids(f"{PYTHON} -m edgebench_agent job.json", board):
             os.kill(pid, signal.SIGKILL)
         project.write_yaml("devices/board-b.yaml", board.profile(PYTHON))
     time.sleep(0.5)
@@ -383,7 +397,7 @@ def test_an_agent_killed_by_a_signal_is_a_failed_run_not_a_broken_link(boards, p
             # this run's, not a leftover of an agent killed earlier
             if any(part.stat().st_mtime > started for part in board.workdir.glob(parts)):
                 time.sleep(0.5)
-                for pid in agent_pids(f"{PYTHON} -m edgebench_agent job.json"):
+                for pid in agent_pids(f"{PYTHON} -m edgebench_agent job.json", board):
                     os.kill(pid, signal.SIGKILL)
                 return
             time.sleep(0.1)

@@ -5,7 +5,9 @@ Try the SSH path without hardware: a `Board` runs Debian's sshd with generated k
 
 With root and `ip netns`, each board gets its own network namespace joined to the host by a
 veth pair, so a test can cut its link (`ip link set ... down`) mid-run. Without them, boards
-listen on loopback and the link-cut test is skipped with that reason.
+listen on loopback and the link-cut test is skipped with that reason. The namespace, the veth
+names and the /30 subnet carry this process's id and are checked against the host's own, so
+two test sessions on one machine never take (or delete) each other's.
 
 Each board keeps its board lock in a folder of its own (`lock_dir`), as separate machines do;
 with root, `login_as` makes a second user of a board (its own key entry, a Python it can run).
@@ -27,12 +29,29 @@ import numpy
 SSHD = "/usr/sbin/sshd"
 
 
+# This process's mark on its namespaces and links (interface names: 15 characters at most).
+SESSION = format(os.getpid(), "x")[-5:]
+
+
 def have_netns() -> bool:
     if os.geteuid() != 0 or shutil.which("ip") is None:
         return False
-    probe = subprocess.run(["ip", "netns", "add", "ebt-probe"], capture_output=True)
-    subprocess.run(["ip", "netns", "del", "ebt-probe"], capture_output=True)
-    return probe.returncode == 0
+    probe = f"ebt-probe-{SESSION}"
+    added = subprocess.run(["ip", "netns", "add", probe], capture_output=True)
+    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return added.returncode == 0
+
+
+def free_subnet(index: int) -> str:
+    """A 10.213.N.0/30 that no interface of the host has yet (another session's boards
+    included), N drawn from this process's id so that sessions rarely even try the same."""
+    used = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True).stdout
+    start = (os.getpid() * 7 + index) % 250
+    for step in range(250):
+        third = (start + step) % 250 + 1
+        if f" 10.213.{third}." not in used:
+            return f"10.213.{third}"
+    raise RuntimeError("no free 10.213.N.0/30 subnet for a test board")
 
 
 def free_port() -> int:
@@ -60,7 +79,8 @@ class Keys:
 
 
 class Board:
-    """One sshd, in its own namespace (address 10.213.N.2) or on 127.0.0.1."""
+    """One sshd, in its own namespace (address 10.213.N.2, N free on this host) or on
+    127.0.0.1."""
 
     def __init__(self, keys: Keys, name: str, index: int, netns: bool, client_alive: bool = True):
         """`client_alive` False: sshd never checks that a client is still there (OpenSSH's
@@ -70,9 +90,10 @@ class Board:
         self.root = keys.root / name
         self.root.mkdir()
         self.workdir = self.root / "workdir"
-        self.namespace = f"ebt-{name}"[:12]
-        self.host_link = f"ebh{index}"
-        self.address = f"10.213.{index}.2" if netns else "127.0.0.1"
+        self.namespace = f"ebt-{SESSION}-{name}"
+        self.host_link = f"ebh{SESSION}-{index}"
+        self.device_link = f"ebd{SESSION}-{index}"
+        self.address = f"{free_subnet(index)}.2" if netns else "127.0.0.1"
         self.port = 22 if netns else free_port()
         self.process = None
 
@@ -105,7 +126,7 @@ class Board:
         return self
 
     def make_namespace(self) -> None:
-        device_link = f"ebd{self.host_link[3:]}"
+        device_link = self.device_link
         subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
         subprocess.run(["ip", "link", "del", self.host_link], capture_output=True)
         run("ip", "netns", "add", self.namespace)
