@@ -26,15 +26,6 @@ def tiny(input_shape, classes, weights):
     return keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x))
 
 
-def heavy(input_shape, classes, weights):
-    """Convolutions wide enough that a second thread makes them clearly faster."""
-    inputs = keras.Input(shape=tuple(input_shape))
-    x = keras.layers.Conv2D(64, 3, padding="same", activation="relu")(inputs)
-    x = keras.layers.Conv2D(64, 3, padding="same", activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, keras.layers.Dense(classes, activation="softmax")(x))
-
-
 @keras.saving.register_keras_serializable(package="my_models")
 class Determinant(keras.layers.Layer):
     def call(self, x):
