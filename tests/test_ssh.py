@@ -455,14 +455,16 @@ def test_power_on_ssh_boards_from_tegrastats_on_the_board_and_a_host_meter(
     clock offset measured over SSH. Both fill power, idle power and energy per inference."""
     from edgebench.testing.meters import command_meter_argv
 
+    # Both print every 10 ms while their profiles declare 50 ms (which sizes the windows):
+    # five times the samples a window needs, so a loaded machine's late lines cost none.
     emulator = Path(__file__).with_name("tegrastats_emulator.py")
     wrapper = tmp_path / "tegrastats"
-    wrapper.write_text(f'#!/bin/sh\nexec "{PYTHON}" "{emulator}" "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nexec "{PYTHON}" "{emulator}" "$@" --interval 10\n')
     wrapper.chmod(0o755)
     common = {"idle_s": 0.6, "interval_ms": 50}
     powers = {
         "board-a": {"source": "tegrastats", "command": str(wrapper), **common},
-        "board-b": {"source": "command", "command": command_meter_argv(3.0, 0.05), **common},
+        "board-b": {"source": "command", "command": command_meter_argv(3.0, 0.01), **common},
     }
     for board in boards:
         profile = trusted(board).profile(
