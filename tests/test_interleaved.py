@@ -231,3 +231,37 @@ def test_an_ssh_board_runs_the_interleaved_job_through_the_same_transport(tmp_pa
     ]
     table = pd.read_parquet(project.root / "results/tables/results.parquet")
     assert table.set_index("format").loc["tflite-int8", "speedup"] > 0
+
+
+@pytest.mark.integration
+def test_a_format_that_did_not_convert_is_an_unsupported_log_and_the_others_still_run(
+    interleaved, tmp_path
+):
+    from edgebench.devices.dispatch import job_settings, run_interleaved_on_device
+    from edgebench.fileio import read_workload_meta
+    from edgebench.rawlog import read_run
+    from edgebench.settings.plan import load_device
+
+    converted = interleaved.root / f"results/converted/{WORKLOAD}"
+    conversions = {fmt: converted / f"{fmt}.json" for fmt in FORMATS}
+    unsupported = json.loads(conversions["tflite-int8"].read_text())
+    unsupported.update(status="unsupported", reason="a stand-in refusal")
+    conversions["tflite-int8"] = tmp_path / "tflite-int8.json"
+    conversions["tflite-int8"].write_text(json.dumps(unsupported))
+    profile = load_device("local", interleaved.root)
+    meta = read_workload_meta(interleaved.root / f"results/workloads/{WORKLOAD}/meta.json")
+    jobs = {fmt: job_settings(profile, {**SUITE, "seed": 0}, meta, fmt) for fmt in FORMATS}
+    raw_logs = {fmt: tmp_path / "raw" / fmt / "run.jsonl" for fmt in FORMATS}
+    with open(tmp_path / "run.log", "w") as log:
+        statuses = run_interleaved_on_device(
+            profile, jobs, conversions, raw_logs, log, stage_root=tmp_path / "stage",
+            reference="tflite-fp32",
+        )  # fmt: skip
+    assert statuses == {"tflite-int8": "unsupported", "tflite-fp32": "complete"}
+    assert (
+        read_run(raw_logs["tflite-int8"]).end["reason"]
+        == "conversion unsupported: a stand-in refusal"
+    )
+    alone = read_run(raw_logs["tflite-fp32"])
+    assert alone.header["schedule"]["formats"] == ["tflite-fp32"]
+    assert set(alone.processes[1]) == {0, 1}
