@@ -135,10 +135,11 @@ def test_connect_reads_the_boot_banner(board, open_link):
 def test_connect_after_boot_prompts_with_name(board, open_link):
     emulator = booted(board, model_id="kws01", name="bench-7")
     started = time.monotonic()
-    info = open_link(emulator.port).connect()
+    info = open_link(emulator.port, timeout_s=10.0).connect()
     assert info == {"name": "bench-7", "profile": PROFILE, "model": "kws01",
                     "timestamp_mode": None, "banner": False}  # fmt: skip
-    assert time.monotonic() - started < 1.0
+    # the prompt's answer, not the timeout: far less than 10 s, with room for a loaded machine
+    assert time.monotonic() - started < 4.0
 
 
 def test_connect_when_the_banner_comes_after_the_wait(board, open_link):
@@ -225,11 +226,11 @@ def test_firmware_keeps_the_first_80_characters(board):
 
 
 def test_garbled_line_is_quoted_and_the_link_recovers(board, open_link):
-    link = open_link(booted(board, misbehave={"garble"}).port)
+    link = open_link(booted(board, misbehave={"garble"}).port, timeout_s=10.0)
     started = time.monotonic()
     with pytest.raises(DutError, match=r"garbled.*\\x") as caught:
         link.connect()
-    assert time.monotonic() - started < 0.2 + 1.0
+    assert time.monotonic() - started < 4.0  # at once, not after the 10 s timeout
     assert not isinstance(caught.value, DutTimeout | DutReset)
     assert link.command("name") == [f"m-name-dut-[{NAME}]"]
 
@@ -245,7 +246,8 @@ def test_missing_ready_is_a_timeout_within_the_bound(board, open_link):
     started = time.monotonic()
     with pytest.raises(DutTimeout, match=r"no m-ready in time \(received \['m-name-dut"):
         link.connect()
-    assert time.monotonic() - started < 0.2 + 0.5 + 0.5
+    # the 0.5 s bound (not the link's 5 s default), with room for a loaded machine
+    assert time.monotonic() - started < 3.0
 
 
 def test_reset_in_the_middle_of_a_window_loses_the_input(model_file, board, open_link):
@@ -255,8 +257,8 @@ def test_reset_in_the_middle_of_a_window_loses_the_input(model_file, board, open
     link.load(input_bytes())
     started = time.monotonic()
     with pytest.raises(DutReset, match="restarted"):
-        link.infer(50, 0, timeout_s=5.0)
-    assert time.monotonic() - started < 1.0
+        link.infer(50, 0, timeout_s=30.0)
+    assert time.monotonic() - started < 10.0  # the reset was seen, not the 30 s timeout
     with pytest.raises(DutError, match=r"Input holds 0 of 27648 bytes"):
         link.infer(5, 0, timeout_s=5.0)
     link.load(input_bytes())
@@ -269,7 +271,8 @@ def test_silent_board_is_a_timeout_naming_port_and_baud(board, open_link):
     started = time.monotonic()
     with pytest.raises(DutTimeout) as caught:
         link.connect()
-    assert time.monotonic() - started < 0.2 + 0.3 + 0.5
+    # the 0.3 s bound (not the link's 5 s default), with room for a loaded machine
+    assert time.monotonic() - started < 3.0
     message = str(caught.value)
     assert "no boot banner" in message and emulator.port in message and "115200 baud" in message
     assert "check the baud in the profile" in message
