@@ -478,3 +478,37 @@ def test_only_the_writer_builds_run_log_records():
         if literal.search(line)
     ]
     assert builders == []
+
+
+def test_a_budget_shares_its_seconds_among_the_processes_and_says_it_stopped_there():
+    """budget_s bounds one batch size over its processes: each window stops at its equal
+    share where that comes before max_s (never before min_s), with stopped_by 'budget'."""
+    calls = []
+
+    def drifting():  # each call slower than the last: the median never reaches target_ci
+        calls.append(None)
+        time.sleep(0.0002 * 1.02 ** min(len(calls), 200))
+
+    timing = Timing(0, 0.0, 20, 0.05, 5.0, target_ci=0.001, processes=4, budget_s=0.8)
+    assert timing.window_cap() == (0.2, "budget")
+    spent = measure(drifting, timing)
+    assert spent.stopped_by == "budget"
+    assert 0.2e9 <= spent.ends[-1] - spent.starts[0] < 5e9
+    # a share below min_s waits for min_s; a share at or above max_s leaves max_s in charge
+    assert Timing(min_s=0.5, processes=4, budget_s=0.8).window_cap() == (0.5, "budget")
+    assert Timing(max_s=1.0, processes=2, budget_s=4.0).window_cap() == (1.0, "max_s")
+    assert Timing().window_cap() == (10.0, "max_s")  # no budget (0): max_s as before
+
+
+def test_a_batch_of_processes_says_budget_when_any_process_stopped_at_it():
+    from edgebench.agent.runner import merged_batch
+
+    records = [
+        {"status": "ok", "runs": 10, "stopped_by": "budget", "process": 0},
+        {"status": "ok", "runs": 10, "stopped_by": "target_ci", "process": 1},
+    ]
+    merged = merged_batch(1, records)
+    assert merged["stopped_by"] == "budget"
+    assert [p["stopped_by"] for p in merged["processes"]] == ["budget", "target_ci"]
+    records[0]["stopped_by"] = "target_ci"
+    assert merged_batch(1, records)["stopped_by"] == "target_ci"

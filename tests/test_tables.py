@@ -324,10 +324,41 @@ def test_a_window_cut_short_by_max_runs_is_noted():
     note = timing_note({"stopped_by": "max_runs", "window_ns": 280_000_000}, timing)
     assert note == "max_runs (10000) ended the timed window after 0.28 s, before min_s (1.0 s)"
     assert timing_note({"stopped_by": "min_reached", "window_ns": 10**9}, timing) is None
+    pooled = {"stopped_by": "max_runs", "window_ns": 840_000_000, "processes": [{}, {}, {}]}
+    assert timing_note(pooled, timing) == (  # per process, as min_s is: not their sum
+        "max_runs (10000) ended the timed window after 0.28 s (the mean of 3 processes), "
+        "before min_s (1.0 s)"
+    )
     held = {"stopped_by": "max_runs", "window_ns": 280_000_000, "held_runs": 5, "held_ns": 8e8}
     assert timing_note(held, timing) == (
         f"{note}; 5 untimed runs held the power window open for another 0.8 s"
     )
+
+
+def test_a_batch_size_stopped_at_its_budget_says_so_with_the_interval_it_reached():
+    from edgebench.metrics.tables import batch_columns, timing_note
+
+    timing = {"budget_s": 1.5, "processes": 3, "target_ci": 0.01, "max_s": 3.0, "min_s": 0.3}
+    processes = [{"process": i, "stopped_by": s} for i, s in enumerate(["budget", "target_ci"])]
+    record = {"stopped_by": "budget", "processes": [*processes, processes[0]]}
+    assert timing_note(record, timing, 0.0234) == (
+        "stopped at its budget: budget_s 1.5 s per batch size, 0.5 s for each of 3 processes "
+        "(2 of 3 stopped there); the median's 95% interval reached +/- 2.3% (target +/- 1.0%)"
+    )
+    # one process (a block, sequential) and no interval: the budget alone
+    one = {"stopped_by": "budget"}
+    assert timing_note(one, {"budget_s": 2, "processes": 1}) == (
+        "stopped at its budget: budget_s 2 s per batch size, 2 s for each of 1 process "
+        "(1 of 1 stopped there)"
+    )
+    # in the table: the note carries the pooled samples' own half-width
+    samples = np.linspace(1e6, 1.2e6, 200)
+    batch = {"batch": 1, "status": "ok", "runs": 200, **record}
+    row = batch_columns(batch, samples, timing, {0: samples[:100], 1: samples[100:]})
+    halfwidth = row["latency_ci_halfwidth"]
+    assert f"reached +/- {halfwidth:.1%} (target +/- 1.0%)" in row["timing_note"]
+    reached = batch_columns({**batch, "stopped_by": "target_ci"}, samples, timing)
+    assert reached["timing_note"] is None
 
 
 def test_a_raw_log_of_an_unknown_format_version_is_refused(inputs, tmp_path):

@@ -8,6 +8,10 @@ a sane size). `stopped_by` says which rule ended the window, so a window cut sho
 `max_runs`, or one that reached `max_s` without the target interval, is visible. Only
 `runtime.infer()` sits between the two clock reads; every raw sample is kept.
 
+A suite's time budget (`budget_s`, 0: none) bounds the timed windows of one batch size summed
+over its `processes`: each process's window stops at its equal share, budget_s / processes,
+where that comes before `max_s` (never before `min_s`), with `stopped_by` "budget".
+
 A power window must hold its meter's samples for `min_s` even when `max_runs` ends the timed
 window first (a microsecond block): with `hold_min_s` the runtime goes on inferring, untimed
 and unrecorded, until `min_s`, and those runs are counted (`held_runs`, `held_ns`) so that the
@@ -36,6 +40,7 @@ class Timing:
     target_ci: float = 0.01  # stop once the median's 95% interval is within +/- this; 0: off
     processes: int = 0  # fresh agent processes per batch size; 0: 3 for models, 1 for blocks
     max_process_spread: float = 1.05  # per-process medians' max/min above this: unstable
+    budget_s: float = 0.0  # timed seconds per batch size over all its processes; 0: no budget
 
     @classmethod
     def from_dict(cls, settings: dict) -> Timing:
@@ -57,7 +62,23 @@ class Timing:
             found.append(f"max_process_spread ({self.max_process_spread}) is below 1")
         if not 0 <= self.target_ci < 1:
             found.append(f"target_ci ({self.target_ci}) must be a fraction in [0, 1)")
+        if self.budget_s < 0:
+            found.append(f"budget_s ({self.budget_s}) is negative")
         return found
+
+    def budget_share_s(self) -> float | None:
+        """Each process's share of the batch size's budget (None: no budget)."""
+        if not self.budget_s:
+            return None
+        return self.budget_s / max(self.processes, 1)
+
+    def window_cap(self) -> tuple[float, str]:
+        """Where a timed window stops at the latest, and the rule that sets it: the budget's
+        share where it comes before max_s (never before min_s), else max_s."""
+        share = self.budget_share_s()
+        if share is not None and share < self.max_s:
+            return max(share, self.min_s), "budget"
+        return self.max_s, "max_s"
 
 
 @dataclass
@@ -67,7 +88,7 @@ class Measurement:
     warmup_ns: int = 0
     starts: list[int] = field(default_factory=list)
     ends: list[int] = field(default_factory=list)
-    stopped_by: str = ""  # target_ci | min_reached (target_ci 0) | max_s | max_runs
+    stopped_by: str = ""  # target_ci | min_reached (target_ci 0) | max_s | budget | max_runs
     held_runs: int = 0  # untimed runs after max_runs that held a power window to min_s
     held_ns: int = 0  # from the last timed run's end to the end of the held runs
 
@@ -89,7 +110,8 @@ def measure(infer, timing: Timing, hold_min_s: bool = False) -> Measurement:
 
     starts, ends = result.starts, result.ends
     deadline_min = clock() + int(timing.min_s * NS)
-    deadline_max = clock() + int(timing.max_s * NS)
+    cap_s, capped_by = timing.window_cap()  # max_s, or the budget's share of this process
+    deadline_max = clock() + int(cap_s * NS)
     next_check = timing.min_runs
     while True:
         start = clock()
@@ -107,7 +129,7 @@ def measure(infer, timing: Timing, hold_min_s: bool = False) -> Measurement:
                 return result
             next_check = runs + max(1, runs // 10)  # geometric: checking costs O(runs)
         if end >= deadline_max:
-            result.stopped_by = "max_s"
+            result.stopped_by = capped_by
             return result
         if runs >= timing.max_runs:  # before min_s or the target: a shorter window than asked
             result.stopped_by = "max_runs"

@@ -176,7 +176,9 @@ def merged_batch(batch: int, records: list[dict]) -> dict:
     for key in ("held_runs", "held_ns"):
         if any(key in r for r in records):
             merged[key] = sum(r.get(key, 0) for r in records)
-    merged["stopped_by"] = records[-1].get("stopped_by", "")
+    # a process that stopped at its share of the budget says so for the batch size
+    stops = [r.get("stopped_by", "") for r in records]
+    merged["stopped_by"] = "budget" if "budget" in stops else stops[-1]
     merged["peak_rss_kb"] = max(r.get("peak_rss_kb", 0) for r in records)
     merged["processes"] = [
         {k: r.get(k) for k in ("process", "status", "runs", "load_ns", "first_ns", "stopped_by")}

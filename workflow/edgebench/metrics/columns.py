@@ -90,7 +90,8 @@ CATALOGUE: list[Column] = [
         "text",
         "",
         "Timing note",
-        "max_runs cut the window / max_s before target_ci / serial: statistics over window means",
+        "max_runs cut the window / max_s or the budget (with the interval reached) before "
+        "target_ci / serial: statistics over window means",
     ),  # fmt: skip
     _c("throughput_ips", "float", "images/s", "Throughput", "batch / median latency"),
     _c("max_batch", "int", "", "Max batch", "largest batch size that ran"),

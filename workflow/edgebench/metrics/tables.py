@@ -118,12 +118,15 @@ def ms(nanoseconds) -> float:
     return np.nan if nanoseconds is None else nanoseconds / NS_PER_MS
 
 
-def timing_note(record: dict, timing: dict) -> str | None:
+def timing_note(record: dict, timing: dict, halfwidth: float | None = None) -> str | None:
     """Says when `max_runs` ended the timed window before `min_s` (a shorter window than asked),
-    or `max_s` ended it before the median's interval reached `target_ci`; for a serial board,
-    that its statistics are over its windows' means."""
+    `max_s` ended it before the median's interval reached `target_ci`, or the suite's budget
+    did (with the interval it reached: `halfwidth`, a fraction of the median); for a serial
+    board, that its statistics are over its windows' means."""
     if record.get("stopped_by") == "windows":
         return serial_note(record)
+    if record.get("stopped_by") == "budget":
+        return budget_note(record, timing, halfwidth)
     if record.get("stopped_by") == "max_s" and timing.get("target_ci"):
         return (
             f"reached max_s ({timing.get('max_s')} s) before the median's 95% interval was "
@@ -131,16 +134,42 @@ def timing_note(record: dict, timing: dict) -> str | None:
         )
     if record.get("stopped_by") != "max_runs":
         return None
-    window_s = record.get("window_ns", 0) / 1e9
+    # a batch of several processes sums their windows: min_s and max_runs are per process
+    count = len(record.get("processes") or []) or 1
+    window_s = record.get("window_ns", 0) / 1e9 / count
+    each = f" (the mean of {count} processes)" if count > 1 else ""
     note = (
-        f"max_runs ({timing.get('max_runs')}) ended the timed window after {window_s:.3g} s, "
-        f"before min_s ({timing.get('min_s')} s)"
+        f"max_runs ({timing.get('max_runs')}) ended the timed window after {window_s:.3g} s"
+        f"{each}, before min_s ({timing.get('min_s')} s)"
     )
     if record.get("held_runs"):
         note += (
             f"; {record['held_runs']} untimed runs held the power window open for another "
             f"{record['held_ns'] / 1e9:.3g} s"
         )
+    return note
+
+
+def budget_note(record: dict, timing: dict, halfwidth: float | None) -> str:
+    """A batch size that spent its budget: the budget, each process's share, and the interval
+    the pooled samples reached against the target."""
+    processes = record.get("processes") or [record]
+    stopped = sum(1 for p in processes if p.get("stopped_by") == "budget")
+    count = timing.get("processes") or len(processes)
+    budget = timing.get("budget_s")
+    note = (
+        f"stopped at its budget: budget_s {budget:g} s per batch size, {budget / count:.3g} s "
+        f"for each of {count} process{'es' if count > 1 else ''} "
+        f"({stopped} of {len(processes)} stopped there)"
+        if budget
+        else "stopped at its budget"
+    )
+    reached = "" if halfwidth is None or np.isnan(halfwidth) else f"+/- {halfwidth:.1%}"
+    target = timing.get("target_ci")
+    if reached:
+        note += f"; the median's 95% interval reached {reached}"
+        if target:
+            note += f" (target +/- {target:.1%})"
     return note
 
 
@@ -174,7 +203,7 @@ def batch_columns(
     """One batch record of a raw log as table columns, latency statistics included; with the
     samples of each process, their medians' spread (max / min) and whether it is too wide."""
     columns = {
-        "timing_note": timing_note(record, timing or {}),
+        "timing_note": None,  # below: a budget's note names the interval the samples reached
         "batch": record["batch"],
         "batch_status": record["status"],
         "batch_reason": record.get("reason") or None,
@@ -184,9 +213,11 @@ def batch_columns(
         "first_inference_ms": ms(record.get("first_ns")),
         "peak_rss_kb": record.get("peak_rss_kb"),
     }
+    halfwidth = None
     if record["status"] == "ok":
         summary = stats.summarize(samples)
         columns.update({column: summary[key] for key, column in LATENCY_COLUMNS.items()})
+        halfwidth = summary["ci_halfwidth"]
         spread = stats.process_spread(list((processes or {}).values()))
         columns["latency_process_spread"] = spread
         if spread > stats.spread_limit(timing):
@@ -197,6 +228,7 @@ def batch_columns(
             if columns["latency_window_spread"] > MAX_WINDOW_SPREAD:
                 reasons = [r for r in (columns["unstable_reason"], "window_spread") if r]
                 columns.update(unstable=True, unstable_reason=",".join(reasons))
+    columns["timing_note"] = timing_note(record, timing or {}, halfwidth)
     return columns
 
 

@@ -137,19 +137,20 @@ def load_plan(config: dict, root: Path = Path(".")) -> Plan:
     suite = restricted(load_suite(suite_name, root), config)
     catalog = load_catalog(root, suite["weights"])
     devices = {name: load_device(name, root) for name in parse_devices(config["devices"])}
+    workloads = {
+        name: catalog[name]
+        for name in select_workloads(suite, catalog, suite_name, _override_source(config))
+    }
     for name, profile in devices.items():  # the profile's timing over the suite's (files
         # named as in the project folder)
         layers = [(f"config/suites/{suite_name}.yaml", suite.get("timing"))]
         layers.append((f"devices/{name}.yaml", profile.get("timing")))
-        check_timing(layers, f"device {name!r}")
+        check_timing(layers, f"device {name!r}", default_processes(suite, workloads))
     return Plan(
         suite_name=suite_name,
         suite=suite,
         devices=devices,
-        workloads={
-            name: catalog[name]
-            for name in select_workloads(suite, catalog, suite_name, _override_source(config))
-        },
+        workloads=workloads,
         formats=list(suite["formats"]),
         containers=config.get("containers", "none"),
         imagenet_val=config.get("imagenet_val"),
@@ -158,6 +159,15 @@ def load_plan(config: dict, root: Path = Path(".")) -> Plan:
         catalog=catalog,
         root=root,
     )
+
+
+def default_processes(suite: dict, workloads: dict[str, WorkloadSpec]) -> tuple[int, ...]:
+    """The process counts `processes: 0` gives these workloads (devices.dispatch.job_settings:
+    3 for models and for every workload of an interleaved suite, 1 for blocks)."""
+    if suite.get("schedule") == "interleaved":
+        return (3,)
+    counts = {3 if spec.group == "models" else 1 for spec in workloads.values()}
+    return tuple(sorted(counts)) or (1,)
 
 
 def _override_source(config: dict) -> str | None:
