@@ -117,12 +117,15 @@ def _convert(workload_dir, fmt, record_path, meta, samples, seed, dataset) -> di
     calibration = (
         calibration_inputs(meta, samples, seed, dataset) if fmt.precision == "int8" else None
     )
+    started = time.monotonic()
     blob = convert(model, fmt, calibration)
+    work_s = time.monotonic() - started  # the converter itself, after imports and model load
     out = model_path_for(record_path, fmt)
     write_bytes(out, blob)
     return {
         "status": "ok",
         "reason": "",
+        "work_s": round(work_s, 3),
         "model_file": out.name,
         "size_bytes": out.stat().st_size,
         "sha256": sha256_file(out),
@@ -158,7 +161,9 @@ def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) 
         if fmt.precision == "int8"
         else None
     )
+    started = time.monotonic()
     facts = convert(record_path.with_name(source["model_file"]), out, fmt, calibration)
+    work_s = time.monotonic() - started  # the vendor tool, its imports included
     # a converter may name another model file (a TensorRT engine's ONNX build input)
     model = out.with_name(facts.pop("model_file", out.name))
     files = [model, *facts.pop("extra_files", [])]
@@ -171,6 +176,7 @@ def _convert_file(workload_dir, fmt, record_path, meta, samples, seed, dataset) 
         "sha256": sha256_file(model),
         "source": {"format": fmt.source, "sha256": source["sha256"]},
         "tool_versions": versions,
+        "work_s": round(work_s, 3),
         **facts,
     }
     if not getattr(converter, "calibrates", False):  # quantized, if at all, by its source
