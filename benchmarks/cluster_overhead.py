@@ -1,7 +1,7 @@
 """What a SLURM job costs a conversion: wall time of the same conversions through the SLURM
 executor (profiles/slurm) on a one-node cluster and through the local executor, side by side.
 
-    sudo .venv/bin/python benchmarks/cluster_overhead.py [--suite quick] [--rounds 1]
+    sudo .venv/bin/python benchmarks/cluster_overhead.py [--suite standard] [--rounds 1]
         [--workloads a,b] [--formats x,y] [--first-check SECONDS]
 
 Needs root and Debian's munge, slurmctld, slurmd and slurm-client: the cluster (this machine
@@ -76,7 +76,7 @@ def measure(project: Path, env, targets: list[str], sides, rounds: int) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", default="quick")
+    parser.add_argument("--suite", default="standard")
     parser.add_argument("--workloads", help="comma-separated: only these (default: the suite's)")
     parser.add_argument("--formats", help="comma-separated: only these (default: the suite's)")
     parser.add_argument("--rounds", type=int, default=1)

@@ -1,9 +1,9 @@
 """How long Snakemake takes to plan the `full` suite for 1, 4 and 16 devices (dry run), and how
 long a no-op rerun takes after a complete run.
 
-    .venv/bin/python benchmarks/dag_scale.py [--rerun-suite quick] [--repeat 3]
+    .venv/bin/python benchmarks/dag_scale.py [--rerun-suite standard] [--repeat 3]
 
-The complete run for the no-op figure uses --rerun-suite (default quick: the full suite takes
+The complete run for the no-op figure uses --rerun-suite (default standard: the full suite takes
 hours on a 2-core machine); pass --rerun-suite full where you can afford it.
 """
 
@@ -57,7 +57,7 @@ def job_total(dry_run_output: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rerun-suite", default="quick")
+    parser.add_argument("--rerun-suite", default="standard")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:

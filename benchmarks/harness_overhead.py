@@ -2,7 +2,7 @@
 the same timing protocol and the same inputs, interleaved in one run. Target: agent / bare loop
 <= 1.02 on the median latency at batch 1.
 
-    .venv/bin/python benchmarks/harness_overhead.py [--results results] [--suite quick]
+    .venv/bin/python benchmarks/harness_overhead.py [--results results] [--suite standard]
         [--rounds 5] [WORKLOAD/FORMAT ...]
 
 Agent: the job `edgebench.devices.dispatch.job_settings()` makes from the suite and the local
@@ -162,7 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="*", default=DEFAULT_RUNS, help="WORKLOAD/FORMAT")
     parser.add_argument("--results", type=Path, default=Path("results"))
-    parser.add_argument("--suite", default="quick")
+    parser.add_argument("--suite", default="standard")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     suite = load_suite(args.suite, ROOT)

@@ -10,7 +10,7 @@ With `--schedules`, the spread of a format-to-format ratio across repeated runs,
 sequential and the interleaved schedule (README, Interleaved schedule):
 
     .venv/bin/python benchmarks/stability.py --schedules [--results results]
-        [--suite quick] [--repeats 6] [--threads 1] [--pairs WORKLOAD/REFERENCE/FORMAT ...]
+        [--suite standard] [--repeats 6] [--threads 1] [--pairs WORKLOAD/REFERENCE/FORMAT ...]
 
 Each repeat times the two formats of a workload both ways, the schedule that goes first
 alternating between repeats: sequential, as the workflow's `run` jobs do (`run_on_device`: the
@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--schedules", action="store_true", help="sequential vs interleaved")
     parser.add_argument("--pairs", nargs="*", default=DEFAULT_PAIRS, help="W/REFERENCE/FORMAT")
     parser.add_argument("--results", type=Path, default=Path("results"))
-    parser.add_argument("--suite", default="quick")
+    parser.add_argument("--suite", default="standard")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, help="default 5 (with --schedules 6)")
     parser.add_argument("--warmup", type=int, default=30)

@@ -25,7 +25,7 @@ DEFAULT_RUNS = [
 BASE = {"warmup_runs": 5, "warmup_s": 0.5, "min_runs": 20, "max_runs": 10**7, "processes": 1}
 PROTOCOLS = {
     "adaptive (target_ci 1%)": {**BASE, "min_s": 0.0, "max_s": 60.0, "target_ci": 0.01},
-    "fixed 1 s (quick suite)": {**BASE, "min_s": 1.0, "max_s": 1.0, "target_ci": 0},
+    "fixed 1 s (standard suite)": {**BASE, "min_s": 1.0, "max_s": 1.0, "target_ci": 0},
     "LoadGen minimum (10 s, 100 queries)": {
         **BASE,
         "min_runs": 100,

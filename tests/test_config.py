@@ -20,10 +20,18 @@ def test_devices_accept_a_list_or_the_comma_string_of_the_command_line():
 def test_default_plan_covers_the_quick_suite_on_the_local_device(project):
     loaded = plan(project)
     assert list(loaded.devices) == ["local"]
-    assert "digits-cnn" in loaded.workloads
+    # a first look at every feature family: a trained model (accuracy drop), blocks, a batch
+    # sweep, one format of each local runtime, on a time budget
+    groups = {spec.group for spec in loaded.workloads.values()}
+    assert "digits-cnn" in loaded.workloads and groups > {"models"}
     assert ("digits-cnn", "tflite-int8") in loaded.conversions()
-    assert ("digits-cnn", "openvino-int8") in loaded.conversions()
+    assert ("digits-cnn", "onnx-fp32") in loaded.conversions()
+    assert ("digits-cnn", "openvino-fp32") in loaded.conversions()
+    assert len(loaded.suite["batch_sizes"]) > 1 and loaded.suite["timing"]["budget_s"] > 0
     assert loaded.devices["local"]["power"]["source"] == "rapl"  # where readable
+    standard = plan(project, suite="standard")  # the quick suite before it was cut down
+    assert ("digits-cnn", "openvino-int8") in standard.conversions()
+    assert "mobilenetv2" in standard.workloads
 
 
 @pytest.mark.parametrize(
@@ -133,7 +141,7 @@ REFUSALS = {
     ),
     "model rank": (
         lambda p: set_model(p, "mobilenetv2", input_shape=[224, 224]),
-        [],
+        ["suite=standard"],  # a model's rank is checked where a suite selects it
         "model 'mobilenetv2' in config/models.yaml: input_shape [224, 224] has 2 axes",
     ),
     "no batch size": (
@@ -184,7 +192,9 @@ def test_a_refusal_at_load_is_the_edgebench_message_alone(project, case):
 
 
 def test_config_keys_workloads_and_formats_narrow_the_suite(project):
-    loaded = plan(project, workloads="digits-cnn,layer-fc-256-64", formats="onnx-fp32")
+    loaded = plan(
+        project, suite="standard", workloads="digits-cnn,layer-fc-256-64", formats="onnx-fp32"
+    )
     assert list(loaded.workloads) == ["digits-cnn", "layer-fc-256-64"]
     assert loaded.conversions() == [("digits-cnn", "onnx-fp32"), ("layer-fc-256-64", "onnx-fp32")]
     assert loaded.suite["batch_sizes"] == [1, 2, 4, 8]  # the rest still comes from the suite
@@ -221,7 +231,7 @@ def checked_plan(project, **config):
         ({"timing": {"min_s": -1}}, "'timing.min_s' = -1 is out of range"),
         (
             {"timing": {"min_s": 20}},
-            "min_s = 20 (devices/local.yaml) is larger than max_s = 10.0 (config/suites/quick",
+            "min_s = 20 (devices/local.yaml) is larger than max_s = 3.0 (config/suites/quick",
         ),
         (
             {"timing": {"max_runs": 5}},
@@ -255,7 +265,7 @@ def test_profile_timing_merges_over_the_suites_with_every_default_filled(project
     from edgebench.devices.dispatch import run_settings
 
     write_profile(project, timing={"min_s": 2.0}, threads=3)
-    loaded = checked_plan(project)
+    loaded = checked_plan(project, suite="standard")  # the quick suite's budget refuses 2 s
     settings = run_settings(loaded.devices["local"], loaded.suite)
     assert settings["timing"] == {
         "warmup_runs": 5,
@@ -267,6 +277,7 @@ def test_profile_timing_merges_over_the_suites_with_every_default_filled(project
         "target_ci": 0.01,
         "processes": 0,
         "max_process_spread": 1.05,
+        "budget_s": 0.0,
     }
     assert settings["threads"] == 3
 
@@ -551,3 +562,63 @@ def test_a_ca_bundle_is_checked_with_containers_off_too(project):
     pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
     (project.root / "config" / "proxy-ca.pem").write_text(pem)
     check_images([], config, project.root)
+
+
+@pytest.mark.parametrize(
+    ("suite_timing", "profile_timing", "expected"),
+    [
+        (
+            {"min_s": 1.0, "max_s": 10.0, "budget_s": 2.0},
+            None,
+            "budget_s = 2 (config/suites/mine.yaml) gives each of 3 processes 0.667 s, less "
+            "than min_s = 1.0 (config/suites/mine.yaml): raise budget_s to at least 3",
+        ),
+        (
+            {"min_s": 0.3, "max_s": 3.0, "budget_s": 1.5},
+            {"min_s": 1.0},
+            "budget_s = 1.5 (config/suites/mine.yaml) gives each of 3 processes 0.5 s, less "
+            "than min_s = 1.0 (devices/local.yaml)",
+        ),
+        (
+            {"min_s": 0.3, "max_s": 1.0, "budget_s": 9.0},
+            None,
+            "budget_s = 9 (config/suites/mine.yaml) never stops a window: its share for 3 "
+            "processes, 3 s, is at or above max_s = 1.0 (config/suites/mine.yaml)",
+        ),
+        (
+            {"min_s": 0.3, "max_s": 3.0, "budget_s": 1.5, "target_ci": 0},
+            None,
+            "never stops a window: target_ci = 0 (config/suites/mine.yaml) stops every window",
+        ),
+        (
+            {"min_s": 0.3, "max_s": 3.0, "budget_s": 1.5, "processes": 6},
+            None,
+            "gives each of 6 processes 0.25 s, less than min_s = 0.3",
+        ),
+    ],
+)
+def test_a_budget_that_cannot_be_kept_or_never_binds_is_refused(
+    project, suite_timing, profile_timing, expected
+):
+    """The quick suite interleaves (3 rounds for every workload): budget_s / 3 is each
+    process's share, refused below min_s and where it could never stop a window."""
+    write_suite(project, timing=suite_timing)
+    if profile_timing:
+        write_profile(project, timing=profile_timing)
+    with pytest.raises(ConfigError) as error:
+        plan(project, suite="mine")
+    assert expected in str(error.value) and "timing budget is refused" in str(error.value)
+
+
+def test_a_budget_is_checked_against_the_process_counts_its_workloads_get(project):
+    """Sequential: 3 processes for models, 1 for blocks; a budget binding for one of them is
+    kept, a misspelt budget key is refused, never ignored."""
+    timing = {"min_s": 0.3, "max_s": 3.0, "budget_s": 4.0}  # models 1.33 s, blocks 4 s (max_s)
+    write_suite(project, schedule="sequential", timing=timing)
+    assert plan(project, suite="mine").suite["timing"]["budget_s"] == 4.0
+    write_suite(project, schedule="sequential", workloads=["layer-conv2d-f32-s1"], timing=timing)
+    with pytest.raises(ConfigError, match="its share for 1 process, 4 s, is at or above"):
+        plan(project, suite="mine")
+    write_suite(project, timing={"min_s": 0.3, "budget": 1.5})
+    with pytest.raises(ConfigError, match="unknown key.*'budget' under 'timing'"):
+        plan(project, suite="mine")
