@@ -305,20 +305,23 @@ def start_detached(transport: SshTransport, stage: Path) -> int:
 
 
 def agent_pids(marker: str, board: Board | None = None) -> list[int]:
-    """Processes whose command line has `marker`; with `board`, only those running in its
-    folders: agents of this machine's other work (a local run, another test session) are
-    started with the same command line and are none of this test's business."""
+    """Processes whose command line has `marker`; with `board`, only the board's agents
+    themselves (argv `python -m edgebench_agent job.json`, running in the board's folders):
+    not the shell that started one, not the host's ssh client carrying that command line,
+    and not agents of this machine's other work (a local run, another test session)."""
     found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout
     pids = [int(pid) for pid in found.split()]
     if board is None:
         return pids
+    agent = [PYTHON, "-m", "edgebench_agent", "job.json"]
     mine = []
     for pid in pids:
         try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
             cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
         except OSError:
             continue
-        if cwd.is_relative_to(board.root):
+        if argv[: len(agent)] == agent and cwd.is_relative_to(board.root):
             mine.append(pid)
     return mine
 
