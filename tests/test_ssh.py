@@ -30,7 +30,7 @@ SUITE = {
     "formats": ["tflite-fp32", "onnx-fp32"],
     "calibration_samples": 4,
     "batch_sizes": [1],
-    "timing": {"warmup_runs": 2, "warmup_s": 0.0, "min_runs": 20, "min_s": 0.2, "max_s": 5.0},
+    "timing": {"warmup_runs": 2, "warmup_s": 0.0, "min_runs": 20, "min_s": 0.05, "max_s": 5.0},
 }
 
 
