@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -351,6 +353,7 @@ def test_a_run_of_another_project_is_waited_for_never_overlapped(boards, project
     """The board lock held by another project's agent: the run waits lock_wait_s, then fails
     with who holds the board; the failure is recorded and retried next time."""
     board = trusted(boards[1])
+    project.snakemake("--config", "suite=ssh", "devices=board-b")  # the model to run
     transport = SshTransport(board.profile(PYTHON))
     other = {"host": "another-lab-host", "project": "/elsewhere"}
     stage = stage_job(board, tmp_path, project.root, owner=other)
@@ -527,6 +530,39 @@ def all_spans(projects: list[Project], device: str) -> list[tuple[int, int, Path
     return sorted(spans)
 
 
+@contextlib.contextmanager
+def held_board_lock(lock: Path):
+    """The board lock held by this test's process, as a run of another lab's host would."""
+    from edgebench.agent.boardlock import open_shared
+
+    handle = open_shared(lock)
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    handle.truncate(0)
+    owner = {"host": "the-test", "project": "/holding-the-lock"}
+    handle.write(json.dumps({"device": "board-b", "owner": owner, "pid": os.getpid()}))
+    handle.flush()
+    try:
+        yield
+    finally:
+        handle.close()
+
+
+def wait_until_all_wait_for_the_lock(projects: list[Project], started: list) -> None:
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        waiting = [
+            any("board lock: waiting for" in log.read_text()
+                for log in (each.root / "results/logs/run").rglob("*.log"))
+            for each in projects
+        ]  # fmt: skip
+        if all(waiting):
+            return
+        ended = [process.poll() is not None for process in started]
+        assert not any(ended), f"a workflow ended before it met the lock: {ended}"
+        time.sleep(0.5)
+    raise AssertionError(f"not every workflow reached the board lock within 900 s: {waiting}")
+
+
 def test_two_projects_and_two_users_share_one_board_without_overlap_or_collision(
     boards, project, tmp_path
 ):
@@ -550,17 +586,24 @@ def test_two_projects_and_two_users_share_one_board_without_overlap_or_collision
         each.write_yaml("config/suites/ssh.yaml", longer)
         for log in raw_logs(each, "board-b"):
             log.unlink()
+        shutil.rmtree(each.root / "results/logs/run", ignore_errors=True)  # earlier tests' waits
     folders = [board.workdir, workdir]
     before = [set(folder.glob("runs/*/*/*/*")) for folder in folders]  # earlier tests' leftovers
     projects_before = set(board.workdir.glob("runs/*"))
     command = [str(SNAKEMAKE), "--cores", "2", "--config", "suite=ssh", "devices=board-b"]
-    started = [
-        subprocess.Popen(
-            command, cwd=each.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )  # fmt: skip
-        for each in projects
-    ]
-    outputs = [process.communicate(timeout=1800)[0] for process in started]
+    lock = Path(board.profile(PYTHON)["lock_dir"]) / "board-machine.lock"
+    with held_board_lock(lock):  # so that all three meet on it however slow the machine is
+        outputs = [tmp_path / f"workflow-{number}.log" for number in range(len(projects))]
+        started = [
+            subprocess.Popen(
+                command, cwd=each.root, stdout=output.open("w"), stderr=subprocess.STDOUT
+            )
+            for each, output in zip(projects, outputs, strict=True)
+        ]
+        wait_until_all_wait_for_the_lock(projects, started)
+    for process in started:
+        process.wait(timeout=1800)
+    outputs = [output.read_text() for output in outputs]
     for process, output in zip(started, outputs, strict=True):
         assert process.returncode == 0, output
     assert [len(raw_logs(each, "board-b")) for each in projects] == [4, 4, 2]

@@ -51,7 +51,12 @@ class LockRefused(RuntimeError):
     """The board lock cannot be opened by this user: the board's admin must allow it."""
 
 
-def hold(path: str, holder: dict, wait_s: float, say=print) -> object:
+def say_now(text: str) -> None:
+    """Print at once: the host shows the wait in the run's log while it lasts, not after."""
+    print(text, flush=True)
+
+
+def hold(path: str, holder: dict, wait_s: float, say=say_now) -> object:
     """Take the board lock at `path` (blocking), recording `holder`; return the open file,
     which must stay referenced for as long as the lock is held."""
     lock_path = Path(os.path.expanduser(path))
