@@ -25,5 +25,8 @@ class ConstantWatts(Meter):
 
     def _run(self):  # the sampling thread, until stop()
         interval_s = self.options.get("interval_ms", self.default_interval_ms) / 1000
-        while not self._stopping.wait(interval_s):
+        due = time.monotonic()
+        # on a fixed schedule: a late wake-up on a loaded machine does not delay the next ones
+        while not self._stopping.wait(max(0.0, due - time.monotonic())):
             self._emit({"t_ns": time.time_ns(), "watts": float(self.options["watts"])})
+            due += interval_s
