@@ -10,6 +10,8 @@ figure under load):
 - per conversion, a fresh `python -m edgebench.convert` (what every engine runs) end to end
   against its record's `duration_s`, its `work_s` (the converter itself, after its imports and
   model load) and whether it imported TensorFlow; the model is written to a scratch folder;
+- per conversion, the workflow's own call with the warm server (edgebench.warm: TensorFlow
+  imported once, each conversion a forked child) against a fresh process, side by side;
 - the agent's start-up per runtime: a fresh Python that imports the staged agent package and
   loads the runtime (what each timing process does before it loads the model);
 - with `--project`, the workflow's own figures of its last run: each conversion job's wall
@@ -126,6 +128,48 @@ def conversions(workload_dir: Path, formats: list[str], repeat: int) -> None:
             )
 
 
+def warm_against_fresh(workload_dir: Path, formats: list[str], repeat: int) -> None:
+    """The workflow's own conversion call (edgebench.convert.engine.run_conversion) with and
+    without the warm server, side by side: each round runs both, the side that goes first
+    alternating; the server is started before the first round (its start is printed apart)."""
+    from edgebench import warm
+    from edgebench.convert.engine import run_conversion
+    from edgebench.images.engines import Engine
+
+    print(f"\nconversion of {workload_dir.name}: warm server against a fresh process, job wall s")
+    print(f"  (median of {repeat} rounds, alternating which goes first)")
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        for name in (workload_dir.parents[1] / "converted" / workload_dir.name).glob("*"):
+            shutil.copy(name, out / name.name)  # formats made from another one need it
+
+        def job(fmt: str, server: bool) -> float:
+            record = out / f"{fmt}.json"
+            started = time.monotonic()
+            run_conversion(Engine("none"), workload_dir, fmt, record, out / "log", 8, 0, server)
+            wall = time.monotonic() - started
+            if json.loads(record.read_text())["status"] != "ok":
+                raise SystemExit(f"{fmt}: {record.read_text()}")
+            return wall
+
+        started = time.monotonic()
+        with open(out / "start.log", "w") as log:
+            warm.run_warm("edgebench.warm:ready", {}, log)
+        print(f"  server start (TensorFlow's import, once): {time.monotonic() - started:.2f} s")
+        for fmt in formats:
+            sides = {True: [], False: []}
+            for round_number in range(repeat):
+                order = (True, False) if round_number % 2 == 0 else (False, True)
+                for server in order:
+                    sides[server].append(job(fmt, server))
+            ratios = [w / f for w, f in zip(sides[True], sides[False], strict=True)]
+            warm_s, fresh_s = median(sides[True]), median(sides[False])
+            print(
+                f"  {fmt:16s} warm {warm_s:6.2f} s  fresh {fresh_s:6.2f} s"
+                f"  warm/fresh {median(ratios):5.2f}   [{load()}]"
+            )
+
+
 def agents(repeat: int) -> None:
     print(f"\nagent start-up: fresh Python to a loaded runtime (median of {repeat}) [{load()}]")
     with tempfile.TemporaryDirectory() as stage:
@@ -177,6 +221,7 @@ def main() -> None:
         imports(args.repeat)
     if args.workload_dir is not None:
         conversions(args.workload_dir.resolve(), args.formats.split(","), args.repeat)
+        warm_against_fresh(args.workload_dir.resolve(), args.formats.split(","), args.repeat)
     if "agents" not in skip:
         agents(args.repeat)
     if args.project is not None:

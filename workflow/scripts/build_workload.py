@@ -2,32 +2,32 @@
 leaves its own error in failure.json (the tables' reason for the workload's rows)."""
 
 import sys
-import traceback
 from pathlib import Path
 
 from edgebench import paths
-from edgebench.fileio import write_json
-from edgebench.logs import redirected_to
-from edgebench.settings import WorkloadSpec
-from edgebench.workloads.build import build_workload
+from edgebench.fileio import read_json, write_json
+from edgebench.warm import run_job
 
-spec = WorkloadSpec(**snakemake.params.spec)  # noqa: F821
-failure = Path(paths.build_failure(spec.name))
-error = None
-with redirected_to(snakemake.log[0]):  # noqa: F821
-    try:
-        info = build_workload(
-            spec,
-            snakemake.output.model,  # noqa: F821
-            snakemake.output.meta,  # noqa: F821
-            dataset=snakemake.input.get("dataset"),  # noqa: F821
-        )
-        print(f"{spec.name}: {info['params']} params, {info['macs']} MACs")
-    except Exception as caught:  # the builder's own error becomes the rows' reason
-        traceback.print_exc()
-        error = f"{type(caught).__name__}: {caught}"
-if error is not None:
-    write_json(failure, {"workload": spec.name, "status": "failed", "reason": error[:1000]})
-    print(f"edgebench: building {spec.name} failed: {error}", file=sys.stderr)
+name = snakemake.params.spec["name"]  # noqa: F821
+failure = paths.build_failure(name)
+Path(failure).unlink(missing_ok=True)  # an earlier build's reason must not outlive it
+code = run_job(
+    "edgebench.workloads.build:build_job",
+    {
+        "spec": snakemake.params.spec,  # noqa: F821
+        "model_path": snakemake.output.model,  # noqa: F821
+        "meta_path": snakemake.output.meta,  # noqa: F821
+        "dataset": snakemake.input.get("dataset"),  # noqa: F821
+        "failure": failure,
+    },
+    snakemake.log[0],  # noqa: F821
+    warm=snakemake.config.get("warm_server", True),  # noqa: F821
+)
+if code != 0:
+    if Path(failure).is_file():
+        reason = read_json(failure)["reason"]
+    else:  # the process itself died (a crash in native code, a signal)
+        reason = f"the build exited with code {code}; see {snakemake.log[0]}"  # noqa: F821
+        write_json(failure, {"workload": name, "status": "failed", "reason": reason})
+    print(f"edgebench: building {name} failed: {reason}", file=sys.stderr)
     sys.exit(1)
-failure.unlink(missing_ok=True)

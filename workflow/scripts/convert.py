@@ -19,4 +19,5 @@ run_conversion(
     seed=calibration.get("seed", 0),
     dataset=Path(dataset) if dataset else None,
     image=Path(image) if image else None,
+    server=snakemake.config.get("warm_server", True),  # noqa: F821
 )

@@ -1,12 +1,17 @@
 """Keras float32 outputs on the accuracy inputs, for accuracy drop and agreement."""
 
-from edgebench.logs import redirected_to
-from edgebench.workloads.reference import write_reference
+import sys
 
-with redirected_to(snakemake.log[0]):  # noqa: F821
-    facts = write_reference(
-        snakemake.input.model,  # noqa: F821
-        snakemake.input.dataset,  # noqa: F821
-        snakemake.output[0],  # noqa: F821
-    )
-    print(f"reference: {facts}")
+from edgebench.warm import run_job
+
+code = run_job(
+    "edgebench.workloads.reference:reference_job",
+    {
+        "model_path": snakemake.input.model,  # noqa: F821
+        "dataset": snakemake.input.dataset,  # noqa: F821
+        "out_path": snakemake.output[0],  # noqa: F821
+    },
+    snakemake.log[0],  # noqa: F821
+    warm=snakemake.config.get("warm_server", True),  # noqa: F821
+)
+sys.exit(code)

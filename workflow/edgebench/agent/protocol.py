@@ -109,12 +109,13 @@ def measure(infer, timing: Timing, hold_min_s: bool = False) -> Measurement:
     result.warmup_ns = clock() - warmup_started
 
     starts, ends = result.starts, result.ends
-    deadline_min = clock() + int(timing.min_s * NS)
     cap_s, capped_by = timing.window_cap()  # max_s, or the budget's share of this process
-    deadline_max = clock() + int(cap_s * NS)
     next_check = timing.min_runs
     while True:
         start = clock()
+        if not starts:  # the window opens with its first run: min_s is the window's own length
+            deadline_min = start + int(timing.min_s * NS)
+            deadline_max = start + int(cap_s * NS)
         infer()
         end = clock()
         starts.append(start)

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edgebench import warm
 from edgebench.fileio import read_image_record, write_conversion_record
 from edgebench.formats import FORMATS
 
@@ -25,9 +26,11 @@ def run_conversion(
     seed: int,
     dataset: Path | None = None,
     image: Path | None = None,
+    server: bool = True,
 ) -> int:
     """Run one conversion through the engine; a crashed converter still leaves a `failed` row,
-    and an image that could not be built an `unsupported` one."""
+    and an image that could not be built an `unsupported` one. With the `none` engine and
+    `server`, the conversion is a child of the warm server (edgebench.warm)."""
     image_record = read_image_record(image) if image else None
     if engine.name != "none" and (image_record is None or image_record.get("status") != "ok"):
         why = image_record["reason"] if image_record else "no image record was given"
@@ -57,7 +60,16 @@ def run_conversion(
     with open(log, "a") as handle:
         handle.write("$ " + " ".join(command) + "\n")
         handle.flush()
-        code = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT).returncode
+        code = None
+        if engine.name == "none" and server:
+            code = warm.run_warm(
+                "edgebench.convert.__main__:main",
+                {"argv": argv[2:]},
+                handle,
+                say=lambda line: warm.say(handle, line),
+            )
+        if code is None:
+            code = subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT).returncode
     if code != 0 or not record.exists():
         lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
         last = (

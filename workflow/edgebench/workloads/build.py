@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from edgebench.fileio import atomic_path, write_workload_meta
+from edgebench.fileio import atomic_path, write_json, write_workload_meta
 from edgebench.settings.catalog import WorkloadSpec
 from edgebench.workloads import meta
 
@@ -86,3 +87,19 @@ def build_workload(spec: WorkloadSpec, model_path: Path, meta_path: Path, datase
     }
     write_workload_meta(meta_path, info)
     return info
+
+
+def build_job(spec: dict, model_path, meta_path, dataset, failure) -> int:
+    """The build_workload job (edgebench.warm runs it): a builder that fails leaves its own
+    error in `failure`, the tables' reason for the workload's rows."""
+    spec = WorkloadSpec(**spec)
+    try:
+        info = build_workload(spec, Path(model_path), Path(meta_path), dataset=dataset)
+    except Exception as caught:  # the builder's own error becomes the rows' reason
+        traceback.print_exc()
+        reason = f"{type(caught).__name__}: {caught}"
+        write_json(failure, {"workload": spec.name, "status": "failed", "reason": reason[:1000]})
+        return 1
+    print(f"{spec.name}: {info['params']} params, {info['macs']} MACs")
+    Path(failure).unlink(missing_ok=True)
+    return 0

@@ -1,0 +1,179 @@
+"""The warm server (edgebench.warm): TensorFlow jobs forked from one process that imported it once,
+each job still a process of its own, the same files as a fresh process, no child outliving its
+job."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from edgebench import warm
+from edgebench.convert.engine import run_conversion
+from edgebench.fileio import read_json
+from edgebench.images.engines import Engine
+from edgebench.settings import load_catalog
+from edgebench.testing.project import REPO
+from edgebench.workloads.build import build_workload
+
+BOUND_S = 300  # generous: a first job starts the server, which imports TensorFlow
+
+# jobs of a user's module in the client's folder: the child imports it from there
+JOBS = '''
+import os, time
+from pathlib import Path
+
+STATE = []
+
+
+def remember(marker):
+    """Leave a trace in this process's module state and environment."""
+    STATE.append("seen")
+    os.environ["EDGEBENCH_TEST_TRACE"] = "set"
+    Path(marker).write_text(f"{os.getpid()} {os.getppid()}")
+    return 0
+
+
+def look(marker):
+    Path(marker).write_text(f"{len(STATE)} {os.environ.get('EDGEBENCH_TEST_TRACE', '-')}")
+    return 0
+
+
+def wait(marker):
+    Path(marker).write_text(str(os.getpid()))
+    time.sleep(600)
+    return 0
+
+
+def fail():
+    raise RuntimeError("the job's own error")
+'''
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    (tmp_path / "warm_jobs.py").write_text(JOBS)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    return tmp_path
+
+
+def wait_for(condition, what: str):
+    deadline = time.monotonic() + BOUND_S
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {BOUND_S} s: {what}"
+        time.sleep(0.05)
+
+
+def test_a_job_runs_in_a_child_of_the_server_and_leaves_nothing_for_the_next(folder):
+    first, second = folder / "first", folder / "second"
+    log = folder / "job.log"
+    assert warm.run_job("warm_jobs:remember", {"marker": str(first)}, log) == 0
+    assert warm.run_job("warm_jobs:look", {"marker": str(second)}, log) == 0
+    child, parent = map(int, first.read_text().split())
+    assert child != os.getpid() and parent != os.getpid()  # a child of the server, not of us
+    assert "forked from the warm server" in log.read_text()
+    assert second.read_text() == "0 -", "the second job saw the first job's state"
+    assert "EDGEBENCH_TEST_TRACE" not in os.environ
+
+
+def test_a_failing_job_exits_non_zero_with_its_error_in_the_log(folder):
+    log = folder / "job.log"
+    assert warm.run_job("warm_jobs:fail", {}, log) == 1
+    assert "RuntimeError: the job's own error" in log.read_text()
+
+
+def test_under_slurm_a_job_runs_in_its_own_process(folder, monkeypatch):
+    monkeypatch.setenv("SLURM_JOB_ID", "1")
+    monkeypatch.syspath_prepend(str(folder))
+    marker, log = folder / "marker", folder / "job.log"
+    assert warm.run_job("warm_jobs:remember", {"marker": str(marker)}, log) == 0
+    assert int(marker.read_text().split()[0]) == os.getpid()
+    assert "warm server" not in log.read_text()
+
+
+def test_an_interrupted_job_takes_its_child_with_it(folder):
+    """Snakemake killing a job (Ctrl-C, --keep-going after a failure) must not leave the forked
+    child converting in the server's session."""
+    marker = folder / "marker"
+    client = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from edgebench import warm; "
+            "sys.exit(warm.run_job('warm_jobs:wait', {'marker': sys.argv[1]}, 'job.log'))",
+            str(marker),
+        ],
+        cwd=folder,
+    )
+    wait_for(lambda: marker.is_file() and marker.read_text(), "the child started")
+    child = int(marker.read_text())
+    client.kill()  # SIGKILL: the client cannot clean up; the server must notice
+    client.wait()
+    wait_for(lambda: not alive(child), f"the child {child} ended after its client was killed")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat")
+    return status.is_file() and status.read_text().split()[2] != "Z"
+
+
+def test_what_the_server_imported_names_its_socket(monkeypatch, tmp_path):
+    """Another TensorFlow setting or an edited edgebench source gets a server of its own."""
+    source = tmp_path / "edgebench" / "module.py"
+    source.parent.mkdir()
+    source.write_text("x = 1\n")
+    monkeypatch.setattr(warm, "PACKAGE", source.parent)
+    before = warm.fingerprint()
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    with_setting = warm.fingerprint()
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS")
+    assert warm.fingerprint() == before
+    source.write_text("x = 22\n")
+    assert len({before, with_setting, warm.fingerprint()}) == 3
+
+
+def test_the_socket_folder_must_be_private(monkeypatch, tmp_path):
+    monkeypatch.setattr(warm.tempfile, "gettempdir", lambda: str(tmp_path))
+    folder = tmp_path / f"edgebench-{os.getuid()}"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)
+    with pytest.raises(PermissionError, match="mode 700"):
+        warm.socket_path()
+
+
+def test_a_conversion_through_the_server_writes_the_fresh_process_file(tmp_path, monkeypatch):
+    """The same bytes as `python -m edgebench.convert` in a fresh process, for a float and an
+    int8 format; `server=False` converts in a fresh process."""
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    monkeypatch.chdir(tmp_path)
+    spec = load_catalog(REPO)["layer-conv2d-f32-s1"]
+    build_workload(spec, tmp_path / "w" / "model.keras", tmp_path / "w" / "meta.json")
+    for fmt in ("tflite-fp32", "tflite-int8"):
+        records = {}
+        for server in (True, False):
+            record, log = tmp_path / f"{fmt}-{server}.json", tmp_path / f"{fmt}-{server}.log"
+            run_conversion(Engine("none"), tmp_path / "w", fmt, record, log, 8, 0, server=server)
+            records[server] = read_json(record)
+            assert ("forked from the warm server" in log.read_text()) is server
+        assert records[True]["status"] == "ok"
+        assert records[True]["sha256"] == records[False]["sha256"]
+
+
+def test_the_server_leaves_when_idle(tmp_path):
+    """A server nobody uses goes away and takes its socket with it."""
+    path = tmp_path / "idle.sock"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "edgebench.warm", "--socket", str(path), "--idle-s", "1"],
+        env={**os.environ, "PYTHONPATH": str(REPO / "workflow")},
+    )
+    wait_for(path.exists, "the server's socket")
+    assert server.wait(timeout=BOUND_S) == 0
+    assert not path.exists()
