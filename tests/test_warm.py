@@ -150,13 +150,13 @@ def test_the_socket_folder_must_be_private(monkeypatch, tmp_path):
 
 
 def test_a_conversion_through_the_server_writes_the_fresh_process_file(tmp_path, monkeypatch):
-    """The same bytes as `python -m edgebench.convert` in a fresh process, for a float and an
-    int8 format; `server=False` converts in a fresh process."""
+    """The same bytes as `python -m edgebench.convert` in a fresh process, for a float, an int8
+    and an ONNX format (tf2onnx's name counters); `server=False` converts in a fresh process."""
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
     monkeypatch.chdir(tmp_path)
     spec = load_catalog(REPO)["layer-conv2d-f32-s1"]
     build_workload(spec, tmp_path / "w" / "model.keras", tmp_path / "w" / "meta.json")
-    for fmt in ("tflite-fp32", "tflite-int8"):
+    for fmt in ("tflite-fp32", "tflite-int8", "onnx-fp32"):
         records = {}
         for server in (True, False):
             record, log = tmp_path / f"{fmt}-{server}.json", tmp_path / f"{fmt}-{server}.log"

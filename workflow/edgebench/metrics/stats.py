@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import binom
 
 UNSTABLE_CV = 0.10  # pyperf's threshold: spread above 10% of the centre
 MAD_TO_SD = 1.4826  # MAD x this estimates the standard deviation of a normal distribution
@@ -44,6 +43,8 @@ def median_confidence_interval(
     ordered = np.sort(values)
     n = len(ordered)
     tail = (1 - level) / 2
+    from scipy.stats import binom  # here: importing scipy.stats took 1.3 s of every workflow load
+
     # binom.ppf gives the smallest m with P(B <= m) >= tail; we need the largest with <= tail.
     below = int(binom.ppf(tail, n, 0.5))
     if binom.cdf(below, n, 0.5) > tail:
