@@ -177,3 +177,22 @@ def test_the_server_leaves_when_idle(tmp_path):
     wait_for(path.exists, "the server's socket")
     assert server.wait(timeout=BOUND_S) == 0
     assert not path.exists()
+
+
+@pytest.mark.parametrize("given", ["false", "False", "FALSE"])
+def test_the_switch_reads_false_as_snakemake_delivers_it(given):
+    """`--config warm_server=false` arrives as the string 'false' (Snakemake parses only
+    True/False): it must switch the server off, not be truthy text or refused."""
+    from edgebench.settings.plan import validate_config
+
+    config = {"devices": ["local"], "suite": "quick", "containers": "none", "warm_server": given}
+    assert validate_config(config, REPO)["warm_server"] is False
+
+
+def test_a_switch_that_is_not_yes_or_no_is_refused():
+    from edgebench.settings import ConfigError
+    from edgebench.settings.plan import validate_config
+
+    config = {"devices": ["local"], "suite": "quick", "containers": "none", "warm_server": "maybe"}
+    with pytest.raises(ConfigError, match="warm_server"):
+        validate_config(config, REPO)

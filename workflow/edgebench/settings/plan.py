@@ -221,8 +221,17 @@ def config_names(root: Path = Path(".")):
     return names
 
 
+# yes/no keys, which `--config key=false` delivers as a string (Snakemake reads only True/False)
+SWITCHES = ("warm_server",)
+
+
 def validate_config(config: dict, root: Path = Path(".")) -> dict:
-    """The workflow config (config/config.yaml plus --config), checked before any job."""
+    """The workflow config (config/config.yaml plus --config), checked before any job; a switch
+    given as the text true/false (any case) becomes the boolean, in place, so that the jobs'
+    `snakemake.config` holds the same."""
+    for key in SWITCHES:
+        if isinstance(config.get(key), str) and config[key].lower() in ("true", "false"):
+            config[key] = config[key].lower() == "true"
     where = "config (config/config.yaml and --config)"
     return validated(config, "schema.yaml", where, config_names(root))
 
