@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from edgebench import warm
 from edgebench.testing.project import copy_project
 
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
@@ -40,6 +41,14 @@ def odd(input_shape, classes, weights):
     features = keras.ops.expand_dims(Determinant()(inputs), -1)
     return keras.Model(inputs, keras.layers.Dense(classes)(features))
 '''
+
+
+def pytest_sessionfinish(session):
+    """The workflows the tests ran started warm servers (edgebench.warm): the session that
+    started them stops them (the controller, once every worker is done) rather than leaving
+    them for their idle timeout."""
+    if not hasattr(session.config, "workerinput"):
+        warm.stop_servers()
 
 
 def readme_example(marker: str) -> str:

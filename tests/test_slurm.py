@@ -139,9 +139,7 @@ def test_a_job_killed_for_memory_names_the_resource_to_raise(cluster, slurm_run)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     killed = [job for job in cluster.jobs() if job["state"] != "COMPLETED"]
-    assert [job["comment"] for job in killed] == [
-        "rule_convert_wildcards_digits-cnn_tflite-fp32"
-    ]
+    assert [job["comment"] for job in killed] == ["rule_convert_wildcards_digits-cnn_tflite-fp32"]
     explanation = re.search(r"edgebench: SLURM job (\d+) of rule convert .*", output)
     assert explanation, output
     assert explanation[1] == killed[0]["id"]

@@ -54,6 +54,18 @@ def test_median_ci_ranks_for_n_100():
     assert binom.cdf(59, 100, 0.5) - binom.cdf(40, 100, 0.5) < 0.95
 
 
+@pytest.mark.parametrize("n", [1, 3, 5, 6, 7, 20, 101, 1000, 54321])
+def test_median_ci_ranks_are_scipy_stats_binomial_ones(n):
+    """The widest ranks with at least 95% coverage, as scipy.stats.binom gives them."""
+    below = int(binom.ppf(0.025, n, 0.5))
+    if binom.cdf(below, n, 0.5) > 0.025:
+        below -= 1
+    below = max(below, 0)
+    low, high, coverage = median_confidence_interval(np.arange(n, dtype=float))
+    assert (low, high) == (float(below), float(n - 1 - below))
+    assert coverage == pytest.approx(1 - 2 * binom.cdf(below, n, 0.5), rel=1e-9)
+
+
 def test_summary_ci_contains_the_median():
     samples_ns = np.random.default_rng(1).lognormal(0, 0.3, 500) * 5 * MS
     summary = summarize(samples_ns)

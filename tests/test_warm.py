@@ -196,3 +196,20 @@ def test_a_switch_that_is_not_yes_or_no_is_refused():
     config = {"devices": ["local"], "suite": "quick", "containers": "none", "warm_server": "maybe"}
     with pytest.raises(ConfigError, match="warm_server"):
         validate_config(config, REPO)
+
+
+def test_a_stopped_server_leaves_and_the_next_job_starts_another(tmp_path):
+    """`python -m edgebench.warm --stop` (the test session runs it at its end): the server
+    leaves with its socket, and nothing else in the folder is touched."""
+    folder = tmp_path / "private"
+    folder.mkdir(mode=0o700)
+    path = folder / "warm-test.sock"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "edgebench.warm", "--socket", str(path)],
+        env={**os.environ, "PYTHONPATH": str(REPO / "workflow")},
+    )
+    wait_for(path.exists, "the server's socket")
+    assert warm.stop_servers(folder) == ["warm-test.sock"]
+    assert server.wait(timeout=BOUND_S) == 0
+    assert not path.exists()
+    assert warm.stop_servers(folder) == []

@@ -215,59 +215,111 @@ def serve(path: Path, idle_s: float = IDLE_S) -> None:
             importlib.import_module(module)
         except ImportError as error:  # a toolchain without it: its conversions import nothing
             print(f"not preloaded: {module} ({error})", flush=True)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}")
-    listener.bind(str(temporary))
-    os.chmod(temporary, 0o600)
-    listener.listen(64)
-    os.replace(temporary, path)  # ready: the socket appears only once it can answer
-    mine = path.stat()
-    print(f"warm server {os.getpid()} ready on {path}", flush=True)
-    selector = selectors.DefaultSelector()
-    selector.register(listener, selectors.EVENT_READ, "accept")
-    children: dict[int, socket.socket] = {}  # pid -> its client's connection
-    last_active = time.monotonic()
-    try:
-        while children or time.monotonic() - last_active < idle_s:
-            for key, _ in selector.select(timeout=1.0):
-                last_active = time.monotonic()
-                if key.data == "accept":
-                    connection, _ = listener.accept()
-                    selector.register(connection, selectors.EVENT_READ, "request")
-                elif key.data == "request":
-                    selector.unregister(key.fileobj)
-                    pid = start_child(key.fileobj, listener, selector, children)
-                    if pid is not None:
-                        children[pid] = key.fileobj
-                        pidfd = os.pidfd_open(pid)
-                        selector.register(pidfd, selectors.EVENT_READ, ("child", pid))
-                        selector.register(key.fileobj, selectors.EVENT_READ, ("client", pid))
-                elif key.data[0] == "client":  # the client left (EOF): its child goes too
-                    _kill(key.data[1])
-                    selector.unregister(key.fileobj)
-                else:
-                    finish_child(key, children, selector)
-    finally:
-        if path.exists() and os.path.samestat(path.stat(), mine):  # not a successor's
-            path.unlink()
-        listener.close()
+    Server(path).run(idle_s)
 
 
-def start_child(connection: socket.socket, listener, selector, children) -> int | None:
-    try:
-        message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 1)
-        request = json.loads(message)
-    except (OSError, ValueError):
+class Server:
+    """One thread: a selector over the listening socket, each client's connection and each
+    child's pidfd."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}")
+        self.listener.bind(str(temporary))
+        os.chmod(temporary, 0o600)
+        self.listener.listen(64)
+        os.replace(temporary, path)  # ready: the socket appears only once it can answer
+        self.mine = path.stat()
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ, ("accept", None))
+        self.children: dict[int, socket.socket] = {}  # pid -> its client's connection
+        self.stopping = False
+        print(f"warm server {os.getpid()} ready on {path}", flush=True)
+
+    def run(self, idle_s: float) -> None:
+        last_active = time.monotonic()
+        try:
+            while self.children or (not self.stopping and time.monotonic() - last_active < idle_s):
+                for key, _ in self.selector.select(timeout=1.0):
+                    last_active = time.monotonic()
+                    kind, pid = key.data
+                    if kind == "accept":
+                        connection, _ = self.listener.accept()
+                        self.selector.register(connection, selectors.EVENT_READ, ("request", None))
+                    elif kind == "request":
+                        self.request(key.fileobj)
+                    elif kind == "client":  # the client left (EOF): its child goes too
+                        _kill(pid)
+                        self.selector.unregister(key.fileobj)
+                    else:
+                        self.child_ended(key.fileobj, pid)
+        finally:
+            self.unlink_socket()
+            self.listener.close()
+
+    def request(self, connection: socket.socket) -> None:
+        self.selector.unregister(connection)
+        try:
+            message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 1)
+            request = json.loads(message)
+        except (OSError, ValueError):
+            request, fds = {}, []
+        if request.get("stop"):  # leave once the running jobs end; a new job starts a new one
+            self.stopping = True
+            self.selector.unregister(self.listener)
+            self.unlink_socket()
+        if not fds:
+            connection.close()
+            return
+        pid = os.fork()
+        if pid == 0:
+            for inherited in (self.listener, self.selector, connection, *self.children.values()):
+                inherited.close()  # the child holds only its own client's log
+            run_child(request, fds[0])
+        os.close(fds[0])
+        connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        self.children[pid] = connection
+        self.selector.register(os.pidfd_open(pid), selectors.EVENT_READ, ("child", pid))
+        self.selector.register(connection, selectors.EVENT_READ, ("client", pid))
+
+    def child_ended(self, pidfd: int, pid: int) -> None:
+        self.selector.unregister(pidfd)
+        os.close(pidfd)
+        _, status, usage = os.wait4(pid, 0)
+        connection = self.children.pop(pid)
+        if connection.fileno() in self.selector.get_map():
+            self.selector.unregister(connection)
+        reply = {
+            "exit": os.waitstatus_to_exitcode(status),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "max_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        }
+        try:
+            connection.sendall(json.dumps(reply).encode() + b"\n")
+        except OSError:
+            pass  # the client already left
         connection.close()
-        return None
-    pid = os.fork()
-    if pid == 0:
-        for inherited in (listener, selector, connection, *children.values()):
-            inherited.close()  # the child holds only its own client's log
-        run_child(request, fds[0])
-    os.close(fds[0])
-    connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
-    return pid
+
+    def unlink_socket(self) -> None:
+        if self.path.exists() and os.path.samestat(
+            self.path.stat(), self.mine
+        ):  # not a successor's
+            self.path.unlink()
+
+
+def stop_servers(folder: Path | None = None) -> list[str]:
+    """Ask every warm server of this user to leave once its running jobs end (`python -m
+    edgebench.warm --stop`, and the test session at its end); the sockets it asked."""
+    folder = folder or socket_path().parent
+    asked = []
+    for path in sorted(folder.glob("warm-*.sock")):
+        connection = connect(path)
+        if connection is not None:
+            with connection:
+                connection.sendall(json.dumps({"stop": True}).encode() + b"\n")
+            asked.append(path.name)
+    return asked
 
 
 def run_child(request: dict, log_fd: int) -> None:
@@ -296,33 +348,17 @@ def run_child(request: dict, log_fd: int) -> None:
         os._exit(code)  # no interpreter teardown: TensorFlow's took ~2 s per job here
 
 
-def finish_child(key, children: dict[int, socket.socket], selector) -> None:
-    pid = key.data[1]
-    selector.unregister(key.fileobj)
-    os.close(key.fileobj)
-    _, status, usage = os.wait4(pid, 0)
-    connection = children.pop(pid)
-    try:
-        selector.unregister(connection)
-    except KeyError:
-        pass
-    try:
-        reply = {
-            "exit": os.waitstatus_to_exitcode(status),
-            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-            "max_rss_mib": round(usage.ru_maxrss / 1024, 1),
-        }
-        connection.sendall(json.dumps(reply).encode() + b"\n")
-    except OSError:
-        pass  # the client already left
-    connection.close()
-
-
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m edgebench.warm")
-    parser.add_argument("--socket", type=Path, required=True)
+    parser = argparse.ArgumentParser(prog="python -m edgebench.warm", description=__doc__)
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--socket", type=Path, help="serve on this socket (what a job starts)")
+    action.add_argument("--stop", action="store_true", help="stop this user's warm servers")
     parser.add_argument("--idle-s", type=float, default=IDLE_S)
     args = parser.parse_args(argv)
+    if args.stop:
+        asked = stop_servers()
+        print(f"asked {len(asked)} warm server(s) to stop: {', '.join(asked) or '-'}")
+        return
     serve(args.socket, args.idle_s)
 
 

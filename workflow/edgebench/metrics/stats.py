@@ -43,14 +43,14 @@ def median_confidence_interval(
     ordered = np.sort(values)
     n = len(ordered)
     tail = (1 - level) / 2
-    from scipy.stats import binom  # here: importing scipy.stats took 1.3 s of every workflow load
+    # scipy.special's binomial CDF: scipy.stats's binom is the same function, but importing
+    # scipy.stats took 1.2 s of every process that summarizes (scipy.special 0.4 s)
+    from scipy.special import bdtr
 
-    # binom.ppf gives the smallest m with P(B <= m) >= tail; we need the largest with <= tail.
-    below = int(binom.ppf(tail, n, 0.5))
-    if binom.cdf(below, n, 0.5) > tail:
-        below -= 1
+    # the largest m with P(B <= m) <= tail, B ~ Binomial(n, 1/2)
+    below = int(np.searchsorted(bdtr(np.arange(n + 1), n, 0.5), tail, side="right")) - 1
     below = max(below, 0)  # n too small: fall back to the full range
-    coverage = 1 - 2 * binom.cdf(below, n, 0.5)
+    coverage = 1 - 2 * bdtr(below, n, 0.5)
     return float(ordered[below]), float(ordered[n - 1 - below]), float(coverage)
 
 
