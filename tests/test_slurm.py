@@ -35,12 +35,14 @@ SUITE = {
 }
 CONVERSIONS = {(w, f) for w in SUITE["workloads"] for f in SUITE["formats"]}
 # The profile as a cluster user runs it, plus what this cluster needs: no accounting database
-# (job states from squeue), SLURM logs kept to check, quick status checks.
+# (job states from squeue), SLURM logs kept to check, quick status checks (a one-node test
+# cluster answers squeue at once; a real one is asked every 10 s, Snakemake's default).
 SLURM_ARGS = (
     "--profile", "profiles/slurm",
     "--slurm-status-command", "squeue",
     "--slurm-keep-successful-logs",
     "--slurm-init-seconds-before-status-checks", "1",
+    "--seconds-between-status-checks", "1",  # Snakemake's default waits 10 s to see a job end
     "--latency-wait", "5",
 )  # fmt: skip
 ROW = ["device", "workload", "format", "batch", "status"]
