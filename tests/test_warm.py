@@ -199,17 +199,36 @@ def test_a_switch_that_is_not_yes_or_no_is_refused():
 
 
 def test_a_stopped_server_leaves_and_the_next_job_starts_another(tmp_path):
-    """`python -m edgebench.warm --stop` (the test session runs it at its end): the server
-    leaves with its socket, and nothing else in the folder is touched."""
+    """`python -m edgebench.warm --stop` (the test session runs it at its end): this checkout's
+    server leaves with its socket; another checkout's is not asked."""
     folder = tmp_path / "private"
     folder.mkdir(mode=0o700)
-    path = folder / "warm-test.sock"
+    path = folder / f"warm-{warm.checkout()}-test.sock"
+    another_checkout = folder / "warm-0123abcd-test.sock"
+    another_checkout.write_text("not a socket of this checkout: left alone")
     server = subprocess.Popen(
         [sys.executable, "-m", "edgebench.warm", "--socket", str(path)],
         env={**os.environ, "PYTHONPATH": str(REPO / "workflow")},
     )
     wait_for(path.exists, "the server's socket")
-    assert warm.stop_servers(folder) == ["warm-test.sock"]
+    assert warm.stop_servers(folder) == [path.name]
     assert server.wait(timeout=BOUND_S) == 0
-    assert not path.exists()
+    assert not path.exists() and another_checkout.exists()
     assert warm.stop_servers(folder) == []
+
+
+def test_the_workflow_forks_its_jobs_from_the_server_unless_told_not_to(project):
+    """Through Snakemake: a build and a conversion job say they were forked from the warm
+    server; with `--config warm_server=false` (as typed on the command line) they import
+    TensorFlow themselves and their logs say nothing of a server."""
+    target = "results/converted/layer-fc-128-32/tflite-fp32.json"
+    logs = [
+        project.root / "results/logs/workloads/layer-fc-128-32.log",
+        project.root / "results/logs/convert/layer-fc-128-32/tflite-fp32.log",
+    ]
+    project.snakemake(target)
+    for log in logs:
+        assert "forked from the warm server" in log.read_text(), log
+    project.snakemake(target, "--forcerun", "build_workload", "--config", "warm_server=false")
+    for log in logs:
+        assert "warm server" not in log.read_text(), log

@@ -83,7 +83,13 @@ def socket_path() -> Path:
     folder.mkdir(mode=0o700, exist_ok=True)
     if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o077:
         raise PermissionError(f"{folder} must be yours and private (mode 700)")
-    return folder / f"warm-{fingerprint()}.sock"
+    return folder / f"warm-{checkout()}-{fingerprint()}.sock"
+
+
+def checkout() -> str:
+    """Which edgebench sources a server runs: the first part of its socket's name, so that
+    stopping one checkout's servers leaves another's alone."""
+    return hashlib.sha256(str(PACKAGE).encode()).hexdigest()[:8]
 
 
 # --- client ---------------------------------------------------------------------------------
@@ -309,11 +315,11 @@ class Server:
 
 
 def stop_servers(folder: Path | None = None) -> list[str]:
-    """Ask every warm server of this user to leave once its running jobs end (`python -m
+    """Ask this checkout's warm servers to leave once their running jobs end (`python -m
     edgebench.warm --stop`, and the test session at its end); the sockets it asked."""
     folder = folder or socket_path().parent
     asked = []
-    for path in sorted(folder.glob("warm-*.sock")):
+    for path in sorted(folder.glob(f"warm-{checkout()}-*.sock")):
         connection = connect(path)
         if connection is not None:
             with connection:
@@ -352,7 +358,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m edgebench.warm", description=__doc__)
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--socket", type=Path, help="serve on this socket (what a job starts)")
-    action.add_argument("--stop", action="store_true", help="stop this user's warm servers")
+    action.add_argument("--stop", action="store_true", help="stop this checkout's warm servers")
     parser.add_argument("--idle-s", type=float, default=IDLE_S)
     args = parser.parse_args(argv)
     if args.stop:
