@@ -203,6 +203,7 @@ def test_the_report_shows_the_cost_and_names_what_has_no_figures(project, monkey
     assert "2 jobs without figures" in html
     assert "convert workload=fc, format=onnx-fp32 (no benchmark file)" in html
     assert cost.AFTER_PAGE in html and "cannot include it" in html
+    assert "child of the warm server" in html  # whose CPU seconds and memory they are
     assert "99" not in html.split('id="cost-slowest-table"')[1]  # the stale report TSV
 
     alone = run_cost(SimpleNamespace(context={}))

@@ -66,7 +66,11 @@ def run_cost(report) -> str:
             f"{measured_rules}; the other rules (datasets, images, tables) are not measured. A "
             "job that did not run again this time keeps the figures of its last run. The "
             "report's own job is measured by Snakemake after this page is written "
-            f"({paths.benchmark('report')}), so the page cannot include it."
+            f"({paths.benchmark('report')}), so the page cannot include it. A job run in a "
+            "child of the warm server (workload builds, reference outputs, conversions with "
+            "containers: none; the default) has its wall-clock seconds here, but its CPU "
+            "seconds and memory are its own process's, not the child's that did the work: the "
+            "job's log names the child's."
         )
     )
     without = costs[~costs["status"].isin([cost.MEASURED, cost.AFTER_PAGE])]
