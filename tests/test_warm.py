@@ -5,8 +5,10 @@ job."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -140,6 +142,14 @@ def test_what_the_server_imported_names_its_socket(monkeypatch, tmp_path):
     assert len({before, with_setting, warm.fingerprint()}) == 3
 
 
+def test_a_temporary_folder_too_deep_for_a_socket_is_said(monkeypatch, tmp_path):
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    monkeypatch.setattr(warm.tempfile, "gettempdir", lambda: str(deep))
+    with pytest.raises(OSError, match="set TMPDIR shorter"):
+        warm.socket_path()
+
+
 def test_the_socket_folder_must_be_private(monkeypatch, tmp_path):
     monkeypatch.setattr(warm.tempfile, "gettempdir", lambda: str(tmp_path))
     folder = tmp_path / f"edgebench-{os.getuid()}"
@@ -167,14 +177,10 @@ def test_a_conversion_through_the_server_writes_the_fresh_process_file(tmp_path,
         assert records[True]["sha256"] == records[False]["sha256"]
 
 
-def test_the_server_leaves_when_idle(tmp_path):
+def test_the_server_leaves_when_idle(short_folder):
     """A server nobody uses goes away and takes its socket with it."""
-    path = tmp_path / "idle.sock"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "edgebench.warm", "--socket", str(path), "--idle-s", "1"],
-        env={**os.environ, "PYTHONPATH": str(REPO / "workflow")},
-    )
-    wait_for(path.exists, "the server's socket")
+    path = short_folder / "idle.sock"
+    server = serving(path, "--idle-s", "1")
     assert server.wait(timeout=BOUND_S) == 0
     assert not path.exists()
 
@@ -198,19 +204,35 @@ def test_a_switch_that_is_not_yes_or_no_is_refused():
         validate_config(config, REPO)
 
 
-def test_a_stopped_server_leaves_and_the_next_job_starts_another(tmp_path):
+def serving(path: Path, *args: str) -> subprocess.Popen:
+    """A server started by hand on `path`, once its socket is there (or it failed: then its
+    exit fails the test at once, not after the bound)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "edgebench.warm", "--socket", str(path), *args],
+        env={**os.environ, "PYTHONPATH": str(REPO / "workflow")},
+    )
+    wait_for(lambda: path.exists() or server.poll() is not None, "the server's socket")
+    assert server.poll() is None, f"the server exited with {server.returncode}"
+    return server
+
+
+@pytest.fixture
+def short_folder():
+    """A private folder with a short path: a socket's path is at most 107 bytes (pytest's
+    tmp_path under a worker can be longer)."""
+    folder = Path(tempfile.mkdtemp(prefix="ebw-"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_stopped_server_leaves_and_the_next_job_starts_another(short_folder):
     """`python -m edgebench.warm --stop` (the test session runs it at its end): this checkout's
     server leaves with its socket; another checkout's is not asked."""
-    folder = tmp_path / "private"
-    folder.mkdir(mode=0o700)
+    folder = short_folder
     path = folder / f"warm-{warm.checkout()}-test.sock"
     another_checkout = folder / "warm-0123abcd-test.sock"
     another_checkout.write_text("not a socket of this checkout: left alone")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "edgebench.warm", "--socket", str(path)],
-        env={**os.environ, "PYTHONPATH": str(REPO / "workflow")},
-    )
-    wait_for(path.exists, "the server's socket")
+    server = serving(path)
     assert warm.stop_servers(folder) == [path.name]
     assert server.wait(timeout=BOUND_S) == 0
     assert not path.exists() and another_checkout.exists()

@@ -52,6 +52,7 @@ PRELOAD = (
 DISTRIBUTIONS = ("tensorflow", "keras", "tf2onnx", "numpy", "onnx")
 ENV_PREFIXES = ("TF_", "KERAS_", "CUDA_", "OMP_", "PYTHON", "LD_")
 IDLE_S = 300.0
+SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes; the server binds a `.PID` name first
 HOME = ""  # the folder the server was started in, first on its sys.path
 READY_S = 300.0  # generous: TensorFlow's import took 8 s on this 2-core VM under load
 
@@ -83,7 +84,10 @@ def socket_path() -> Path:
     folder.mkdir(mode=0o700, exist_ok=True)
     if folder.stat().st_uid != os.getuid() or folder.stat().st_mode & 0o077:
         raise PermissionError(f"{folder} must be yours and private (mode 700)")
-    return folder / f"warm-{checkout()}-{fingerprint()}.sock"
+    path = folder / f"warm-{checkout()}-{fingerprint()}.sock"
+    if len(os.fsencode(path)) > SOCKET_PATH_MAX:
+        raise OSError(f"the socket path {path} is longer than a Unix socket's; set TMPDIR shorter")
+    return path
 
 
 def checkout() -> str:
