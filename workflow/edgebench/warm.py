@@ -57,6 +57,12 @@ HOME = ""  # the folder the server was started in, first on its sys.path
 READY_S = 300.0  # generous: TensorFlow's import took 8 s on this 2-core VM under load
 
 
+def wanted(config: dict) -> bool:
+    """The workflow config's `warm_server` (config/schema.yaml; text true/false is read as the
+    boolean at load, edgebench.settings.plan.validate_config)."""
+    return config.get("warm_server", True)
+
+
 def enabled() -> bool:
     """Off under SLURM: the child would run in the server's allocation, not the job's."""
     return "SLURM_JOB_ID" not in os.environ

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from edgebench import paths
 from edgebench.fileio import read_json, write_json
-from edgebench.warm import run_job
+from edgebench.warm import run_job, wanted
 
 name = snakemake.params.spec["name"]  # noqa: F821
 failure = paths.build_failure(name)
@@ -21,7 +21,7 @@ code = run_job(
         "failure": failure,
     },
     snakemake.log[0],  # noqa: F821
-    warm=snakemake.config.get("warm_server", True),  # noqa: F821
+    warm=wanted(snakemake.config),  # noqa: F821
 )
 if code != 0:
     if Path(failure).is_file():

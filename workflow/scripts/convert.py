@@ -4,6 +4,7 @@ from pathlib import Path
 
 from edgebench.convert.engine import run_conversion
 from edgebench.images.engines import get_engine
+from edgebench.warm import wanted
 
 settings = snakemake.params.settings  # noqa: F821
 calibration = settings.get("calibration", {})  # int8 formats only: nothing else depends on it
@@ -19,5 +20,5 @@ run_conversion(
     seed=calibration.get("seed", 0),
     dataset=Path(dataset) if dataset else None,
     image=Path(image) if image else None,
-    server=snakemake.config.get("warm_server", True),  # noqa: F821
+    server=wanted(snakemake.config),  # noqa: F821
 )

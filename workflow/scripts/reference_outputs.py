@@ -2,7 +2,7 @@
 
 import sys
 
-from edgebench.warm import run_job
+from edgebench.warm import run_job, wanted
 
 code = run_job(
     "edgebench.workloads.reference:reference_job",
@@ -12,6 +12,6 @@ code = run_job(
         "out_path": snakemake.output[0],  # noqa: F821
     },
     snakemake.log[0],  # noqa: F821
-    warm=snakemake.config.get("warm_server", True),  # noqa: F821
+    warm=wanted(snakemake.config),  # noqa: F821
 )
 sys.exit(code)
