@@ -111,11 +111,10 @@ def measure(infer, timing: Timing, hold_min_s: bool = False) -> Measurement:
     starts, ends = result.starts, result.ends
     cap_s, capped_by = timing.window_cap()  # max_s, or the budget's share of this process
     next_check = timing.min_runs
+    start = clock()  # the window opens with its first run: min_s is the window's own length
+    deadline_min = start + int(timing.min_s * NS)
+    deadline_max = start + int(cap_s * NS)
     while True:
-        start = clock()
-        if not starts:  # the window opens with its first run: min_s is the window's own length
-            deadline_min = start + int(timing.min_s * NS)
-            deadline_max = start + int(cap_s * NS)
         infer()
         end = clock()
         starts.append(start)
@@ -137,6 +136,7 @@ def measure(infer, timing: Timing, hold_min_s: bool = False) -> Measurement:
             if hold_min_s:
                 hold(infer, result, deadline_min)
             return result
+        start = clock()
 
 
 def hold(infer, result: Measurement, deadline_ns: int) -> None:
